@@ -1,0 +1,1 @@
+//! callflow turns YAML call flows into Twilio voice calls.
