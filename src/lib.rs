@@ -1,1 +1,33 @@
 //! callflow turns YAML call flows into Twilio voice calls.
+//!
+//! A person running a phone line writes flows in `flows/*.yaml`; Twilio posts
+//! a webhook to `/voice` for every turn of a call, and callflow answers with
+//! the TwiML of the step the call has reached. Everything a call needs between
+//! two webhooks travels in the URLs Twilio calls back, so any instance can
+//! answer any webhook and a restart loses no call.
+//!
+//! # Layout
+//!
+//! - [`flow`]: the flow language. `spec` is the YAML as written, `load`
+//!   reads and checks a folder of flows into a validated [`flow::FlowSet`],
+//!   `diagnostic` reports mistakes with file, line and column.
+//! - [`engine`]: answers one webhook: resumes the call where its URL says,
+//!   runs steps until the caller has to act, and renders the TwiML.
+//! - [`twiml`]: the TwiML verbs and a serializer that writes what Twilio's
+//!   own helper libraries write.
+//! - [`dial_target`]: what a flow may dial, and the normalisation that stops
+//!   caller input from dialling anywhere else.
+//! - [`http`]: the axum router: `/voice`, `/healthz`, and the server's `run`.
+//! - [`simulator`]: plays Twilio's side of a call against the router, for
+//!   tests, `callflow call` and the browser page.
+//! - [`config`]: settings from flags, environment and `.env`.
+//! - [`cli`]: the `callflow` command line.
+
+pub mod cli;
+pub mod config;
+pub mod dial_target;
+pub mod engine;
+pub mod flow;
+pub mod http;
+pub mod simulator;
+pub mod twiml;

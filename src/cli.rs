@@ -1,0 +1,297 @@
+//! The `callflow` command line: `serve` (the default), `call`, `render` and
+//! `check`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use jiff::Timestamp;
+
+use crate::config::{FlowSettings, ServeSettings};
+use crate::flow::{self, FlowSet};
+use crate::http::{self, AppState, Clock};
+use crate::simulator::{CallSetup, CallerAction, SimulatedCall};
+
+/// Twilio voice call flows written in YAML, served as TwiML.
+#[derive(Debug, Parser)]
+#[command(name = "callflow", version)]
+struct Cli {
+    #[command(flatten)]
+    flows: FlowSettings,
+
+    #[command(flatten)]
+    serve: ServeSettings,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the flows to Twilio (what `callflow` does with no command).
+    Serve,
+    /// Play a simulated call through a flow and print what happens.
+    Call(CallArgs),
+    /// Print the TwiML a call gets when it reaches a step.
+    Render {
+        /// The flow's name (its file name without .yaml).
+        flow: String,
+        /// The step; the flow's start when left out.
+        step: Option<String>,
+        /// The time the flow sees, such as 2026-11-24T10:30:00-05:00.
+        #[arg(long)]
+        at: Option<Timestamp>,
+    },
+    /// Check every flow and report all mistakes; exits 1 if there are errors.
+    Check {
+        /// The folder to check; FLOWS_DIR when left out.
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct CallArgs {
+    /// The flow to call; routing picks it (by number, then `main`) when left out.
+    flow: Option<String>,
+    /// The caller's number (or client:NAME for a browser call).
+    #[arg(long, default_value = "+15551112222")]
+    from: String,
+    /// The number called (or, for a browser call, what it dials).
+    #[arg(long, default_value = "+15553334444")]
+    to: String,
+    /// The time the flow sees, such as 2026-11-24T10:30:00-05:00.
+    #[arg(long)]
+    at: Option<Timestamp>,
+    /// Keys the caller presses at the next menu or gather (repeatable).
+    #[arg(long, value_name = "KEYS")]
+    press: Vec<String>,
+    /// Words the caller says at the next menu or gather (repeatable).
+    #[arg(long, value_name = "WORDS")]
+    say: Vec<String>,
+    /// The caller stays silent at the next menu or gather (repeatable).
+    #[arg(long, action = clap::ArgAction::Count)]
+    silence: u8,
+    /// How the next dial ends: completed, busy, no-answer, failed, canceled (repeatable).
+    #[arg(long, value_name = "OUTCOME")]
+    dial_outcome: Vec<String>,
+    /// Hang up once the inputs above are used, instead of staying silent,
+    /// letting dials complete and leaving messages.
+    #[arg(long)]
+    hang_up: bool,
+    /// Another parameter for the first webhook, as NAME=VALUE (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    param: Vec<String>,
+}
+
+pub fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(error) => error.exit(),
+    };
+    init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("callflow: cannot start: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        None | Some(Command::Serve) => runtime.block_on(serve(cli.flows, cli.serve)),
+        Some(Command::Check { dir }) => check(dir.unwrap_or(cli.flows.flows_dir)),
+        Some(Command::Render { flow, step, at }) => render(&cli.flows, &flow, step.as_deref(), at),
+        Some(Command::Call(args)) => {
+            let order = matches
+                .subcommand_matches("call")
+                .map(input_order)
+                .unwrap_or_default();
+            runtime.block_on(call(&cli.flows, args, order))
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Loads the flows, printing the report; `None` when there are errors.
+fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
+    match flow::load(dir) {
+        Ok(loaded) => {
+            if !loaded.warnings.is_empty() {
+                eprintln!("{}", loaded.warnings);
+            }
+            Some(loaded.flows)
+        }
+        Err(report) => {
+            eprintln!("{report}");
+            None
+        }
+    }
+}
+
+async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
+    let Some(flow_set) = load_flows(&flows.flows_dir) else {
+        eprintln!(
+            "callflow: not starting: fix the flows above (`callflow check` lists them again)"
+        );
+        return ExitCode::FAILURE;
+    };
+    let count = flow_set.flows().len();
+    let version = flow_set.version().to_owned();
+    let state = AppState::new(flow_set, flows.engine());
+    let address = format!("{}:{}", serve.host, serve.port);
+    let listener = match tokio::net::TcpListener::bind(&address).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("callflow: cannot listen on {address}: {error} (set PORT to another port)");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        "callflow serving {count} flows from {} (version {version}) on http://{address}",
+        flows.flows_dir.display()
+    );
+    match http::run(listener, http::router(state), shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("callflow: the server stopped: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so webhooks in flight can finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing webhooks in flight");
+}
+
+fn check(dir: PathBuf) -> ExitCode {
+    match flow::load(&dir) {
+        Ok(loaded) => {
+            if !loaded.warnings.is_empty() {
+                println!("{}", loaded.warnings);
+            }
+            println!(
+                "{} flows in {} are ready to serve",
+                loaded.flows.flows().len(),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(report) => {
+            println!("{report}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn render(
+    settings: &FlowSettings,
+    flow: &str,
+    step: Option<&str>,
+    at: Option<Timestamp>,
+) -> ExitCode {
+    let Some(flows) = load_flows(&settings.flows_dir) else {
+        return ExitCode::FAILURE;
+    };
+    match crate::engine::preview(
+        &flows,
+        &settings.engine(),
+        flow,
+        step,
+        at.unwrap_or_else(Timestamp::now),
+    ) {
+        Ok(twiml) => {
+            println!("{twiml}");
+            ExitCode::SUCCESS
+        }
+        Err(problem) => {
+            eprintln!("callflow: {problem}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The caller's inputs in the order they were given on the command line.
+fn input_order(matches: &ArgMatches) -> Vec<CallerAction> {
+    let mut inputs: Vec<(usize, CallerAction)> = Vec::new();
+    let mut take = |name: &str, make: fn(String) -> CallerAction| {
+        if let (Some(indices), Some(values)) =
+            (matches.indices_of(name), matches.get_many::<String>(name))
+        {
+            inputs.extend(indices.zip(values).map(|(i, v)| (i, make(v.clone()))));
+        }
+    };
+    take("press", CallerAction::Press);
+    take("say", CallerAction::Say);
+    take("dial_outcome", CallerAction::DialOutcome);
+    if let Some(indices) = matches.indices_of("silence") {
+        inputs.extend(indices.map(|i| (i, CallerAction::Silence)));
+    }
+    inputs.sort_by_key(|(i, _)| *i);
+    inputs.into_iter().map(|(_, action)| action).collect()
+}
+
+async fn call(settings: &FlowSettings, args: CallArgs, mut script: Vec<CallerAction>) -> ExitCode {
+    let Some(flows) = load_flows(&settings.flows_dir) else {
+        return ExitCode::FAILURE;
+    };
+    let clock = args.at.map_or(Clock::System, Clock::Fixed);
+    let router = http::router(AppState::new(flows, settings.engine()).with_clock(clock));
+    if args.hang_up {
+        script.push(CallerAction::HangUp);
+    }
+    let mut params = Vec::new();
+    for pair in &args.param {
+        match pair.split_once('=') {
+            Some((name, value)) => params.push((name.to_owned(), value.to_owned())),
+            None => {
+                eprintln!("callflow: --param takes NAME=VALUE, not `{pair}`");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let setup = CallSetup {
+        from: args.from,
+        to: args.to,
+        flow: args.flow,
+        params,
+    };
+    println!("call from {} to {}", setup.from, setup.to);
+    match SimulatedCall::play_script(router, setup, script).await {
+        Ok(call) => {
+            print!("{}", call.transcript());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("callflow: the simulated call failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,733 @@
+//! Answers one webhook of a call with TwiML.
+//!
+//! A turn starts where the webhook's URL says the call is waiting (or, for
+//! the first webhook, at the flow routing picks), takes in the result Twilio
+//! reports (keys pressed, words said, how a dial ended, a recording), then
+//! runs steps until one has to wait for the caller again or the call ends.
+//!
+//! Nothing here can fail a call: an unknown flow or step, a template that
+//! breaks at run time, or a runaway loop becomes a short spoken apology and
+//! a clean hang-up (or the flow's `fallback` step), logged with the CallSid.
+//!
+//! - [`state`]: the call's memory, carried in callback URLs.
+//! - [`render`]: compiled steps to TwiML verbs.
+
+pub mod render;
+pub mod state;
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use minijinja::Value;
+
+use crate::dial_target::{self, TargetKind};
+use crate::flow::spec::DialOutcome;
+use crate::flow::{
+    Action, Dial, DialNoun, Flow, FlowId, FlowSet, Menu, MenuOption, Prompt, Speech, Step, StepId,
+    Target, Text,
+};
+use crate::twiml::{Element, Response};
+pub use state::CallState;
+
+/// Most steps one webhook may run before the engine decides the flow is
+/// looping without ever waiting for the caller.
+pub const MAX_STEPS_PER_TURN: usize = 50;
+/// Most turns in a row without any input from the caller before the call is
+/// ended politely, so a silent line (or a pocket dial) does not loop forever.
+pub const MAX_IDLE_TURNS: u32 = 6;
+
+const APOLOGY: &str =
+    "We're sorry, something went wrong on our side. Please call again later. Goodbye.";
+const IDLE_GOODBYE: &str = "We haven't heard from you, so we will end this call. Goodbye.";
+
+/// Server settings the engine needs.
+#[derive(Debug, Clone)]
+pub struct EngineSettings {
+    /// Base of callback URLs (`https://ivr.example.com`); empty for URLs
+    /// relative to the webhook.
+    pub public_url: String,
+    /// `TWILIO_CALLER_ID`, offered to templates as `config.caller_id`.
+    pub caller_id: Option<String>,
+    /// The flow for calls nothing else routes.
+    pub default_flow: String,
+    /// The flow for browser calls that name a `To`.
+    pub outbound_flow: String,
+}
+
+impl Default for EngineSettings {
+    fn default() -> Self {
+        EngineSettings {
+            public_url: String::new(),
+            caller_id: None,
+            default_flow: "main".into(),
+            outbound_flow: "outbound".into(),
+        }
+    }
+}
+
+/// One webhook as Twilio sent it.
+#[derive(Debug, Clone, Copy)]
+pub struct Webhook<'a> {
+    /// The URL's query: the call's state after the first webhook.
+    pub query: &'a [(String, String)],
+    /// Twilio's parameters (the form body of a POST).
+    pub params: &'a [(String, String)],
+    pub now: Timestamp,
+}
+
+fn find_param<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+impl<'a> Webhook<'a> {
+    /// A parameter from the body, else from the query.
+    pub fn param(&self, name: &str) -> Option<&'a str> {
+        find_param(self.params, name).or_else(|| find_param(self.query, name))
+    }
+
+    fn non_empty(&self, name: &str) -> Option<&'a str> {
+        self.param(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    pub fn call_sid(&self) -> &'a str {
+        self.param("CallSid").unwrap_or("-")
+    }
+}
+
+/// The TwiML for a webhook, and what happened, for the log.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub twiml: String,
+    pub flow: Option<String>,
+    /// The step the call waits at or ended at.
+    pub step: Option<String>,
+    /// What went wrong, when the caller heard an apology or a fallback.
+    pub problem: Option<String>,
+}
+
+/// Answers one webhook. Never fails: problems become an apology.
+pub fn answer(flows: &FlowSet, settings: &EngineSettings, webhook: &Webhook<'_>) -> Answer {
+    let mut turn = Turn {
+        flows,
+        settings,
+        webhook,
+        flow: None,
+        step: None,
+        state: CallState::default(),
+        response: Response::new(),
+        context: None,
+        problem: None,
+    };
+    let outcome = turn.begin().and_then(|target| turn.run(target));
+    if let Err(problem) = outcome {
+        turn.recover(problem);
+    }
+    let flow = turn.flow.map(|id| flows.get(id).name.clone());
+    let step = match (turn.flow, turn.step) {
+        (Some(flow), Some(step)) => Some(flows.get(flow).step(step).name.clone()),
+        _ => None,
+    };
+    Answer {
+        twiml: turn.response.to_xml(),
+        flow,
+        step,
+        problem: turn.problem,
+    }
+}
+
+/// The TwiML a call gets when it reaches `step` of `flow` (its start when
+/// `None`), with no caller input: what `callflow render` prints.
+pub fn preview(
+    flows: &FlowSet,
+    settings: &EngineSettings,
+    flow: &str,
+    step: Option<&str>,
+    now: Timestamp,
+) -> Result<String, String> {
+    let webhook = Webhook {
+        query: &[],
+        params: &[],
+        now,
+    };
+    let mut turn = Turn {
+        flows,
+        settings,
+        webhook: &webhook,
+        flow: None,
+        step: None,
+        state: CallState::default(),
+        response: Response::new(),
+        context: None,
+        problem: None,
+    };
+    let flow_id = flows
+        .id_of(flow)
+        .ok_or_else(|| Problem::UnknownFlow(flow.to_owned()).to_string())?;
+    turn.enter_flow(flow_id);
+    let start = match step {
+        None => flows.get(flow_id).start,
+        Some(name) => flows.get(flow_id).step_id(name).ok_or_else(|| {
+            Problem::UnknownStep {
+                flow: flow.to_owned(),
+                step: name.to_owned(),
+            }
+            .to_string()
+        })?,
+    };
+    turn.run(Target::Step(start)).map_err(|p| p.to_string())?;
+    Ok(turn.response.to_xml())
+}
+
+/// Something that stops a turn from going on as the flow says.
+#[derive(Debug, thiserror::Error)]
+enum Problem {
+    #[error("there is no flow named `{0}`")]
+    UnknownFlow(String),
+    #[error("no flow answers this call: there is no `{0}` flow")]
+    NoFlow(String),
+    #[error("flow `{flow}` has no step named `{step}` (was it renamed or removed?)")]
+    UnknownStep { flow: String, step: String },
+    #[error("step `{step}`: {message}")]
+    Template { step: String, message: String },
+    #[error("the flow ran {MAX_STEPS_PER_TURN} steps without waiting for the caller: it loops")]
+    Loop,
+    #[error("the caller gave no input {MAX_IDLE_TURNS} turns in a row")]
+    Idle,
+}
+
+struct Turn<'a> {
+    flows: &'a FlowSet,
+    settings: &'a EngineSettings,
+    webhook: &'a Webhook<'a>,
+    flow: Option<FlowId>,
+    step: Option<StepId>,
+    state: CallState,
+    response: Response,
+    /// The template context, built on first use and dropped when a variable
+    /// or the flow changes.
+    context: Option<Value>,
+    problem: Option<String>,
+}
+
+impl<'a> Turn<'a> {
+    fn current_flow(&self) -> &'a Flow {
+        self.flows
+            .get(self.flow.expect("a flow is chosen before steps run"))
+    }
+
+    /// Finds where this webhook continues the call.
+    fn begin(&mut self) -> Result<Target, Problem> {
+        let Some(state) = CallState::from_query(self.webhook.query) else {
+            let flow = self.route()?;
+            self.enter_flow(flow);
+            return Ok(Target::Step(self.current_flow().start));
+        };
+        let flow = self
+            .flows
+            .id_of(&state.flow)
+            .ok_or_else(|| Problem::UnknownFlow(state.flow.clone()))?;
+        self.enter_flow(flow);
+        let step_name = state.step.clone();
+        self.state = state;
+        let flow = self.current_flow();
+        let step = flow
+            .step_id(&step_name)
+            .ok_or_else(|| Problem::UnknownStep {
+                flow: flow.name.clone(),
+                step: step_name,
+            })?;
+        self.step = Some(step);
+        self.resume(flow.step(step), step)
+    }
+
+    /// Picks the flow for a call's first webhook, in the documented order.
+    fn route(&self) -> Result<FlowId, Problem> {
+        if let Some(name) = self.webhook.non_empty("flow") {
+            return self
+                .flows
+                .id_of(name)
+                .ok_or_else(|| Problem::UnknownFlow(name.to_owned()));
+        }
+        let from = self.webhook.param("From").unwrap_or("");
+        let to = self.webhook.non_empty("To");
+        if from.starts_with("client:") && to.is_some() {
+            let name = &self.settings.outbound_flow;
+            return self
+                .flows
+                .id_of(name)
+                .ok_or_else(|| Problem::NoFlow(name.clone()));
+        }
+        if let Some(flow) = to
+            .and_then(|to| dial_target::parse(to, Some(TargetKind::Number)).ok())
+            .and_then(|number| self.flows.for_number(number.as_str()))
+        {
+            return Ok(flow);
+        }
+        let name = &self.settings.default_flow;
+        self.flows
+            .id_of(name)
+            .ok_or_else(|| Problem::NoFlow(name.clone()))
+    }
+
+    fn enter_flow(&mut self, flow: FlowId) {
+        if self.flow != Some(flow) {
+            self.flow = Some(flow);
+            self.state.flow = self.flows.get(flow).name.clone();
+            self.context = None;
+        }
+    }
+
+    /// Takes in the result of the step the call was waiting at.
+    fn resume(&mut self, step: &'a Step, id: StepId) -> Result<Target, Problem> {
+        let after = step.next.unwrap_or(Target::Hangup);
+        match &step.action {
+            Action::Gather(gather) => {
+                let input = self.caller_input();
+                self.note_input(input.is_some())?;
+                if let (Some(var), Some(input)) = (&gather.save_as, input) {
+                    self.set_var(var, input);
+                }
+                Ok(after)
+            }
+            Action::Menu(menu) => self.resume_menu(menu, id),
+            Action::Dial(dial) => {
+                let status = self.webhook.param("DialCallStatus").unwrap_or("failed");
+                let outcome = DialOutcome::parse(status).unwrap_or(DialOutcome::Failed);
+                Ok(dial.route(outcome).unwrap_or(after))
+            }
+            Action::Record(record) => {
+                if let Some(url) = self.webhook.non_empty("RecordingUrl") {
+                    self.set_var(&record.save_as, url);
+                }
+                Ok(after)
+            }
+            // The flow changed under a call in progress and this step no
+            // longer waits: run it afresh.
+            _ => Ok(Target::Step(id)),
+        }
+    }
+
+    fn caller_input(&self) -> Option<&'a str> {
+        self.webhook
+            .non_empty("Digits")
+            .or_else(|| self.webhook.non_empty("SpeechResult"))
+    }
+
+    /// Counts turns without input, ending the call after too many.
+    fn note_input(&mut self, heard: bool) -> Result<(), Problem> {
+        if heard {
+            self.state.idle = 0;
+            return Ok(());
+        }
+        self.state.idle += 1;
+        if self.state.idle >= MAX_IDLE_TURNS {
+            return Err(Problem::Idle);
+        }
+        Ok(())
+    }
+
+    fn resume_menu(&mut self, menu: &'a Menu, id: StepId) -> Result<Target, Problem> {
+        let digits = self.webhook.non_empty("Digits");
+        let speech = self.webhook.non_empty("SpeechResult");
+        self.note_input(digits.is_some() || speech.is_some())?;
+        if let Some(option) = choose(menu, digits, speech) {
+            self.state.attempt = 0;
+            if let Some(var) = &menu.gather.save_as {
+                self.set_var(var, &option.key);
+            }
+            return Ok(option.target);
+        }
+        let message = if digits.is_none() && speech.is_none() {
+            &menu.no_input
+        } else {
+            &menu.no_match
+        };
+        if let Some(message) = message {
+            let said = self.speech(message)?;
+            self.response.push(said);
+        }
+        self.state.attempt += 1;
+        if self.state.attempt > menu.retries {
+            self.state.attempt = 0;
+            return Ok(menu.otherwise.unwrap_or(Target::Hangup));
+        }
+        Ok(Target::Step(id))
+    }
+
+    /// Runs steps from `target` until one waits or the call ends.
+    fn run(&mut self, mut target: Target) -> Result<(), Problem> {
+        for _ in 0..MAX_STEPS_PER_TURN {
+            let id = match target {
+                Target::Hangup => {
+                    self.response.push(render::hangup());
+                    return Ok(());
+                }
+                Target::Step(id) => id,
+                Target::Flow(flow, id) => {
+                    self.enter_flow(flow);
+                    id
+                }
+            };
+            if self.step != Some(id) {
+                self.state.attempt = 0;
+            }
+            self.step = Some(id);
+            let step = self.current_flow().step(id);
+            match self.perform(step)? {
+                Some(next) => target = next,
+                None => return Ok(()),
+            }
+        }
+        Err(Problem::Loop)
+    }
+
+    /// Performs one step: `Some(target)` to go on, `None` when the step
+    /// waits for a webhook or ends the call.
+    fn perform(&mut self, step: &'a Step) -> Result<Option<Target>, Problem> {
+        let after = Some(step.next.unwrap_or(Target::Hangup));
+        match &step.action {
+            Action::Say(speech) => {
+                let said = self.speech(speech)?;
+                self.response.push(said);
+                Ok(after)
+            }
+            Action::Play(play) => {
+                let url = self.render_opt(play.url.as_ref())?;
+                self.response.push(render::play(play, url.as_deref()));
+                Ok(after)
+            }
+            Action::Pause(seconds) => {
+                self.response.push(render::pause(*seconds));
+                Ok(after)
+            }
+            Action::Set(assignments) => {
+                for (name, value) in assignments {
+                    let value = self.render(value)?;
+                    self.set_var(name, &value);
+                }
+                Ok(after)
+            }
+            Action::Branch(arms) => {
+                for arm in arms {
+                    let holds = match &arm.condition {
+                        None => true,
+                        Some(condition) => {
+                            let context = self.context();
+                            self.flows
+                                .templates()
+                                .holds(condition, &context)
+                                .map_err(|message| self.template_problem(message))?
+                        }
+                    };
+                    if holds {
+                        return Ok(Some(arm.target));
+                    }
+                }
+                Ok(after)
+            }
+            Action::Hours {
+                schedule,
+                open,
+                closed,
+            } => Ok(Some(if schedule.is_open(self.webhook.now) {
+                *open
+            } else {
+                *closed
+            })),
+            Action::Goto(target) => Ok(Some(*target)),
+            Action::Hangup => {
+                self.response.push(render::hangup());
+                Ok(None)
+            }
+            Action::Reject(reason) => {
+                self.response.push(render::reject(*reason));
+                Ok(None)
+            }
+            Action::Gather(gather) => {
+                let prompts = self.prompts(&gather.prompts)?;
+                let url = self.waiting_url();
+                self.response.push(render::gather(gather, &url, prompts));
+                self.response.push(render::redirect(&url));
+                Ok(None)
+            }
+            Action::Menu(menu) => {
+                let prompts = self.prompts(&menu.gather.prompts)?;
+                let url = self.waiting_url();
+                self.response
+                    .push(render::gather(&menu.gather, &url, prompts));
+                self.response.push(render::redirect(&url));
+                Ok(None)
+            }
+            Action::Dial(dial) => self.dial(dial, step),
+            Action::Record(record) => {
+                let prompts = self.prompts(&record.prompts)?;
+                self.response.verbs.extend(prompts);
+                let transcribe = self.render_opt(record.transcribe_callback.as_ref())?;
+                let status = self.render_opt(record.recording_status_callback.as_ref())?;
+                let url = self.waiting_url();
+                self.response.push(render::record(
+                    record,
+                    &url,
+                    transcribe.as_deref(),
+                    status.as_deref(),
+                ));
+                self.response.push(render::redirect(&url));
+                Ok(None)
+            }
+        }
+    }
+
+    fn dial(&mut self, dial: &'a Dial, step: &'a Step) -> Result<Option<Target>, Problem> {
+        let mut nouns = Vec::with_capacity(dial.nouns.len());
+        for noun in &dial.nouns {
+            let element = match noun {
+                DialNoun::Fixed(target) => target_noun(target),
+                DialNoun::Templated { text, kind } => {
+                    let raw = self.render(text)?;
+                    let checked = dial_target::parse(&raw, *kind)
+                        .map_err(|r| r.to_string())
+                        .and_then(|t| match &dial.allow {
+                            Some(allow) if allow.permits(&t) => Ok(t),
+                            _ => Err(format!("{} is not in the step's allow list", t.as_str())),
+                        });
+                    match checked {
+                        Ok(target) => target_noun(&target),
+                        Err(reason) => {
+                            tracing::warn!(
+                                call_sid = self.webhook.call_sid(),
+                                flow = %self.current_flow().name,
+                                step = %step.name,
+                                %reason,
+                                "refused to dial a target built from caller input"
+                            );
+                            let said = self.speech(&dial.refused)?;
+                            self.response.push(said);
+                            let next = dial.route(DialOutcome::Refused).unwrap_or(Target::Hangup);
+                            return Ok(Some(next));
+                        }
+                    }
+                }
+                DialNoun::Conference(conference) => {
+                    let room = self.render(&conference.room)?;
+                    render::conference(conference, &room)
+                }
+                DialNoun::Queue(queue) => Element::with_text("Queue", self.render(queue)?),
+            };
+            nouns.push(element);
+        }
+        if let Some(before) = &dial.before {
+            let said = self.speech(before)?;
+            self.response.push(said);
+        }
+        let caller_id = self.render_opt(dial.caller_id.as_ref())?;
+        let url = self.waiting_url();
+        self.response.push(render::dial(
+            render::DialAttributes {
+                action: &url,
+                caller_id: caller_id.as_deref(),
+                timeout: dial.timeout,
+                time_limit: dial.time_limit,
+                record: dial.record.map(|r| r.as_str()),
+                answer_on_bridge: dial.answer_on_bridge,
+                ring_tone: dial.ring_tone.as_deref(),
+                hangup_on_star: dial.hangup_on_star,
+            },
+            nouns,
+        ));
+        Ok(None)
+    }
+
+    /// The callback URL for the step now waiting.
+    fn waiting_url(&mut self) -> String {
+        let step = self.step.expect("a waiting step is current");
+        self.state.step = self.current_flow().step(step).name.clone();
+        self.state.url(&self.settings.public_url)
+    }
+
+    fn prompts(&mut self, prompts: &'a [Prompt]) -> Result<Vec<Element>, Problem> {
+        prompts
+            .iter()
+            .map(|prompt| match prompt {
+                Prompt::Say(speech) => self.speech(speech),
+                Prompt::Play(play) => {
+                    let url = self.render_opt(play.url.as_ref())?;
+                    Ok(render::play(play, url.as_deref()))
+                }
+            })
+            .collect()
+    }
+
+    fn speech(&mut self, speech: &Speech) -> Result<Element, Problem> {
+        let text = self.render(&speech.text)?;
+        Ok(render::say(
+            &text,
+            speech.voice.as_deref(),
+            speech.language.as_deref(),
+            speech.loop_count,
+        ))
+    }
+
+    fn render(&mut self, text: &Text) -> Result<String, Problem> {
+        if let Text::Plain(plain) = text {
+            return Ok(plain.clone());
+        }
+        let context = self.context();
+        self.flows
+            .templates()
+            .render(text, &context)
+            .map(|rendered| rendered.into_owned())
+            .map_err(|message| self.template_problem(message))
+    }
+
+    fn render_opt(&mut self, text: Option<&Text>) -> Result<Option<String>, Problem> {
+        text.map(|t| self.render(t)).transpose()
+    }
+
+    fn template_problem(&self, message: String) -> Problem {
+        let step = self
+            .step
+            .map(|id| self.current_flow().step(id).name.clone())
+            .unwrap_or_default();
+        Problem::Template { step, message }
+    }
+
+    fn set_var(&mut self, name: &str, value: &str) {
+        self.state.set_var(name, value);
+        self.context = None;
+    }
+
+    /// What templates can read: `call`, `vars`, `now`, `config`, `flow`,
+    /// `step`.
+    fn context(&mut self) -> Value {
+        if let Some(context) = &self.context {
+            return context.clone();
+        }
+        let flow = self.current_flow();
+        let mut call: BTreeMap<&str, &str> = BTreeMap::new();
+        for (key, value) in self.webhook.query {
+            if !CallState::is_state_key(key) {
+                call.insert(key, value);
+            }
+        }
+        for (key, value) in self.webhook.params {
+            call.insert(key, value);
+        }
+        let local = self.webhook.now.to_zoned(flow.timezone.clone());
+        let now = minijinja::context! {
+            iso => local.timestamp().to_string(),
+            date => local.date().to_string(),
+            time => format!("{:02}:{:02}", local.hour(), local.minute()),
+            hour => local.hour(),
+            minute => local.minute(),
+            weekday => crate::flow::hours::weekday_name(local.weekday()),
+            day => local.day(),
+            month => local.month(),
+            year => local.year(),
+        };
+        let context = minijinja::context! {
+            call => call,
+            vars => &self.state.vars,
+            now => now,
+            config => minijinja::context! { caller_id => self.settings.caller_id.as_deref().unwrap_or("") },
+            flow => &flow.name,
+            step => self.step.map(|id| flow.step(id).name.as_str()).unwrap_or(""),
+        };
+        self.context = Some(context.clone());
+        context
+    }
+
+    /// Turns a problem into the flow's fallback step or an apology, and
+    /// logs it with the CallSid.
+    fn recover(&mut self, problem: Problem) {
+        let flow_name = self.flow.map(|id| self.flows.get(id).name.clone());
+        if let Problem::Idle = problem {
+            tracing::info!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "{problem}; ending the call");
+            self.response
+                .push(render::say(IDLE_GOODBYE, None, None, None));
+            self.response.push(render::hangup());
+            return;
+        }
+        tracing::error!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "{problem}");
+        self.problem = Some(problem.to_string());
+        let fallback = self.flow.and_then(|id| self.flows.get(id).fallback);
+        if let Some(fallback) = fallback.filter(|&f| self.step != Some(f)) {
+            self.state.attempt = 0;
+            if let Err(second) = self.run(Target::Step(fallback)) {
+                tracing::error!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "the fallback step failed too: {second}");
+            } else {
+                return;
+            }
+        }
+        let (voice, language) = self.flow.map_or((None, None), |id| {
+            let flow = self.flows.get(id);
+            let first_say = flow.steps.iter().find_map(|s| match &s.action {
+                Action::Say(speech) => Some(speech),
+                _ => None,
+            });
+            (
+                first_say.and_then(|s| s.voice.clone()),
+                first_say.and_then(|s| s.language.clone()),
+            )
+        });
+        let mut response = Response::new();
+        response.push(render::say(
+            APOLOGY,
+            voice.as_deref(),
+            language.as_deref(),
+            None,
+        ));
+        response.push(render::hangup());
+        self.response = response;
+    }
+}
+
+fn target_noun(target: &dial_target::DialTarget) -> Element {
+    let name = match target.kind() {
+        TargetKind::Number => "Number",
+        TargetKind::Client => "Client",
+        TargetKind::Sip => "Sip",
+    };
+    Element::with_text(name, target.noun_text())
+}
+
+/// Spoken digits, so "one" or "1" picks option 1 by speech.
+const SPOKEN_DIGITS: [&str; 10] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+];
+
+/// The option a caller picked, by keys or by words.
+fn choose<'m>(
+    menu: &'m Menu,
+    digits: Option<&str>,
+    speech: Option<&str>,
+) -> Option<&'m MenuOption> {
+    if let Some(digits) = digits {
+        if let Some(option) = menu
+            .options
+            .iter()
+            .find(|o| o.words.is_none() && o.key == digits)
+        {
+            return Some(option);
+        }
+    }
+    let said = crate::flow::load::normalise_speech(speech?);
+    let padded = format!(" {said} ");
+    let by_words = menu.options.iter().find(|o| {
+        o.words
+            .as_deref()
+            .is_some_and(|w| said == w || padded.contains(&format!(" {w} ")))
+    });
+    by_words.or_else(|| {
+        let as_digit = SPOKEN_DIGITS
+            .iter()
+            .position(|d| *d == said)
+            .map(|d| d.to_string())
+            .unwrap_or(said);
+        menu.options
+            .iter()
+            .find(|o| o.words.is_none() && o.key == as_digit)
+    })
+}

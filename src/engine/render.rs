@@ -1,0 +1,151 @@
+//! Compiled steps to TwiML verbs: where `say` becomes `<Say>`, a menu
+//! becomes `<Gather>`, a dial becomes `<Dial>` with its nouns.
+//!
+//! Attribute names and values follow Twilio's TwiML reference; attributes a
+//! flow leaves out are left out of the TwiML too, so Twilio's documented
+//! defaults apply.
+
+use crate::flow::spec::{InputMode, RejectReason};
+use crate::flow::{Conference, Gather, Play, Record};
+use crate::twiml::Element;
+
+pub fn say(
+    text: &str,
+    voice: Option<&str>,
+    language: Option<&str>,
+    loop_count: Option<u32>,
+) -> Element {
+    Element::with_text("Say", text)
+        .attr_opt("voice", voice)
+        .attr_opt("language", language)
+        .attr_opt("loop", loop_count.map(|n| n.to_string()))
+}
+
+pub fn play(spec: &Play, url: Option<&str>) -> Element {
+    let element = match url {
+        Some(url) => Element::with_text("Play", url),
+        None => Element::new("Play"),
+    };
+    element
+        .attr_opt("loop", spec.loop_count.map(|n| n.to_string()))
+        .attr_opt("digits", spec.digits.as_deref())
+}
+
+pub fn pause(seconds: u32) -> Element {
+    Element::new("Pause").attr("length", seconds.to_string())
+}
+
+/// `<Gather>` posting to `action`; the prompts go inside so the caller can
+/// answer before they finish.
+pub fn gather(spec: &Gather, action: &str, prompts: Vec<Element>) -> Element {
+    let input = spec
+        .input
+        .iter()
+        .map(|mode| match mode {
+            InputMode::Dtmf => "dtmf",
+            InputMode::Speech => "speech",
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut element = Element::new("Gather")
+        .attr("action", action)
+        .attr_opt("input", (input != "dtmf").then_some(input))
+        .attr_opt("numDigits", spec.num_digits.map(|n| n.to_string()))
+        .attr_opt("finishOnKey", spec.finish_on_key.as_deref())
+        .attr_opt("timeout", spec.timeout.map(|n| n.to_string()))
+        .attr_opt("speechTimeout", spec.speech_timeout.as_deref())
+        .attr_opt("hints", spec.hints.as_deref())
+        .attr_opt("language", spec.language.as_deref());
+    element.children = prompts;
+    element
+}
+
+/// `<Redirect>` back to the waiting step: Twilio reaches it when a gather
+/// times out or a recording is empty, so the step learns there was no input.
+pub fn redirect(url: &str) -> Element {
+    Element::with_text("Redirect", url)
+}
+
+pub struct DialAttributes<'a> {
+    pub action: &'a str,
+    pub caller_id: Option<&'a str>,
+    pub timeout: Option<u32>,
+    pub time_limit: Option<u32>,
+    pub record: Option<&'a str>,
+    pub answer_on_bridge: Option<bool>,
+    pub ring_tone: Option<&'a str>,
+    pub hangup_on_star: Option<bool>,
+}
+
+pub fn dial(attributes: DialAttributes<'_>, nouns: Vec<Element>) -> Element {
+    let mut element = Element::new("Dial")
+        .attr("action", attributes.action)
+        .attr_opt("callerId", attributes.caller_id.filter(|c| !c.is_empty()))
+        .attr_opt("timeout", attributes.timeout.map(|n| n.to_string()))
+        .attr_opt("timeLimit", attributes.time_limit.map(|n| n.to_string()))
+        .attr_opt("record", attributes.record)
+        .attr_opt("answerOnBridge", attributes.answer_on_bridge.map(bool_text))
+        .attr_opt("ringTone", attributes.ring_tone)
+        .attr_opt("hangupOnStar", attributes.hangup_on_star.map(bool_text));
+    element.children = nouns;
+    element
+}
+
+pub fn conference(spec: &Conference, room: &str) -> Element {
+    Element::with_text("Conference", room)
+        .attr_opt("muted", spec.muted.map(bool_text))
+        .attr_opt("beep", spec.beep.as_deref())
+        .attr_opt("startConferenceOnEnter", spec.start_on_enter.map(bool_text))
+        .attr_opt("endConferenceOnExit", spec.end_on_exit.map(bool_text))
+        .attr_opt("waitUrl", spec.wait_url.as_deref())
+        .attr_opt(
+            "maxParticipants",
+            spec.max_participants.map(|n| n.to_string()),
+        )
+}
+
+pub fn record(
+    spec: &Record,
+    action: &str,
+    transcribe_callback: Option<&str>,
+    recording_status_callback: Option<&str>,
+) -> Element {
+    Element::new("Record")
+        .attr("action", action)
+        .attr_opt("maxLength", spec.max_length.map(|n| n.to_string()))
+        .attr_opt("timeout", spec.timeout.map(|n| n.to_string()))
+        .attr_opt("finishOnKey", spec.finish_on_key.as_deref())
+        .attr_opt("playBeep", spec.play_beep.map(bool_text))
+        .attr_opt(
+            "trim",
+            spec.trim
+                .map(|trim| if trim { "trim-silence" } else { "do-not-trim" }),
+        )
+        .attr_opt("transcribe", spec.transcribe.map(bool_text))
+        .attr_opt(
+            "transcribeCallback",
+            transcribe_callback.filter(|u| !u.is_empty()),
+        )
+        .attr_opt(
+            "recordingStatusCallback",
+            recording_status_callback.filter(|u| !u.is_empty()),
+        )
+}
+
+pub fn reject(reason: RejectReason) -> Element {
+    Element::new("Reject").attr(
+        "reason",
+        match reason {
+            RejectReason::Busy => "busy",
+            RejectReason::Rejected => "rejected",
+        },
+    )
+}
+
+pub fn hangup() -> Element {
+    Element::new("Hangup")
+}
+
+fn bool_text(value: bool) -> &'static str {
+    if value { "true" } else { "false" }
+}

@@ -1,0 +1,131 @@
+//! The state of a call between two webhooks, carried in the URL.
+//!
+//! When a step waits for the caller (a gather, a dial, a recording), the
+//! TwiML tells Twilio to post the result to a URL such as
+//! `/voice?flow=main&step=menu&try=1&var.account=123456`. That URL is the
+//! whole memory of the call: no session store, so any instance behind a
+//! load balancer answers any webhook and a restart loses no call.
+
+use std::collections::BTreeMap;
+
+/// Query keys that belong to the state, not to the caller.
+const FLOW: &str = "flow";
+const STEP: &str = "step";
+const ATTEMPT: &str = "try";
+const IDLE: &str = "idle";
+const VAR_PREFIX: &str = "var.";
+
+/// Longest value a variable keeps, so URLs stay well within what Twilio
+/// and proxies accept.
+pub const MAX_VALUE_LEN: usize = 500;
+/// Most variables a call carries.
+pub const MAX_VARS: usize = 32;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallState {
+    pub flow: String,
+    /// The step that is waiting for this webhook's result.
+    pub step: String,
+    /// Failed tries of the current menu.
+    pub attempt: u32,
+    /// Turns in a row in which the caller gave no input.
+    pub idle: u32,
+    pub vars: BTreeMap<String, String>,
+}
+
+impl CallState {
+    /// Reads the state from a webhook's query, or `None` for the first
+    /// webhook of a call (no step yet).
+    pub fn from_query(query: &[(String, String)]) -> Option<CallState> {
+        let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        let step = get(STEP)?.clone();
+        let mut state = CallState {
+            flow: get(FLOW).cloned().unwrap_or_default(),
+            step,
+            attempt: get(ATTEMPT).and_then(|v| v.parse().ok()).unwrap_or(0),
+            idle: get(IDLE).and_then(|v| v.parse().ok()).unwrap_or(0),
+            vars: BTreeMap::new(),
+        };
+        for (key, value) in query {
+            if let Some(name) = key.strip_prefix(VAR_PREFIX) {
+                state.set_var(name, value);
+            }
+        }
+        Some(state)
+    }
+
+    /// Whether a query key is part of the state rather than a parameter the
+    /// flow author might read in a template.
+    pub fn is_state_key(key: &str) -> bool {
+        matches!(key, STEP | ATTEMPT | IDLE) || key.starts_with(VAR_PREFIX)
+    }
+
+    /// Sets a variable, trimming its value to [`MAX_VALUE_LEN`] and
+    /// ignoring new names past [`MAX_VARS`].
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        if self.vars.len() >= MAX_VARS && !self.vars.contains_key(name) {
+            return;
+        }
+        let mut end = value.len().min(MAX_VALUE_LEN);
+        while !value.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.vars.insert(name.to_owned(), value[..end].to_owned());
+    }
+
+    /// The URL Twilio posts the next webhook to: `base` is empty (a URL
+    /// relative to the webhook) or the server's public URL.
+    pub fn url(&self, base: &str) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::with_capacity(64));
+        query.append_pair(FLOW, &self.flow);
+        query.append_pair(STEP, &self.step);
+        if self.attempt > 0 {
+            query.append_pair(ATTEMPT, &self.attempt.to_string());
+        }
+        if self.idle > 0 {
+            query.append_pair(IDLE, &self.idle.to_string());
+        }
+        for (name, value) in &self.vars {
+            query.append_pair(&format!("{VAR_PREFIX}{name}"), value);
+        }
+        format!("{base}/voice?{}", query.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(query: &str) -> Vec<(String, String)> {
+        form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect()
+    }
+
+    #[test]
+    fn the_url_round_trips_with_awkward_values() {
+        let mut state = CallState {
+            flow: "main".into(),
+            step: "menu".into(),
+            attempt: 2,
+            idle: 1,
+            vars: BTreeMap::new(),
+        };
+        state.set_var("said", "I'd like sales & support = 100% <now>");
+        let url = state.url("https://ivr.example.com");
+        let query = url.split_once('?').unwrap().1;
+        assert_eq!(CallState::from_query(&pairs(query)), Some(state));
+    }
+
+    #[test]
+    fn the_first_webhook_has_no_state() {
+        assert_eq!(CallState::from_query(&pairs("flow=support")), None);
+    }
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary() {
+        let mut state = CallState::default();
+        state.set_var("x", &"é".repeat(400));
+        assert_eq!(state.vars["x"].len(), MAX_VALUE_LEN);
+    }
+}

@@ -1,0 +1,176 @@
+//! Templated text in flows (minijinja), compiled once when flows load.
+//!
+//! Most text in a flow is plain; it is kept as [`Text::Plain`] and never
+//! touches the template engine. Text with `{{` or `{%` is compiled into one
+//! shared environment at load time, so a webhook only renders.
+//!
+//! What a template can read is fixed and documented: `call` (Twilio's
+//! parameters), `vars` (the call's variables), `now` (the time in the flow's
+//! zone), `config` (public server settings such as the caller ID), `flow` and
+//! `step`. Nothing else, in particular no environment variables, so a flow
+//! can never read a secret out loud.
+
+use std::borrow::Cow;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+
+/// The names a template may use.
+pub const CONTEXT_NAMES: &[&str] = &["call", "vars", "now", "config", "flow", "step"];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    Plain(String),
+    /// The name of a compiled template in [`Templates`].
+    Template(String),
+}
+
+impl Text {
+    pub fn is_template_source(source: &str) -> bool {
+        source.contains("{{") || source.contains("{%")
+    }
+}
+
+/// Every template of a flow set, compiled.
+pub struct Templates {
+    env: Environment<'static>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates").finish_non_exhaustive()
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Templates::new()
+    }
+}
+
+impl Templates {
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        // TwiML escaping happens when the document is written; escaping
+        // here too would make callers hear "amp".
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        // `call.CallerName` is simply empty when Twilio did not send it.
+        env.set_undefined_behavior(UndefinedBehavior::Chainable);
+        // A loop in a template cannot hold a webhook forever.
+        env.set_fuel(Some(50_000));
+        Templates { env }
+    }
+
+    /// Compiles `source` under `name`, or returns it as plain text when it
+    /// has no template syntax. The error says what minijinja found wrong.
+    pub fn compile(&mut self, name: String, source: &str) -> Result<Text, String> {
+        if !Text::is_template_source(source) {
+            return Ok(Text::Plain(source.to_owned()));
+        }
+        self.env
+            .add_template_owned(name.clone(), source.to_owned())
+            .map_err(describe)?;
+        let template = self.env.get_template(&name).map_err(describe)?;
+        let mut unknown: Vec<String> = template
+            .undeclared_variables(false)
+            .into_iter()
+            .filter(|v| !CONTEXT_NAMES.contains(&v.as_str()))
+            .collect();
+        unknown.sort();
+        if let Some(first) = unknown.first() {
+            return Err(format!(
+                "the template uses `{first}`, which does not exist: templates can read {}",
+                CONTEXT_NAMES
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        Ok(Text::Template(name))
+    }
+
+    /// Compiles a condition (`vars.account | length == 6`) as a template
+    /// that renders `1` when it holds.
+    pub fn compile_condition(&mut self, name: String, condition: &str) -> Result<Text, String> {
+        let source = format!("{{% if {condition} %}}1{{% endif %}}");
+        self.compile(name, &source)
+    }
+
+    pub fn render<'a>(&self, text: &'a Text, context: &Value) -> Result<Cow<'a, str>, String> {
+        match text {
+            Text::Plain(plain) => Ok(Cow::Borrowed(plain)),
+            Text::Template(name) => {
+                let template = self.env.get_template(name).map_err(describe)?;
+                template.render(context).map(Cow::Owned).map_err(describe)
+            }
+        }
+    }
+
+    pub fn holds(&self, condition: &Text, context: &Value) -> Result<bool, String> {
+        Ok(self.render(condition, context)? == "1")
+    }
+}
+
+/// minijinja's message without the template name, which means nothing to
+/// a flow author (the diagnostic names the file and field instead).
+fn describe(error: minijinja::Error) -> String {
+    let mut message = match error.detail() {
+        Some(detail) => format!("{}: {detail}", error.kind()),
+        None => error.kind().to_string(),
+    };
+    if let Some(line) = error.line().filter(|&l| l > 1) {
+        message.push_str(&format!(" (line {line} of the text)"));
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use minijinja::context;
+
+    #[test]
+    fn plain_text_is_not_compiled() {
+        let mut templates = Templates::new();
+        assert_eq!(
+            templates.compile("a".into(), "Hello there").unwrap(),
+            Text::Plain("Hello there".into())
+        );
+    }
+
+    #[test]
+    fn templates_render_call_parameters_and_tolerate_missing_ones() {
+        let mut templates = Templates::new();
+        let text = templates
+            .compile(
+                "t".into(),
+                "Hi{% if call.CallerName %} {{ call.CallerName }}{% endif %}.",
+            )
+            .unwrap();
+        let with_name = context! { call => context! { CallerName => "Ada & co" } };
+        assert_eq!(templates.render(&text, &with_name).unwrap(), "Hi Ada & co.");
+        let without = context! { call => context! {} };
+        assert_eq!(templates.render(&text, &without).unwrap(), "Hi.");
+    }
+
+    #[test]
+    fn unknown_names_and_syntax_errors_are_refused() {
+        let mut templates = Templates::new();
+        let unknown = templates.compile("u".into(), "{{ From }}").unwrap_err();
+        assert!(unknown.contains("`From`"), "{unknown}");
+        let broken = templates.compile("b".into(), "{% if x %}").unwrap_err();
+        assert!(broken.contains("syntax error"), "{broken}");
+    }
+
+    #[test]
+    fn conditions() {
+        let mut templates = Templates::new();
+        let condition = templates
+            .compile_condition("c".into(), "vars.account | length == 6")
+            .unwrap();
+        let six = context! { vars => context! { account => "123456" } };
+        let five = context! { vars => context! { account => "12345" } };
+        assert!(templates.holds(&condition, &six).unwrap());
+        assert!(!templates.holds(&condition, &five).unwrap());
+    }
+}

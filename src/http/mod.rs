@@ -1,0 +1,89 @@
+//! The HTTP face of callflow: the router and the server loop.
+//!
+//! - [`voice`]: `POST /voice` and `GET /voice`, Twilio's webhook.
+//! - `GET /healthz`: 200 while the server runs, for load balancers.
+//!
+//! [`run`] takes a bound listener and a shutdown future, so tests can serve
+//! on port 0 and stop the server when they are done.
+
+pub mod voice;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use axum::Router;
+use axum::routing::get;
+use jiff::Timestamp;
+use tokio::net::TcpListener;
+
+use crate::engine::EngineSettings;
+use crate::flow::FlowSet;
+
+/// The flow set now serving. A webhook takes one atomic load of it; a
+/// reload swaps in a new set without ever blocking a request.
+pub type SharedFlows = Arc<ArcSwap<FlowSet>>;
+
+/// Where "now" comes from: the system clock, or a fixed instant for
+/// simulated calls and tests (opening hours, `now` in templates).
+#[derive(Debug, Clone, Copy, Default)]
+pub enum Clock {
+    #[default]
+    System,
+    Fixed(Timestamp),
+}
+
+impl Clock {
+    pub fn now(self) -> Timestamp {
+        match self {
+            Clock::System => Timestamp::now(),
+            Clock::Fixed(at) => at,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub flows: SharedFlows,
+    pub engine: Arc<EngineSettings>,
+    pub clock: Clock,
+}
+
+impl AppState {
+    pub fn new(flows: FlowSet, engine: EngineSettings) -> Self {
+        AppState {
+            flows: Arc::new(ArcSwap::from_pointee(flows)),
+            engine: Arc::new(engine),
+            clock: Clock::System,
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(voice::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets
+/// webhooks in flight finish.
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,86 @@
+//! `/voice`: the webhook Twilio calls for every turn of a call.
+//!
+//! The handler reads the query (the call's state) and the form body
+//! (Twilio's parameters), asks the engine for the TwiML, and always answers
+//! 200 with a TwiML document: even a panic in the engine becomes a spoken
+//! apology, because an HTTP error makes Twilio play its own error message
+//! ("an application error has occurred") and drop the caller.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::AppState;
+use crate::engine::{self, Webhook};
+use crate::twiml;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/voice", get(voice).post(voice))
+}
+
+/// Said when the engine itself fails, which a test should never see.
+const PANIC_APOLOGY: &str =
+    "We're sorry, something went wrong on our side. Please call again later. Goodbye.";
+
+async fn voice(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query = parse_pairs(query.as_deref().unwrap_or("").as_bytes());
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let params = if is_form {
+        parse_pairs(&body)
+    } else {
+        Vec::new()
+    };
+    let webhook = Webhook {
+        query: &query,
+        params: &params,
+        now: state.clock.now(),
+    };
+    let flows = state.flows.load();
+    let twiml = match catch_unwind(AssertUnwindSafe(|| {
+        engine::answer(&flows, &state.engine, &webhook)
+    })) {
+        Ok(answer) => {
+            tracing::debug!(
+                call_sid = webhook.call_sid(),
+                flow = answer.flow.as_deref().unwrap_or("-"),
+                step = answer.step.as_deref().unwrap_or("-"),
+                "answered"
+            );
+            answer.twiml
+        }
+        Err(panic) => {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(
+                call_sid = webhook.call_sid(),
+                cause,
+                "the engine panicked; the caller heard an apology"
+            );
+            let mut response = twiml::Response::new();
+            response.push(engine::render::say(PANIC_APOLOGY, None, None, None));
+            response.push(engine::render::hangup());
+            response.to_xml()
+        }
+    };
+    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], twiml).into_response()
+}
+
+fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(bytes).into_owned().collect()
+}

@@ -1,0 +1,659 @@
+//! Plays Twilio's side of a call against the router, with no Twilio at all.
+//!
+//! A [`SimulatedCall`] posts the webhooks Twilio would post (CallSid, From,
+//! To, CallStatus, then Digits, SpeechResult, DialCallStatus, RecordingUrl
+//! on the action requests), executes the TwiML it gets back verb by verb,
+//! and stops wherever Twilio would wait: a `<Gather>` waits for keys or
+//! speech, a `<Dial>` for the far end to answer or not, a `<Record>` for a
+//! message. [`SimulatedCall::respond`] plays the caller's part there.
+//!
+//! It records what the caller hears, what is dialled and recorded, every
+//! webhook exchanged, and how the call ends. Integration tests, `callflow
+//! call`, flow tests and the browser page all drive calls through this one
+//! interpreter, so they agree with each other about what a flow does.
+
+use std::fmt;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde::Serialize;
+use tower::ServiceExt;
+
+use crate::twiml::{Element, Response};
+
+/// Webhooks one simulated call may make before it is declared stuck.
+pub const MAX_WEBHOOKS: usize = 200;
+
+/// Who calls whom.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct CallSetup {
+    pub from: String,
+    pub to: String,
+    /// Sent as the `flow` parameter, as a TwiML App URL or the browser SDK
+    /// would.
+    pub flow: Option<String>,
+    /// More parameters for the first webhook (the browser SDK's custom
+    /// parameters, `CallerName`, ...).
+    #[serde(default)]
+    pub params: Vec<(String, String)>,
+}
+
+impl Default for CallSetup {
+    fn default() -> Self {
+        CallSetup {
+            from: "+15551112222".into(),
+            to: "+15553334444".into(),
+            flow: None,
+            params: Vec::new(),
+        }
+    }
+}
+
+/// What the caller (or the far end of a dial) does when the call waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action", content = "value")]
+pub enum CallerAction {
+    /// Press keys at a gather.
+    Press(String),
+    /// Say words at a gather that listens to speech.
+    Say(String),
+    /// Do nothing until the gather times out.
+    Silence,
+    /// How a dial ends: `completed`, `busy`, `no-answer`, `failed`, ...
+    DialOutcome(String),
+    /// Leave a message at a recording.
+    Record,
+    HangUp,
+}
+
+impl fmt::Display for CallerAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallerAction::Press(keys) => write!(f, "caller presses {keys}"),
+            CallerAction::Say(words) => write!(f, "caller says \"{words}\""),
+            CallerAction::Silence => f.write_str("caller stays silent"),
+            CallerAction::DialOutcome(outcome) => write!(f, "the dial ends: {outcome}"),
+            CallerAction::Record => f.write_str("caller leaves a message"),
+            CallerAction::HangUp => f.write_str("caller hangs up"),
+        }
+    }
+}
+
+/// One thing that happened on the call, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "event")]
+pub enum Event {
+    Heard {
+        text: String,
+    },
+    Played {
+        url: String,
+    },
+    Paused {
+        seconds: u32,
+    },
+    /// A gather started listening.
+    Listening {
+        step: Option<String>,
+    },
+    Dialled {
+        targets: Vec<String>,
+    },
+    Recording,
+    Caller {
+        action: CallerAction,
+    },
+    Ended {
+        end: CallEnd,
+    },
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Heard { text } => write!(f, "hears: {text}"),
+            Event::Played { url } => write!(f, "hears audio: {url}"),
+            Event::Paused { seconds } => write!(f, "silence: {seconds}s"),
+            Event::Listening { step } => match step {
+                Some(step) => write!(f, "waits for the caller (step {step})"),
+                None => f.write_str("waits for the caller"),
+            },
+            Event::Dialled { targets } => write!(f, "dials {}", targets.join(", ")),
+            Event::Recording => f.write_str("records a message"),
+            Event::Caller { action } => write!(f, "{action}"),
+            Event::Ended { end } => write!(f, "call ends: {end}"),
+        }
+    }
+}
+
+/// How a call ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "how", content = "detail")]
+pub enum CallEnd {
+    /// `<Hangup>`.
+    Hangup,
+    /// `<Reject>` with its reason.
+    Rejected(String),
+    /// The TwiML ran out of verbs, which Twilio treats as a hang-up.
+    EndOfTwiml,
+    CallerHungUp,
+    /// A verb the simulator does not play (`Enqueue`, `Connect`, ...).
+    Unsupported(String),
+}
+
+impl fmt::Display for CallEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallEnd::Hangup => f.write_str("hangup"),
+            CallEnd::Rejected(reason) => write!(f, "rejected ({reason})"),
+            CallEnd::EndOfTwiml => f.write_str("no more TwiML (Twilio hangs up)"),
+            CallEnd::CallerHungUp => f.write_str("the caller hung up"),
+            CallEnd::Unsupported(verb) => write!(f, "<{verb}> is not simulated"),
+        }
+    }
+}
+
+/// One webhook and its answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub params: Vec<(String, String)>,
+    pub status: u16,
+    pub twiml: String,
+}
+
+/// What the call is waiting for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "for")]
+pub enum Waiting {
+    /// A gather: keys and/or speech.
+    Input {
+        dtmf: bool,
+        speech: bool,
+        /// Seconds Twilio waits for input.
+        timeout: u32,
+        num_digits: Option<u32>,
+    },
+    /// A dial's outcome.
+    Dial {
+        targets: Vec<String>,
+    },
+    /// A recording.
+    Record,
+    Ended {
+        end: CallEnd,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimulationError {
+    #[error("webhook {url} answered HTTP {status}: {body}")]
+    Http {
+        url: String,
+        status: u16,
+        body: String,
+    },
+    #[error("webhook {url} did not answer TwiML: {error}")]
+    BadTwiml { url: String, error: String },
+    #[error("the call made {MAX_WEBHOOKS} webhooks without ending: the flow loops")]
+    TooManyWebhooks,
+    #[error("the call is waiting for {waiting}, so the caller cannot do this: {action}")]
+    Unexpected {
+        waiting: String,
+        action: CallerAction,
+    },
+    #[error("the call has ended")]
+    Ended,
+}
+
+/// A call in progress against a router.
+#[derive(Debug)]
+pub struct SimulatedCall {
+    router: Router,
+    setup: CallSetup,
+    call_sid: String,
+    /// Verbs of the current document not executed yet.
+    pending: Vec<Element>,
+    /// The URL the current document came from (Twilio's default action).
+    document_url: String,
+    /// The verb the call waits at.
+    waiting_at: Option<Element>,
+    waiting: Waiting,
+    pub events: Vec<Event>,
+    pub exchanges: Vec<Exchange>,
+}
+
+impl SimulatedCall {
+    /// Places the call: posts the first webhook and plays the TwiML until the
+    /// call waits or ends.
+    pub async fn start(router: Router, setup: CallSetup) -> Result<SimulatedCall, SimulationError> {
+        let mut call = SimulatedCall {
+            router,
+            call_sid: new_call_sid(),
+            setup,
+            pending: Vec::new(),
+            document_url: "/voice".into(),
+            waiting_at: None,
+            waiting: Waiting::Ended {
+                end: CallEnd::EndOfTwiml,
+            },
+            events: Vec::new(),
+            exchanges: Vec::new(),
+        };
+        let mut first = call.standard_params("ringing");
+        if let Some(flow) = &call.setup.flow {
+            first.push(("flow".into(), flow.clone()));
+        }
+        first.extend(call.setup.params.clone());
+        call.fetch(Method::POST, "/voice".into(), first).await?;
+        call.advance().await?;
+        Ok(call)
+    }
+
+    pub fn waiting(&self) -> &Waiting {
+        &self.waiting
+    }
+
+    pub fn call_sid(&self) -> &str {
+        &self.call_sid
+    }
+
+    pub fn ended(&self) -> Option<&CallEnd> {
+        match &self.waiting {
+            Waiting::Ended { end } => Some(end),
+            _ => None,
+        }
+    }
+
+    /// Everything the caller heard, one line per `<Say>`.
+    pub fn heard(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Heard { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every target dialled, in order.
+    pub fn dialled(&self) -> Vec<&str> {
+        self.events
+            .iter()
+            .flat_map(|e| match e {
+                Event::Dialled { targets } => targets.iter().map(String::as_str).collect(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    /// Plays the caller's part where the call waits, then runs on until it
+    /// waits again or ends.
+    pub async fn respond(&mut self, action: CallerAction) -> Result<(), SimulationError> {
+        let verb = match (&self.waiting, &action) {
+            (Waiting::Ended { .. }, _) => return Err(SimulationError::Ended),
+            (_, CallerAction::HangUp) => {
+                self.events.push(Event::Caller { action });
+                self.end(CallEnd::CallerHungUp);
+                return Ok(());
+            }
+            (
+                Waiting::Input { .. },
+                CallerAction::Press(_) | CallerAction::Say(_) | CallerAction::Silence,
+            )
+            | (Waiting::Dial { .. }, CallerAction::DialOutcome(_))
+            | (Waiting::Record, CallerAction::Record) => {
+                self.waiting_at.take().expect("a waiting verb")
+            }
+            (waiting, _) => {
+                return Err(SimulationError::Unexpected {
+                    waiting: describe_waiting(waiting),
+                    action,
+                });
+            }
+        };
+        self.events.push(Event::Caller {
+            action: action.clone(),
+        });
+        let mut params = self.standard_params("in-progress");
+        match &action {
+            CallerAction::Press(keys) => {
+                let finish = verb.get_attr("finishOnKey").unwrap_or("#");
+                let digits = keys.trim_end_matches(|c| !finish.is_empty() && finish.contains(c));
+                params.push(("Digits".into(), digits.to_owned()));
+            }
+            CallerAction::Say(words) => {
+                params.push(("SpeechResult".into(), words.clone()));
+                params.push(("Confidence".into(), "0.92".into()));
+            }
+            CallerAction::Silence => {
+                if verb.get_attr("actionOnEmptyResult") != Some("true") {
+                    // Twilio falls through to the verb after the gather.
+                    return self.advance().await;
+                }
+            }
+            CallerAction::DialOutcome(outcome) => {
+                params.push(("DialCallStatus".into(), outcome.clone()));
+                params.push(("DialCallSid".into(), new_call_sid()));
+                let answered = matches!(outcome.as_str(), "completed" | "answered");
+                params.push((
+                    "DialCallDuration".into(),
+                    if answered { "42" } else { "0" }.into(),
+                ));
+                if verb.get_attr("action").is_none() {
+                    return self.advance().await;
+                }
+            }
+            CallerAction::Record => {
+                params.push((
+                    "RecordingUrl".into(),
+                    format!(
+                        "https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/RE{}",
+                        &self.call_sid[2..]
+                    ),
+                ));
+                params.push(("RecordingDuration".into(), "7".into()));
+                params.push(("Digits".into(), "hangup".into()));
+            }
+            CallerAction::HangUp => unreachable!("handled above"),
+        }
+        let action_url = verb
+            .get_attr("action")
+            .map(str::to_owned)
+            .unwrap_or_else(|| self.document_url.clone());
+        let method = method_of(&verb);
+        self.fetch(method, action_url, params).await?;
+        self.advance().await
+    }
+
+    /// Executes pending verbs until the call waits or ends.
+    async fn advance(&mut self) -> Result<(), SimulationError> {
+        loop {
+            if self.pending.is_empty() {
+                self.end(CallEnd::EndOfTwiml);
+                return Ok(());
+            }
+            let verb = self.pending.remove(0);
+            match verb.name.as_str() {
+                "Say" | "Play" | "Pause" => self.hear(&verb),
+                "Gather" => {
+                    for prompt in &verb.children {
+                        self.hear(prompt);
+                    }
+                    let input = verb.get_attr("input").unwrap_or("dtmf");
+                    self.events.push(Event::Listening {
+                        step: step_of(verb.get_attr("action")),
+                    });
+                    self.waiting = Waiting::Input {
+                        dtmf: input.contains("dtmf"),
+                        speech: input.contains("speech"),
+                        timeout: verb
+                            .get_attr("timeout")
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or(5),
+                        num_digits: verb.get_attr("numDigits").and_then(|n| n.parse().ok()),
+                    };
+                    self.waiting_at = Some(verb);
+                    return Ok(());
+                }
+                "Dial" => {
+                    let targets: Vec<String> = if verb.children.is_empty() {
+                        verb.text.iter().cloned().collect()
+                    } else {
+                        verb.children.iter().map(describe_noun).collect()
+                    };
+                    self.events.push(Event::Dialled {
+                        targets: targets.clone(),
+                    });
+                    self.waiting = Waiting::Dial { targets };
+                    self.waiting_at = Some(verb);
+                    return Ok(());
+                }
+                "Record" => {
+                    self.events.push(Event::Recording);
+                    self.waiting = Waiting::Record;
+                    self.waiting_at = Some(verb);
+                    return Ok(());
+                }
+                "Redirect" => {
+                    let url = verb
+                        .text
+                        .clone()
+                        .unwrap_or_else(|| self.document_url.clone());
+                    let params = self.standard_params("in-progress");
+                    self.fetch(method_of(&verb), url, params).await?;
+                }
+                "Hangup" => {
+                    self.end(CallEnd::Hangup);
+                    return Ok(());
+                }
+                "Reject" => {
+                    let reason = verb.get_attr("reason").unwrap_or("rejected").to_owned();
+                    self.end(CallEnd::Rejected(reason));
+                    return Ok(());
+                }
+                other => {
+                    self.end(CallEnd::Unsupported(other.to_owned()));
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn hear(&mut self, verb: &Element) {
+        let event = match verb.name.as_str() {
+            "Say" => Event::Heard {
+                text: verb.all_text(),
+            },
+            "Play" => Event::Played {
+                url: verb
+                    .text
+                    .clone()
+                    .or_else(|| verb.get_attr("digits").map(|d| format!("keys {d}")))
+                    .unwrap_or_default(),
+            },
+            "Pause" => Event::Paused {
+                seconds: verb
+                    .get_attr("length")
+                    .and_then(|l| l.parse().ok())
+                    .unwrap_or(1),
+            },
+            _ => return,
+        };
+        self.events.push(event);
+    }
+
+    fn end(&mut self, end: CallEnd) {
+        self.pending.clear();
+        self.waiting_at = None;
+        self.events.push(Event::Ended { end: end.clone() });
+        self.waiting = Waiting::Ended { end };
+    }
+
+    fn standard_params(&self, status: &str) -> Vec<(String, String)> {
+        let setup = &self.setup;
+        vec![
+            ("AccountSid".into(), ACCOUNT_SID.into()),
+            ("ApiVersion".into(), "2010-04-01".into()),
+            ("CallSid".into(), self.call_sid.clone()),
+            ("CallStatus".into(), status.into()),
+            ("Called".into(), setup.to.clone()),
+            ("Caller".into(), setup.from.clone()),
+            ("Direction".into(), "inbound".into()),
+            ("From".into(), setup.from.clone()),
+            ("To".into(), setup.to.clone()),
+        ]
+    }
+
+    /// Posts one webhook; its TwiML becomes the pending verbs.
+    async fn fetch(
+        &mut self,
+        method: Method,
+        url: String,
+        params: Vec<(String, String)>,
+    ) -> Result<(), SimulationError> {
+        if self.exchanges.len() >= MAX_WEBHOOKS {
+            return Err(SimulationError::TooManyWebhooks);
+        }
+        let path = path_of(&url);
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&params)
+            .finish();
+        let request = if method == Method::GET {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            Request::get(format!("{path}{separator}{encoded}")).body(Body::empty())
+        } else {
+            Request::post(path)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(encoded))
+        }
+        .map_err(|e| SimulationError::Http {
+            url: url.clone(),
+            status: 0,
+            body: e.to_string(),
+        })?;
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {});
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+            .unwrap_or_default();
+        self.exchanges.push(Exchange {
+            method: method.to_string(),
+            url: url.clone(),
+            params,
+            status: status.as_u16(),
+            twiml: body.clone(),
+        });
+        if status != StatusCode::OK {
+            return Err(SimulationError::Http {
+                url,
+                status: status.as_u16(),
+                body,
+            });
+        }
+        let document = Response::parse(&body).map_err(|e| SimulationError::BadTwiml {
+            url: url.clone(),
+            error: e.to_string(),
+        })?;
+        self.document_url = url;
+        self.pending = document.verbs;
+        Ok(())
+    }
+
+    /// Plays a whole call from a script: each time the call waits, the next
+    /// action that fits is taken; with none left, the caller stays silent,
+    /// dials complete and messages are left, until the call ends.
+    pub async fn play_script(
+        router: Router,
+        setup: CallSetup,
+        script: impl IntoIterator<Item = CallerAction>,
+    ) -> Result<SimulatedCall, SimulationError> {
+        let mut script: std::collections::VecDeque<CallerAction> = script.into_iter().collect();
+        let mut call = SimulatedCall::start(router, setup).await?;
+        while call.ended().is_none() {
+            let action = match script.front() {
+                Some(CallerAction::HangUp) => script.pop_front(),
+                Some(next) if fits(call.waiting(), next) => script.pop_front(),
+                _ => None,
+            };
+            let action = action.unwrap_or_else(|| match call.waiting() {
+                Waiting::Dial { .. } => CallerAction::DialOutcome("completed".into()),
+                Waiting::Record => CallerAction::Record,
+                _ => CallerAction::Silence,
+            });
+            call.respond(action).await?;
+        }
+        Ok(call)
+    }
+
+    /// The transcript as text, one event a line.
+    pub fn transcript(&self) -> String {
+        self.events.iter().map(|e| format!("{e}\n")).collect()
+    }
+}
+
+/// Whether an action can be played where the call waits.
+fn fits(waiting: &Waiting, action: &CallerAction) -> bool {
+    matches!(
+        (waiting, action),
+        (
+            Waiting::Input { .. },
+            CallerAction::Press(_) | CallerAction::Say(_) | CallerAction::Silence
+        ) | (Waiting::Dial { .. }, CallerAction::DialOutcome(_))
+            | (Waiting::Record, CallerAction::Record)
+    )
+}
+
+fn describe_waiting(waiting: &Waiting) -> String {
+    match waiting {
+        Waiting::Input { .. } => "keys or speech".into(),
+        Waiting::Dial { .. } => "a dial outcome".into(),
+        Waiting::Record => "a recording".into(),
+        Waiting::Ended { .. } => "nothing (it ended)".into(),
+    }
+}
+
+fn describe_noun(noun: &Element) -> String {
+    let text = noun
+        .children
+        .iter()
+        .find(|c| c.name == "Identity")
+        .and_then(|c| c.text.clone())
+        .or_else(|| noun.text.clone())
+        .unwrap_or_default();
+    match noun.name.as_str() {
+        "Client" => format!("client:{text}"),
+        "Conference" => format!("conference:{text}"),
+        "Queue" => format!("queue:{text}"),
+        _ => text,
+    }
+}
+
+fn method_of(verb: &Element) -> Method {
+    match verb.get_attr("method") {
+        Some(m) if m.eq_ignore_ascii_case("GET") => Method::GET,
+        _ => Method::POST,
+    }
+}
+
+/// The step named in a callback URL, for the transcript.
+fn step_of(url: Option<&str>) -> Option<String> {
+    let query = url?.split_once('?')?.1;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "step")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The router only needs the path: drop the scheme and host of an absolute
+/// callback URL (as written when `PUBLIC_URL` is set).
+fn path_of(url: &str) -> String {
+    match url.split_once("://") {
+        Some((_, rest)) => match rest.find('/') {
+            Some(slash) => rest[slash..].to_owned(),
+            None => "/".into(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+
+fn new_call_sid() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let hex: String = (0..32)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect();
+    format!("CA{hex}")
+}
