@@ -53,7 +53,7 @@ pub fn parse(raw: &str, expected: Option<TargetKind>) -> Result<DialTarget, Refu
             let digits = cleaned.strip_prefix('+').unwrap_or("");
             if digits.len() < 7 || digits.len() > 15 || !digits.bytes().all(|b| b.is_ascii_digit())
             {
-                return Err(Refusal(format!("not an E.164 number")));
+                return Err(Refusal("not an E.164 number".into()));
             }
             return Ok(DialTarget {
                 kind,

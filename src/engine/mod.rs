@@ -704,14 +704,12 @@ fn choose<'m>(
     digits: Option<&str>,
     speech: Option<&str>,
 ) -> Option<&'m MenuOption> {
-    if let Some(digits) = digits {
-        if let Some(option) = menu
-            .options
+    if let Some(option) = digits.and_then(|digits| {
+        menu.options
             .iter()
             .find(|o| o.words.is_none() && o.key == digits)
-        {
-            return Some(option);
-        }
+    }) {
+        return Some(option);
     }
     let said = crate::flow::load::normalise_speech(speech?);
     let padded = format!(" {said} ");

@@ -301,10 +301,7 @@ fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnostic {
             column: l.column(),
         })
         .unwrap_or(Position::START);
-    let mut message = error.to_string();
-    if let Some(at) = message.rfind(" at line ") {
-        message.truncate(at);
-    }
+    let message = plain_types(&without_positions(&error.to_string()));
     // serde_yaml names where it was as `steps.menu.menu: ...`.
     let (path, detail) = match message.split_once(": ") {
         Some((path, detail)) if !path.contains(' ') => (Some(path.to_owned()), detail.to_owned()),
@@ -344,6 +341,35 @@ fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnostic {
         return Diagnostic::error(file, position, format!("`{field}` is missing{within}"));
     }
     Diagnostic::error(file, position, format!("{detail}{within}"))
+}
+
+/// Drops serde's " at line 5 column 1": the diagnostic has the position.
+fn without_positions(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(" at line ") {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + " at line ".len()..];
+        let skip = after
+            .find(|c: char| !(c.is_ascii_digit() || c == ' ' || "column".contains(c)))
+            .unwrap_or(after.len());
+        rest = &after[skip..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Rust's type names as a flow author would say them.
+fn plain_types(message: &str) -> String {
+    [
+        ("expected u32", "expected a whole number"),
+        ("expected u64", "expected a whole number"),
+        ("expected a sequence", "expected a list"),
+        ("expected a boolean", "expected true or false"),
+        ("expected a string", "expected text"),
+    ]
+    .iter()
+    .fold(message.to_owned(), |m, (from, to)| m.replace(from, to))
 }
 
 /// Reads serde's "unknown field `x`, expected one of `a`, `b`".
@@ -687,17 +713,16 @@ impl Compiler<'_> {
                 "`play` needs a `url` of an audio file, or `digits` to press",
             );
         }
-        if let Some(digits) = &play.digits {
-            if !digits
+        if let Some(digits) = play.digits.as_ref().filter(|digits| {
+            !digits
                 .chars()
                 .all(|c| c.is_ascii_digit() || matches!(c, '*' | '#' | 'w' | 'W'))
-            {
-                let at = self.index.value(&format!("{path}.digits"));
-                self.error(
-                    at,
-                    format!("`{digits}` are not keys: use 0-9, *, # and w (a half-second wait)"),
-                );
-            }
+        }) {
+            let at = self.index.value(&format!("{path}.digits"));
+            self.error(
+                at,
+                format!("`{digits}` are not keys: use 0-9, *, # and w (a half-second wait)"),
+            );
         }
         let url_path = if play.digits.is_none() && play.loop_count.is_none() {
             path.to_owned()

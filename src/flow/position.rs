@@ -121,11 +121,13 @@ impl MarkedEventReceiver for Builder {
         let at = position(mark);
         match event {
             Event::Scalar(text, ..) => {
-                if let Some(Frame::Map { pending_key, .. }) = self.stack.last_mut() {
-                    if pending_key.is_none() {
-                        *pending_key = Some((text, at));
-                        return;
-                    }
+                if let Some(Frame::Map {
+                    pending_key: pending @ None,
+                    ..
+                }) = self.stack.last_mut()
+                {
+                    *pending = Some((text, at));
+                    return;
                 }
                 self.place_value(at);
             }

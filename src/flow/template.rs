@@ -74,6 +74,7 @@ impl Templates {
             .undeclared_variables(false)
             .into_iter()
             .filter(|v| !CONTEXT_NAMES.contains(&v.as_str()))
+            .filter(|v| self.env.globals().all(|(global, _)| global != v))
             .collect();
         unknown.sort();
         if let Some(first) = unknown.first() {

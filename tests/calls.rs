@@ -1,0 +1,208 @@
+//! Whole calls through the default flows, played by the simulator.
+
+mod common;
+
+use callflow::simulator::{CallEnd, CallSetup, CallerAction};
+use common::*;
+
+#[tokio::test]
+async fn sales_is_busy_so_the_caller_leaves_a_voicemail() {
+    let call = call(
+        "flows",
+        OPEN,
+        CallSetup::default(),
+        vec![press("1"), outcome("busy")],
+    )
+    .await;
+    assert_eq!(call.heard()[0], "Thanks for calling Acme.");
+    assert_eq!(call.dialled(), ["+15551230001"]);
+    assert!(
+        heard(&call, "leave a message after the tone"),
+        "{}",
+        call.transcript()
+    );
+    assert!(call.events.contains(&callflow::simulator::Event::Recording));
+    assert!(heard(&call, "Thank you, we will call you back soon."));
+    assert_eq!(call.ended(), Some(&CallEnd::Hangup));
+}
+
+#[tokio::test]
+async fn a_caller_who_says_nothing_twice_hears_goodbye() {
+    let call = call(
+        "flows",
+        OPEN,
+        CallSetup::default(),
+        vec![CallerAction::Silence, CallerAction::Silence],
+    )
+    .await;
+    let heard_lines = call.heard();
+    assert_eq!(
+        heard_lines
+            .iter()
+            .filter(|l| **l == "Sorry, I didn't hear anything.")
+            .count(),
+        2,
+        "{}",
+        call.transcript()
+    );
+    assert_eq!(heard_lines.last(), Some(&"Goodbye!"));
+    assert!(call.dialled().is_empty());
+    assert_eq!(call.ended(), Some(&CallEnd::Hangup));
+}
+
+#[tokio::test]
+async fn saying_sales_reaches_sales() {
+    let call = call(
+        "flows",
+        OPEN,
+        CallSetup::default(),
+        vec![say("Sales, please."), outcome("completed")],
+    )
+    .await;
+    assert_eq!(call.dialled(), ["+15551230001"]);
+    // The first menu webhook listened to speech with the options as hints.
+    let twiml = &call.exchanges[0].twiml;
+    assert!(
+        twiml.contains(r#"input="dtmf speech""#) && twiml.contains(r#"hints="sales, support""#),
+        "{twiml}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_key_then_a_right_one() {
+    let call = call(
+        "flows",
+        OPEN,
+        CallSetup::default(),
+        vec![press("9"), press("1"), outcome("completed")],
+    )
+    .await;
+    assert!(heard(&call, "that's not one of the options"));
+    assert_eq!(call.dialled(), ["+15551230001"]);
+}
+
+#[tokio::test]
+async fn support_checks_the_account_number_before_dialling() {
+    let call = call(
+        "flows",
+        OPEN,
+        CallSetup::default(),
+        vec![
+            press("2"),
+            press("12345#"),
+            press("123456#"),
+            outcome("completed"),
+        ],
+    )
+    .await;
+    assert!(heard(&call, "doesn't look right"), "{}", call.transcript());
+    assert_eq!(call.dialled(), ["+15551230002"]);
+    // The account number travelled in the callback URL, not in a session.
+    assert!(
+        call.exchanges
+            .iter()
+            .any(|e| e.url.contains("var.account=123456"))
+    );
+}
+
+#[tokio::test]
+async fn after_hours_callers_hear_the_hours_and_can_leave_a_message() {
+    let call = call("flows", CLOSED, CallSetup::default(), vec![]).await;
+    assert!(
+        heard(&call, "We are closed right now"),
+        "{}",
+        call.transcript()
+    );
+    assert!(call.events.contains(&callflow::simulator::Event::Recording));
+    assert!(call.dialled().is_empty());
+}
+
+#[tokio::test]
+async fn christmas_is_closed_even_during_office_hours() {
+    let call = call(
+        "flows",
+        "2026-12-25T11:00:00-05:00",
+        CallSetup::default(),
+        vec![],
+    )
+    .await;
+    assert!(heard(&call, "We are closed right now"));
+}
+
+#[tokio::test]
+async fn the_caller_name_is_greeted_and_escaped() {
+    let mut setup = CallSetup::default();
+    setup
+        .params
+        .push(("CallerName".into(), "Tom & Jerry <Hangup/>".into()));
+    let call = call("flows", OPEN, setup, vec![CallerAction::HangUp]).await;
+    assert_eq!(
+        call.heard()[0],
+        "Thanks for calling Acme, Tom & Jerry <Hangup/>."
+    );
+    assert!(
+        call.exchanges[0]
+            .twiml
+            .contains("Tom &amp; Jerry &lt;Hangup/&gt;")
+    );
+    assert_eq!(call.ended(), Some(&CallEnd::CallerHungUp));
+}
+
+#[tokio::test]
+async fn a_browser_call_dials_the_number_it_names_with_the_caller_id() {
+    let call = call(
+        "flows",
+        OPEN,
+        setup("client:alice", "+1 (555) 765-4321"),
+        vec![outcome("completed")],
+    )
+    .await;
+    assert_eq!(call.dialled(), ["+15557654321"]);
+    let twiml = &call.exchanges[0].twiml;
+    assert!(twiml.contains(r#"callerId="+15550001111""#), "{twiml}");
+}
+
+#[tokio::test]
+async fn a_browser_call_can_dial_another_browser() {
+    let call = call(
+        "flows",
+        OPEN,
+        setup("client:alice", "client:bob"),
+        vec![outcome("completed")],
+    )
+    .await;
+    assert_eq!(call.dialled(), ["client:bob"]);
+    assert!(call.exchanges[0].twiml.contains("<Client>bob</Client>"));
+}
+
+#[tokio::test]
+async fn a_browser_call_outside_the_allow_list_is_refused_and_never_dialled() {
+    for target in [
+        "+442071234567",
+        "+1555<Hangup/>",
+        "client:bob\"/><Dial>",
+        "sip:evil@example.com",
+    ] {
+        let call = call("flows", OPEN, setup("client:alice", target), vec![]).await;
+        assert!(call.dialled().is_empty(), "{target} was dialled");
+        assert!(
+            heard(&call, "can only call numbers in North America"),
+            "{target}: {}",
+            call.transcript()
+        );
+        assert!(!call.exchanges[0].twiml.contains("<Dial"), "{target}");
+        assert_eq!(call.ended(), Some(&CallEnd::Hangup));
+    }
+}
+
+#[tokio::test]
+async fn a_busy_browser_dial_is_explained() {
+    let call = call(
+        "flows",
+        OPEN,
+        setup("client:alice", "+15557654321"),
+        vec![outcome("busy")],
+    )
+    .await;
+    assert!(heard(&call, "The line is busy"));
+}

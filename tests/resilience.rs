@@ -1,0 +1,124 @@
+//! Nothing breaks a live call: every failure is a spoken apology (or the
+//! flow's fallback) in a 200 TwiML answer.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::Request;
+use callflow::simulator::{CallEnd, CallSetup, CallerAction};
+use common::*;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+const DIR: &str = "tests/fixtures/flows/resilience";
+
+fn flow(name: &str) -> CallSetup {
+    CallSetup {
+        flow: Some(name.into()),
+        ..CallSetup::default()
+    }
+}
+
+#[tokio::test]
+async fn a_flow_that_loops_without_waiting_ends_with_an_apology() {
+    let call = call(DIR, OPEN, flow("main"), vec![]).await;
+    assert_eq!(
+        call.heard(),
+        ["We're sorry, something went wrong on our side. Please call again later. Goodbye."]
+    );
+    assert_eq!(call.ended(), Some(&CallEnd::Hangup));
+}
+
+#[tokio::test]
+async fn a_template_that_fails_at_run_time_ends_with_an_apology() {
+    let call = call(DIR, OPEN, flow("broken_template"), vec![]).await;
+    assert_eq!(call.exchanges[0].status, 200);
+    assert!(heard(&call, "something went wrong"));
+}
+
+#[tokio::test]
+async fn the_fallback_step_takes_over_when_configured() {
+    let call = call(DIR, OPEN, flow("with_fallback"), vec![]).await;
+    assert_eq!(
+        call.heard(),
+        ["Our menu is being updated. Please hold for an operator."]
+    );
+    assert_eq!(call.dialled(), ["+15551230009"]);
+}
+
+#[tokio::test]
+async fn a_silent_caller_on_a_menu_that_loops_is_let_go() {
+    let call = call(DIR, OPEN, flow("menu_forever"), vec![]).await;
+    assert!(
+        heard(&call, "We haven't heard from you"),
+        "{}",
+        call.transcript()
+    );
+    assert_eq!(call.ended(), Some(&CallEnd::Hangup));
+    assert_eq!(
+        call.exchanges.len(),
+        callflow::engine::MAX_IDLE_TURNS as usize + 1
+    );
+}
+
+#[tokio::test]
+async fn a_callback_for_a_step_that_no_longer_exists_gets_an_apology() {
+    let router = router_at(DIR, OPEN);
+    let response = router
+        .oneshot(
+            Request::post("/voice?flow=menu_forever&step=removed_step")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from("CallSid=CA123&Digits=1"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/xml; charset=utf-8"
+    );
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(
+        body.contains("something went wrong") && body.ends_with("<Hangup /></Response>"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn get_webhooks_are_answered_too() {
+    let router = router_at("flows", OPEN);
+    let response = router
+        .oneshot(
+            Request::get("/voice?CallSid=CA1&From=%2B15551112222&To=%2B15553334444")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("Thanks for calling Acme"));
+}
+
+#[tokio::test]
+async fn health_check() {
+    let response = router_at("flows", OPEN)
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_caller_can_hang_up_mid_menu() {
+    let call = call(
+        "flows",
+        OPEN,
+        CallSetup::default(),
+        vec![CallerAction::HangUp],
+    )
+    .await;
+    assert_eq!(call.ended(), Some(&CallEnd::CallerHungUp));
+}
