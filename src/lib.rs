@@ -1,3 +1,4 @@
 //! callflow turns YAML call flows into Twilio voice calls.
 
+pub mod http;
 pub mod token;
