@@ -194,9 +194,9 @@ fn error_response(error: TokenError, auth: &ClientAuth) -> Response {
         TokenError::Mint(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
 
-    let message = if status.is_server_error() && !matches!(error, TokenError::NotConfigured { .. })
-    {
-        tracing::error!(error = %error, "could not issue a browser token");
+    // A signing failure is our fault: log the detail, tell the caller only that it happened.
+    let message = if let TokenError::Mint(cause) = &error {
+        tracing::error!(error = %cause, "could not issue a browser token");
         "the server could not sign the token; the server log has the details".to_owned()
     } else {
         tracing::debug!(status = status.as_u16(), error = %error, "refused a browser token");
