@@ -144,9 +144,17 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
         );
         return ExitCode::FAILURE;
     };
+    let tokens = match crate::token::TokenService::from_env() {
+        Ok(tokens) => tokens,
+        Err(error) => {
+            eprintln!("callflow: not starting: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tokens.log_startup_warning();
     let count = flow_set.flows().len();
     let version = flow_set.version().to_owned();
-    let state = AppState::new(flow_set, flows.engine());
+    let state = AppState::new(flow_set, flows.engine()).with_tokens(tokens);
     let address = format!("{}:{}", serve.host, serve.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,

@@ -17,7 +17,9 @@
 //!   own helper libraries write.
 //! - [`dial_target`]: what a flow may dial, and the normalisation that stops
 //!   caller input from dialling anywhere else.
-//! - [`http`]: the axum router: `/voice`, `/healthz`, and the server's `run`.
+//! - [`token`]: Twilio Voice access tokens for the browser SDK.
+//! - [`http`]: the axum router: `/voice`, `/voice/token`, `/healthz`, and
+//!   the server's `run`.
 //! - [`simulator`]: plays Twilio's side of a call against the router, for
 //!   tests, `callflow call` and the browser page.
 //! - [`config`]: settings from flags, environment and `.env`.
@@ -30,4 +32,5 @@ pub mod engine;
 pub mod flow;
 pub mod http;
 pub mod simulator;
+pub mod token;
 pub mod twiml;

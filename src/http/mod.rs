@@ -1,11 +1,13 @@
 //! The HTTP face of callflow: the router and the server loop.
 //!
 //! - [`voice`]: `POST /voice` and `GET /voice`, Twilio's webhook.
+//! - [`token`]: `GET /voice/token`, access tokens for the browser SDK.
 //! - `GET /healthz`: 200 while the server runs, for load balancers.
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests can serve
 //! on port 0 and stop the server when they are done.
 
+pub mod token;
 pub mod voice;
 
 use std::future::Future;
@@ -20,6 +22,7 @@ use tokio::net::TcpListener;
 
 use crate::engine::EngineSettings;
 use crate::flow::FlowSet;
+use crate::token::TokenService;
 
 /// The flow set now serving. A webhook takes one atomic load of it; a
 /// reload swaps in a new set without ever blocking a request.
@@ -49,6 +52,7 @@ pub struct AppState {
     pub flows: SharedFlows,
     pub engine: Arc<EngineSettings>,
     pub clock: Clock,
+    pub tokens: Arc<TokenService>,
 }
 
 impl AppState {
@@ -57,7 +61,13 @@ impl AppState {
             flows: Arc::new(ArcSwap::from_pointee(flows)),
             engine: Arc::new(engine),
             clock: Clock::System,
+            tokens: Arc::new(unconfigured_tokens()),
         }
+    }
+
+    pub fn with_tokens(mut self, tokens: TokenService) -> Self {
+        self.tokens = Arc::new(tokens);
+        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -67,10 +77,18 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
+    let tokens = token::router(state.tokens.clone());
     Router::new()
         .merge(voice::router())
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
+        .merge(tokens)
+}
+
+/// A token service with no Twilio credentials: `/voice/token` answers 503
+/// and names what to set.
+fn unconfigured_tokens() -> TokenService {
+    TokenService::from_lookup(|_| None).expect("no settings cannot be malformed settings")
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets

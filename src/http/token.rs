@@ -1,0 +1,234 @@
+//! `GET /voice/token`: hands the browser a Twilio Voice access token.
+//!
+//! This layer only reads the request (peer address, headers, `identity` query parameter), asks
+//! [`TokenService`] for a token, and turns the outcome into JSON. Each [`TokenError`] variant maps
+//! to exactly one status in [`error_response`].
+//!
+//! The router carries its own state, so the main router can `.merge()` it as is. For the per-IP
+//! rate limit the server must be served with
+//! `into_make_service_with_connect_info::<SocketAddr>()`; without that, all requests count as
+//! one unknown client (a shared budget) rather than failing.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::token::{
+    ClientAuth, ClientKey, CorsOrigins, Identity, IssuedToken, TokenError, TokenService, unix_now,
+};
+
+/// Where the endpoint is mounted.
+pub const TOKEN_PATH: &str = "/voice/token";
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// The token endpoint as a self-contained router, ready to `.merge()` into the main one.
+///
+/// CORS headers are added only when `TOKEN_CORS_ORIGINS` is set; otherwise browsers keep the
+/// answer to same-origin pages.
+pub fn router(service: Arc<TokenService>) -> Router {
+    let cors = cors_layer(service.settings().cors());
+    let router = Router::new()
+        .route(TOKEN_PATH, get(issue_token))
+        .with_state(service);
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+fn cors_layer(origins: &CorsOrigins) -> Option<CorsLayer> {
+    let allow_origin = match origins {
+        CorsOrigins::SameOriginOnly => return None,
+        CorsOrigins::Any => AllowOrigin::any(),
+        // The settings only admit visible ASCII, which always makes a header value.
+        CorsOrigins::List(list) => AllowOrigin::list(
+            list.iter()
+                .filter_map(|origin| HeaderValue::from_str(origin).ok()),
+        ),
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow_origin)
+            .allow_methods([Method::GET])
+            // The page sends the bearer secret itself, so the header must be allowed.
+            .allow_headers([AUTHORIZATION])
+            // So the page can read how long to wait after a 429.
+            .expose_headers([RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// The success body. `region` is `null` when none is configured (Twilio's default, US1).
+#[derive(Debug, Serialize)]
+struct TokenBody {
+    token: String,
+    identity: Identity,
+    ttl: u32,
+    expires_at: u64,
+    region: Option<&'static str>,
+    edge: &'static str,
+}
+
+impl From<IssuedToken> for TokenBody {
+    fn from(issued: IssuedToken) -> Self {
+        Self {
+            token: issued.token,
+            identity: issued.identity,
+            ttl: issued.ttl.as_secs(),
+            expires_at: issued.expires_at,
+            region: issued.region.map(|region| region.as_str()),
+            edge: issued.edge,
+        }
+    }
+}
+
+/// The error body: always `error`, plus the details a client can act on.
+#[derive(Debug, Serialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    missing: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after: Option<u64>,
+}
+
+/// Tokens are credentials: no cache, proxy or browser history should keep one.
+const NO_STORE: (HeaderName, HeaderValue) = (CACHE_CONTROL, HeaderValue::from_static("no-store"));
+
+async fn issue_token(
+    State(service): State<Arc<TokenService>>,
+    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let peer = peer.ok().map(|ConnectInfo(addr)| addr);
+    match handle(&service, peer, &headers, query.as_deref()) {
+        Ok(issued) => ([NO_STORE], Json(TokenBody::from(issued))).into_response(),
+        Err(error) => error_response(error, service.settings().auth()),
+    }
+}
+
+/// The checks in order: rate limit first (so it also slows down password guessing), then
+/// credentials, then the identity and the token itself.
+fn handle(
+    service: &TokenService,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    query: Option<&str>,
+) -> Result<IssuedToken, TokenError> {
+    // With several X-Forwarded-For lines, the last holds the right-most (proxy-written) entry.
+    let forwarded_for = headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .next_back()
+        .and_then(|value| value.to_str().ok());
+    let client = ClientKey::for_request(
+        peer,
+        forwarded_for,
+        service.settings().trust_forwarded_for(),
+    );
+    service.check_rate(client, Instant::now())?;
+
+    let authorization = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok());
+    service.authorize(authorization)?;
+
+    let identity = identity_param(query)?;
+    service.issue(identity.as_deref(), unix_now())
+}
+
+/// The `identity` query parameter, percent-decoded (`+` is a space, and so refused later).
+fn identity_param(query: Option<&str>) -> Result<Option<String>, TokenError> {
+    let mut found = None;
+    for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if key == "identity" {
+            if found.is_some() {
+                return Err(TokenError::BadRequest(
+                    "the identity parameter is given more than once; send it once",
+                ));
+            }
+            found = Some(value.into_owned());
+        }
+    }
+    Ok(found)
+}
+
+/// The one place a [`TokenError`] becomes a status, headers and a JSON body.
+fn error_response(error: TokenError, auth: &ClientAuth) -> Response {
+    let mut extra_headers = HeaderMap::new();
+    let mut missing = None;
+    let mut retry_after = None;
+    let status = match &error {
+        TokenError::NotConfigured { missing: names } => {
+            missing = Some(names.clone());
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        TokenError::Unauthorized(_) => {
+            for challenge in auth.challenges() {
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    extra_headers.append(WWW_AUTHENTICATE, value);
+                }
+            }
+            StatusCode::UNAUTHORIZED
+        }
+        TokenError::BadRequest(_) | TokenError::InvalidIdentity(_) => StatusCode::BAD_REQUEST,
+        TokenError::IdentityNotAllowed(_) => StatusCode::FORBIDDEN,
+        TokenError::RateLimited(wait) => {
+            retry_after = Some(wait.0);
+            extra_headers.insert(RETRY_AFTER, HeaderValue::from(wait.0));
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        TokenError::Mint(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+
+    // A signing failure is our fault: log the detail, tell the caller only that it happened.
+    let message = if let TokenError::Mint(cause) = &error {
+        tracing::error!(error = %cause, "could not issue a browser token");
+        "the server could not sign the token; the server log has the details".to_owned()
+    } else {
+        tracing::debug!(status = status.as_u16(), error = %error, "refused a browser token");
+        error.to_string()
+    };
+    let body = ErrorBody {
+        error: message,
+        missing,
+        retry_after,
+    };
+    (status, [NO_STORE], extra_headers, Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_param_decodes_and_refuses_duplicates() {
+        assert_eq!(identity_param(None).unwrap(), None);
+        assert_eq!(identity_param(Some("x=1")).unwrap(), None);
+        assert_eq!(
+            identity_param(Some("identity=al%69ce")).unwrap().as_deref(),
+            Some("alice")
+        );
+        assert_eq!(
+            identity_param(Some("identity=a+b")).unwrap().as_deref(),
+            Some("a b")
+        );
+        assert!(matches!(
+            identity_param(Some("identity=a&identity=b")),
+            Err(TokenError::BadRequest(_))
+        ));
+    }
+}

@@ -1,0 +1,228 @@
+//! The token service: the checks a request goes through and the token it gets at the end.
+//!
+//! The HTTP layer only extracts headers and maps [`TokenError`] to statuses; every decision
+//! lives here so it can be tested without a server.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use super::access::AuthFailure;
+use super::identity::{Identity, IdentityError};
+use super::jwt::{self, MintError, NotBefore, OutgoingApplication, TokenSpec, Ttl, VoiceGrant};
+use super::rate_limit::{ClientKey, RateLimiter, RetryAfter};
+use super::region::Region;
+use super::settings::{SettingsError, TokenSettings};
+
+/// Why a token was not issued. The HTTP layer maps each variant to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Some Twilio variables are unset (503).
+    #[error(
+        "browser calls are not set up on this server: set {} and restart",
+        .missing.join(", ")
+    )]
+    NotConfigured {
+        /// The unset variables.
+        missing: Vec<&'static str>,
+    },
+    /// Credentials missing or wrong (401).
+    #[error(transparent)]
+    Unauthorized(AuthFailure),
+    /// The request itself is malformed, e.g. `identity` given twice (400).
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// The identity breaks Twilio's rule (400).
+    #[error(transparent)]
+    InvalidIdentity(#[from] IdentityError),
+    /// The identity is valid but not on `TOKEN_IDENTITY_ALLOW` (403).
+    #[error("the identity {0} is not allowed to get a token on this server")]
+    IdentityNotAllowed(Identity),
+    /// Too many requests from this client (429).
+    #[error("too many token requests from your address; try again in {} seconds", .0.0)]
+    RateLimited(RetryAfter),
+    /// Signing failed: a server fault (500).
+    #[error(transparent)]
+    Mint(#[from] MintError),
+}
+
+/// A token and what the browser needs to use it.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The JWT.
+    pub token: String,
+    /// Who the token is for (given or generated).
+    pub identity: Identity,
+    /// Lifetime.
+    pub ttl: Ttl,
+    /// `exp`, Unix seconds.
+    pub expires_at: u64,
+    /// The configured region, or `None` for Twilio's default (US1).
+    pub region: Option<Region>,
+    /// The SDK edge to pass to `new Twilio.Device(token, { edge })`.
+    pub edge: &'static str,
+}
+
+/// Settings plus the state shared between requests (the rate-limit table).
+#[derive(Debug)]
+pub struct TokenService {
+    settings: TokenSettings,
+    limiter: Option<RateLimiter>,
+}
+
+impl TokenService {
+    /// A service for checked settings.
+    pub fn new(settings: TokenSettings) -> Self {
+        let limiter = settings.rate_limit().map(RateLimiter::new);
+        Self { settings, limiter }
+    }
+
+    /// Reads the settings from the environment; the server calls this at start-up.
+    pub fn from_env() -> Result<Self, SettingsError> {
+        TokenSettings::from_env().map(Self::new)
+    }
+
+    /// Reads the settings through `lookup`; for tests and embedding.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        TokenSettings::from_lookup(lookup).map(Self::new)
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// Logs the one start-up warning (missing Twilio variables) and returns it, or returns
+    /// `None` when tokens can be issued.
+    pub fn log_startup_warning(&self) -> Option<String> {
+        let warning = self.settings.startup_warning()?;
+        tracing::warn!("{warning}");
+        Some(warning)
+    }
+
+    /// Counts the request against its client's budget.
+    pub fn check_rate(&self, client: ClientKey, now: Instant) -> Result<(), TokenError> {
+        match &self.limiter {
+            Some(limiter) => limiter.check(client, now).map_err(TokenError::RateLimited),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks the `Authorization` header against the configured credentials.
+    pub fn authorize(&self, authorization: Option<&str>) -> Result<(), TokenError> {
+        self.settings
+            .auth()
+            .check(authorization)
+            .map_err(TokenError::Unauthorized)
+    }
+
+    /// Mints a token for `requested` (or a random guest identity) at `now`, Unix seconds.
+    ///
+    /// The grant allows both directions: outgoing calls through the configured TwiML App and
+    /// incoming calls to the identity. A generated guest identity goes through the allow-list
+    /// like any other, so a list must include e.g. `guest_*` to admit anonymous visitors.
+    pub fn issue(&self, requested: Option<&str>, now: u64) -> Result<IssuedToken, TokenError> {
+        let (credentials, app_sid) =
+            self.settings
+                .twilio()
+                .ok_or_else(|| TokenError::NotConfigured {
+                    missing: self.settings.missing_variables().to_vec(),
+                })?;
+        let identity = match requested {
+            Some(requested) => Identity::parse(requested)?,
+            None => Identity::random_guest(),
+        };
+        if let Some(list) = self.settings.allow_list()
+            && !list.allows(&identity)
+        {
+            return Err(TokenError::IdentityNotAllowed(identity));
+        }
+
+        let grant = VoiceGrant {
+            incoming_allow: true,
+            outgoing: Some(OutgoingApplication {
+                application_sid: app_sid.clone(),
+                params: None,
+            }),
+            ..VoiceGrant::default()
+        };
+        let (ttl, region) = (self.settings.ttl(), self.settings.region());
+        let spec = TokenSpec {
+            identity: Some(&identity),
+            grant: &grant,
+            ttl,
+            region,
+            not_before: NotBefore::Now,
+        };
+        let minted = jwt::mint(credentials, &spec, now)?;
+        tracing::info!(identity = %identity, expires_at = minted.expires_at, "issued a browser voice token");
+        Ok(IssuedToken {
+            token: minted.jwt,
+            identity,
+            ttl,
+            expires_at: minted.expires_at,
+            region,
+            edge: self.settings.edge(),
+        })
+    }
+}
+
+/// The system clock in Unix seconds, for [`TokenService::issue`].
+///
+/// A clock set before 1970 reads as 0, which yields an already-expired token rather than a
+/// panic on the request path.
+pub fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::token::settings::vars;
+
+    fn service(extra: &[(&str, &str)]) -> TokenService {
+        let mut env: HashMap<&str, &str> = HashMap::from([
+            (vars::ACCOUNT_SID, "AC0123456789abcdef0123456789abcdef"),
+            (vars::API_KEY, "SKfedcba9876543210fedcba9876543210"),
+            (vars::API_SECRET, "s3cr3t"),
+            (vars::TWIML_APP_SID, "AP00112233445566778899aabbccddeeff"),
+        ]);
+        env.extend(extra.iter().copied());
+        TokenService::from_lookup(|name| env.get(name).map(|v| v.to_string())).unwrap()
+    }
+
+    #[test]
+    fn issues_for_the_requested_identity_with_the_region_edge() {
+        let issued = service(&[(vars::VOICE_REGION, "au1"), (vars::TOKEN_TTL, "900")])
+            .issue(Some("alice"), 1_700_000_000)
+            .unwrap();
+        assert_eq!(issued.identity.as_str(), "alice");
+        assert_eq!(issued.expires_at, 1_700_000_900);
+        assert_eq!((issued.region, issued.edge), (Some(Region::Au1), "sydney"));
+    }
+
+    #[test]
+    fn allow_list_applies_to_generated_guests_too() {
+        let s = service(&[(vars::IDENTITY_ALLOW, "agent_*")]);
+        assert!(matches!(
+            s.issue(None, 1_700_000_000),
+            Err(TokenError::IdentityNotAllowed(_))
+        ));
+        let s = service(&[(vars::IDENTITY_ALLOW, "agent_*,guest_*")]);
+        assert!(s.issue(None, 1_700_000_000).is_ok());
+    }
+
+    #[test]
+    fn not_configured_names_the_missing_variables() {
+        let s = TokenService::from_lookup(|_| None).unwrap();
+        let error = s.issue(Some("alice"), 0).unwrap_err();
+        assert!(matches!(&error, TokenError::NotConfigured { missing } if missing.len() == 4));
+        assert_eq!(
+            s.log_startup_warning().as_deref(),
+            s.settings().startup_warning().as_deref()
+        );
+        assert!(s.log_startup_warning().is_some());
+    }
+}
