@@ -163,6 +163,9 @@ pub struct Exchange {
     pub params: Vec<(String, String)>,
     pub status: u16,
     pub twiml: String,
+    /// The flow steps the webhook ran (`flow:step`), from the server's
+    /// `x-callflow-steps` header.
+    pub steps: Vec<String>,
 }
 
 /// What the call is waiting for.
@@ -522,6 +525,12 @@ impl SimulatedCall {
             .await
             .unwrap_or_else(|never| match never {});
         let status = response.status();
+        let steps = response
+            .headers()
+            .get(crate::http::voice::STEPS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
         let body = response
             .into_body()
             .collect()
@@ -534,6 +543,7 @@ impl SimulatedCall {
             params,
             status: status.as_u16(),
             twiml: body.clone(),
+            steps,
         });
         if status != StatusCode::OK {
             return Err(SimulationError::Http {
@@ -575,6 +585,26 @@ impl SimulatedCall {
             call.respond(action).await?;
         }
         Ok(call)
+    }
+
+    /// Every step the call went through, in order, as `flow:step`.
+    pub fn steps(&self) -> Vec<&str> {
+        self.exchanges
+            .iter()
+            .flat_map(|e| e.steps.iter().map(String::as_str))
+            .collect()
+    }
+
+    /// The call's variables as of the last callback URL.
+    pub fn vars(&self) -> std::collections::BTreeMap<String, String> {
+        let last_url = self.exchanges.last().map(|e| e.url.as_str()).unwrap_or("");
+        let query = last_url.split_once('?').map_or("", |(_, q)| q);
+        form_urlencoded::parse(query.as_bytes())
+            .filter_map(|(k, v)| {
+                k.strip_prefix("var.")
+                    .map(|k| (k.to_owned(), v.into_owned()))
+            })
+            .collect()
     }
 
     /// The transcript as text, one event a line.

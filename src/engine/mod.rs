@@ -106,6 +106,8 @@ pub struct Answer {
     pub step: Option<String>,
     /// What went wrong, when the caller heard an apology or a fallback.
     pub problem: Option<String>,
+    /// The steps this turn took in, in order, as `flow:step`.
+    pub visited: Vec<String>,
 }
 
 /// Answers one webhook. Never fails: problems become an apology.
@@ -120,6 +122,7 @@ pub fn answer(flows: &FlowSet, settings: &EngineSettings, webhook: &Webhook<'_>)
         response: Response::new(),
         context: None,
         problem: None,
+        visited: Vec::new(),
     };
     let outcome = turn.begin().and_then(|target| turn.run(target));
     if let Err(problem) = outcome {
@@ -135,6 +138,7 @@ pub fn answer(flows: &FlowSet, settings: &EngineSettings, webhook: &Webhook<'_>)
         flow,
         step,
         problem: turn.problem,
+        visited: turn.visited,
     }
 }
 
@@ -162,6 +166,7 @@ pub fn preview(
         response: Response::new(),
         context: None,
         problem: None,
+        visited: Vec::new(),
     };
     let flow_id = flows
         .id_of(flow)
@@ -210,6 +215,7 @@ struct Turn<'a> {
     /// or the flow changes.
     context: Option<Value>,
     problem: Option<String>,
+    visited: Vec<String>,
 }
 
 impl<'a> Turn<'a> {
@@ -240,6 +246,7 @@ impl<'a> Turn<'a> {
                 step: step_name,
             })?;
         self.step = Some(step);
+        self.visit(step);
         self.resume(flow.step(step), step)
     }
 
@@ -375,6 +382,7 @@ impl<'a> Turn<'a> {
                 self.state.attempt = 0;
             }
             self.step = Some(id);
+            self.visit(id);
             let step = self.current_flow().step(id);
             match self.perform(step)? {
                 Some(next) => target = next,
@@ -538,6 +546,12 @@ impl<'a> Turn<'a> {
             nouns,
         ));
         Ok(None)
+    }
+
+    fn visit(&mut self, step: StepId) {
+        let flow = self.current_flow();
+        self.visited
+            .push(format!("{}:{}", flow.name, flow.step(step).name));
     }
 
     /// The callback URL for the step now waiting.

@@ -11,13 +11,17 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
 use crate::engine::{self, Webhook};
 use crate::twiml;
+
+/// Response header listing the steps a webhook ran, as `flow:step` separated
+/// by spaces. Twilio ignores it.
+pub const STEPS_HEADER: &str = "x-callflow-steps";
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/voice", get(voice).post(voice))
@@ -49,6 +53,7 @@ async fn voice(
         now: state.clock.now(),
     };
     let flows = state.flows.load();
+    let mut visited = String::new();
     let twiml = match catch_unwind(AssertUnwindSafe(|| {
         engine::answer(&flows, &state.engine, &webhook)
     })) {
@@ -59,6 +64,7 @@ async fn voice(
                 step = answer.step.as_deref().unwrap_or("-"),
                 "answered"
             );
+            visited = answer.visited.join(" ");
             answer.twiml
         }
         Err(panic) => {
@@ -78,7 +84,12 @@ async fn voice(
             response.to_xml()
         }
     };
-    ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], twiml).into_response()
+    let mut response = ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], twiml).into_response();
+    // The steps taken, for the simulator, flow tests and the browser page.
+    if let Ok(value) = HeaderValue::from_str(&visited) {
+        response.headers_mut().insert(STEPS_HEADER, value);
+    }
+    response
 }
 
 fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
