@@ -1,1 +1,3 @@
 //! callflow turns YAML call flows into Twilio voice calls.
+
+pub mod signature;
