@@ -1,3 +1,4 @@
 //! callflow turns YAML call flows into Twilio voice calls.
 
+pub mod dial_target;
 pub mod signature;
