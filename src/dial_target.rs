@@ -10,7 +10,9 @@
 //!    refused, never "cleaned up": a stripped character is a changed meaning.
 //! 2. [`AllowList::permits`] matches the canonical form against the flow's glob patterns.
 //! 3. The built-in [`DENIED_RANGES`] table blocks premium-rate and high-cost number ranges unless
-//!    a pattern names that range on purpose, so `+1*` or `+*` never reach `+1900…`.
+//!    a pattern names that range on purpose, so `+1*` or `+*` never reach `+1900…`. It also
+//!    covers SIP addresses whose user part is an international number
+//!    (`sip:+19005550100@trunk.example.com`), since a SIP trunk dials those onwards.
 
 use std::fmt;
 
@@ -586,9 +588,20 @@ struct Pattern {
 }
 
 impl Pattern {
-    /// Literal text before the first `*`: what decides whether the pattern names a denied range.
-    fn literal_prefix(&self) -> &str {
-        self.glob.split('*').next().unwrap_or("")
+    /// The number the pattern spells out before its first `*`: what decides whether it names a
+    /// denied range on purpose. For a SIP pattern it is the user part (`sip:+1900*@trunk` →
+    /// `+1900`), read like a SIP target's number.
+    fn literal_number_prefix(&self) -> String {
+        let literal = self.glob.split('*').next().unwrap_or("");
+        match self.kind {
+            TargetKind::Number => literal.to_owned(),
+            TargetKind::Client => String::new(),
+            TargetKind::Sip => {
+                let user = literal.split_once(':').map_or("", |(_, rest)| rest);
+                let user = user.split('@').next().unwrap_or("");
+                sip_user_number(user).unwrap_or_default()
+            }
+        }
     }
 
     fn matches(&self, target: &DialTarget) -> bool {
@@ -665,7 +678,7 @@ impl AllowList {
         let mut blocked_by_deny = None;
         for pattern in self.patterns.iter().filter(|p| p.matches(target)) {
             match denied {
-                Some(range) if !pattern.literal_prefix().starts_with(range.prefix) => {
+                Some(range) if !pattern.literal_number_prefix().starts_with(range.prefix) => {
                     blocked_by_deny = Some(range);
                 }
                 _ => return Ok(()),
@@ -706,15 +719,33 @@ pub enum NotPermitted {
     },
 }
 
-/// The longest denied range holding this target, if it is a number.
+/// The longest denied range holding this target: a number, or a SIP address whose user part is
+/// an international number (`sip:+19005550100@trunk.example.com` reaches the same premium line
+/// through a SIP trunk).
 fn denied_range(target: &DialTarget) -> Option<&'static DeniedRange> {
-    if target.kind != TargetKind::Number {
-        return None;
-    }
+    let number = match target.kind {
+        TargetKind::Number => target.canonical.clone(),
+        TargetKind::Client => return None,
+        TargetKind::Sip => {
+            let user = target.canonical.split_once(':')?.1.split('@').next()?;
+            sip_user_number(user)?
+        }
+    };
     DENIED_RANGES
         .iter()
-        .filter(|range| target.as_str().starts_with(range.prefix))
+        .filter(|range| number.starts_with(range.prefix))
         .max_by_key(|range| range.prefix.len())
+}
+
+/// Reads a SIP user part as an international number when it is one: `+` or `00`, then digits,
+/// with the `-` and `.` separators a SIP user may contain removed. Prefixes count too (`+1900`
+/// from a pattern's literal text).
+fn sip_user_number(user: &str) -> Option<String> {
+    let compact: String = user.chars().filter(|&c| c != '-' && c != '.').collect();
+    let digits = compact
+        .strip_prefix('+')
+        .or_else(|| compact.strip_prefix("00"))?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then(|| format!("+{digits}"))
 }
 
 fn compile_pattern(raw: &str) -> Result<Pattern, PatternProblem> {

@@ -405,6 +405,37 @@ fn deny_list_yields_only_to_a_pattern_naming_the_range() {
 }
 
 #[test]
+fn deny_list_covers_numbers_dialled_through_a_sip_trunk() {
+    let trunk = allow(&["sip:*@trunk.example.com", "sips:*@trunk.example.com;*"]);
+    for raw in [
+        "sip:+19005550100@trunk.example.com",
+        "sip:+1-900-555-0100@trunk.example.com",
+        "sip:+1.900.555.0100@trunk.example.com",
+        "sip:0019005550100@trunk.example.com",
+        "sips:+447011223344@trunk.example.com;transport=tls",
+    ] {
+        let target = parse(raw, None).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert!(
+            matches!(trunk.check(&target), Err(NotPermitted::Denied { .. })),
+            "{raw} slipped through"
+        );
+    }
+    for raw in [
+        "sip:+15551234567@trunk.example.com",
+        "sip:alice@trunk.example.com",
+        // Bare digits mean whatever the trunk's dial plan says; only + and 00 are read as E.164.
+        "sip:19005550100@trunk.example.com",
+    ] {
+        let target = parse(raw, None).unwrap();
+        assert!(trunk.permits(&target), "{raw}");
+    }
+    let on_purpose = allow(&["sip:+1900*@trunk.example.com"]);
+    assert!(on_purpose.permits(&parse("sip:+19005550100@trunk.example.com", None).unwrap()));
+    let broad_user = allow(&["sip:+1*@trunk.example.com"]);
+    assert!(!broad_user.permits(&parse("sip:+19005550100@trunk.example.com", None).unwrap()));
+}
+
+#[test]
 fn denied_message_tells_how_to_allow_on_purpose() {
     let target = parse("+19005550100", None).unwrap();
     let message = allow(&["+1*"]).check(&target).unwrap_err().to_string();
