@@ -152,9 +152,21 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
         }
     };
     tokens.log_startup_warning();
+    let webhook_auth = match crate::http::signature::WebhookAuth::from_env() {
+        Ok(auth) => auth,
+        Err(error) => {
+            eprintln!("callflow: not starting: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(warning) = webhook_auth.startup_warning() {
+        tracing::warn!("{warning}");
+    }
     let count = flow_set.flows().len();
     let version = flow_set.version().to_owned();
-    let state = AppState::new(flow_set, flows.engine()).with_tokens(tokens);
+    let state = AppState::new(flow_set, flows.engine())
+        .with_tokens(tokens)
+        .with_webhook_auth(webhook_auth);
     let address = format!("{}:{}", serve.host, serve.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,

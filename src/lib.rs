@@ -17,6 +17,7 @@
 //!   own helper libraries write.
 //! - [`dial_target`]: what a flow may dial, and the normalisation that stops
 //!   caller input from dialling anywhere else.
+//! - [`signature`]: X-Twilio-Signature, so forged webhooks are refused.
 //! - [`token`]: Twilio Voice access tokens for the browser SDK.
 //! - [`http`]: the axum router: `/voice`, `/voice/token`, `/healthz`, and
 //!   the server's `run`.
@@ -31,6 +32,7 @@ pub mod dial_target;
 pub mod engine;
 pub mod flow;
 pub mod http;
+pub mod signature;
 pub mod simulator;
 pub mod token;
 pub mod twiml;

@@ -179,6 +179,8 @@ async fn a_browser_call_can_dial_another_browser() {
 async fn a_browser_call_outside_the_allow_list_is_refused_and_never_dialled() {
     for target in [
         "+442071234567",
+        "+1 900 555 0100",
+        "+19765550100",
         "+1555<Hangup/>",
         "client:bob\"/><Dial>",
         "sip:evil@example.com",

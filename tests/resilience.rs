@@ -122,3 +122,56 @@ async fn a_caller_can_hang_up_mid_menu() {
     .await;
     assert_eq!(call.ended(), Some(&CallEnd::CallerHungUp));
 }
+
+#[tokio::test]
+async fn with_an_auth_token_only_signed_webhooks_are_answered() {
+    use callflow::http::signature::WebhookAuth;
+    use callflow::signature::{Algorithm, AuthToken, compute_signature};
+
+    let token = "0123456789abcdef0123456789abcdef";
+    let auth = WebhookAuth::from_lookup(|name| match name {
+        "TWILIO_AUTH_TOKEN" => Some(token.to_owned()),
+        "PUBLIC_URL" => Some("https://ivr.example.com".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let flows = callflow::flow::load(&repo_path("flows")).unwrap().flows;
+    let router = callflow::http::router(
+        callflow::http::AppState::new(flows, Default::default()).with_webhook_auth(auth),
+    );
+    let params = [
+        ("CallSid", "CA1"),
+        ("From", "+15551112222"),
+        ("To", "+15553334444"),
+    ];
+    let body = "CallSid=CA1&From=%2B15551112222&To=%2B15553334444";
+    let signature = compute_signature(
+        &AuthToken::new(token).unwrap(),
+        Algorithm::HmacSha1,
+        "https://ivr.example.com/voice",
+        &params,
+    );
+    let post = |signature: Option<&str>| {
+        let mut request =
+            Request::post("/voice").header("content-type", "application/x-www-form-urlencoded");
+        if let Some(signature) = signature {
+            request = request.header("x-twilio-signature", signature);
+        }
+        request.body(Body::from(body)).unwrap()
+    };
+    let signed = router
+        .clone()
+        .oneshot(post(Some(&signature)))
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 200);
+    let text = signed.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&text).contains("Thanks for calling Acme"));
+    let unsigned = router.clone().oneshot(post(None)).await.unwrap();
+    assert_eq!(unsigned.status(), 403);
+    let forged = router
+        .oneshot(post(Some("bm90IGEgc2lnbmF0dXJl")))
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+}

@@ -496,10 +496,13 @@ impl<'a> Turn<'a> {
                 DialNoun::Templated { text, kind } => {
                     let raw = self.render(text)?;
                     let checked = dial_target::parse(&raw, *kind)
-                        .map_err(|r| r.to_string())
-                        .and_then(|t| match &dial.allow {
-                            Some(allow) if allow.permits(&t) => Ok(t),
-                            _ => Err(format!("{} is not in the step's allow list", t.as_str())),
+                        .map_err(|refusal| refusal.to_string())
+                        .and_then(|target| match &dial.allow {
+                            Some(allow) => allow
+                                .check(&target)
+                                .map(|()| target)
+                                .map_err(|refusal| refusal.to_string()),
+                            None => Err("the step has no allow list".to_owned()),
                         });
                     match checked {
                         Ok(target) => target_noun(&target),

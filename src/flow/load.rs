@@ -506,11 +506,8 @@ impl Compiler<'_> {
             Ok(target) => Some(target.as_str().to_owned()),
             Err(refusal) => {
                 let at = self.index.value(path);
-                self.error(
-                    at,
-                    format!("`{raw}` is not a phone number in E.164 form: {refusal}"),
-                )
-                .help = Some("write numbers with + and the country code, like +15551234567".into());
+                self.error(at, refusal.to_string()).help =
+                    Some("write numbers with + and the country code, like +15551234567".into());
                 None
             }
         }

@@ -1,12 +1,14 @@
 //! The HTTP face of callflow: the router and the server loop.
 //!
 //! - [`voice`]: `POST /voice` and `GET /voice`, Twilio's webhook.
+//! - [`signature`]: checks X-Twilio-Signature on every webhook.
 //! - [`token`]: `GET /voice/token`, access tokens for the browser SDK.
 //! - `GET /healthz`: 200 while the server runs, for load balancers.
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests can serve
 //! on port 0 and stop the server when they are done.
 
+pub mod signature;
 pub mod token;
 pub mod voice;
 
@@ -23,6 +25,7 @@ use tokio::net::TcpListener;
 use crate::engine::EngineSettings;
 use crate::flow::FlowSet;
 use crate::token::TokenService;
+use signature::WebhookAuth;
 
 /// The flow set now serving. A webhook takes one atomic load of it; a
 /// reload swaps in a new set without ever blocking a request.
@@ -53,6 +56,8 @@ pub struct AppState {
     pub engine: Arc<EngineSettings>,
     pub clock: Clock,
     pub tokens: Arc<TokenService>,
+    /// Checks X-Twilio-Signature on `/voice`.
+    pub webhook_auth: Arc<WebhookAuth>,
 }
 
 impl AppState {
@@ -62,7 +67,16 @@ impl AppState {
             engine: Arc::new(engine),
             clock: Clock::System,
             tokens: Arc::new(unconfigured_tokens()),
+            webhook_auth: Arc::new(
+                WebhookAuth::from_lookup(|_| None)
+                    .expect("no settings cannot be malformed settings"),
+            ),
         }
+    }
+
+    pub fn with_webhook_auth(mut self, auth: WebhookAuth) -> Self {
+        self.webhook_auth = Arc::new(auth);
+        self
     }
 
     pub fn with_tokens(mut self, tokens: TokenService) -> Self {
@@ -78,8 +92,12 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let tokens = token::router(state.tokens.clone());
+    let webhooks = voice::router().layer(axum::middleware::from_fn_with_state(
+        state.webhook_auth.clone(),
+        signature::verify_twilio_signature,
+    ));
     Router::new()
-        .merge(voice::router())
+        .merge(webhooks)
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
         .merge(tokens)

@@ -1,0 +1,459 @@
+//! Axum middleware that refuses webhooks not signed by Twilio.
+//!
+//! Twilio posts to `/voice` (and the action URLs a flow hands out) for every turn of a call. Without
+//! this check anyone who finds the URL can drive the flows and make the line dial out. The layer
+//! rebuilds the URL exactly as Twilio requested it, reads the form parameters, and checks
+//! `X-Twilio-Signature` with [`crate::signature`]; only then does the handler run, with the body
+//! passed on unchanged.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//!
+//! use axum::{Router, routing::post};
+//! use callflow::http::signature::{WebhookAuth, verify_twilio_signature};
+//! # async fn voice() -> &'static str { "<Response/>" }
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = Arc::new(WebhookAuth::from_env()?);
+//! if let Some(warning) = auth.startup_warning() {
+//!     tracing::warn!("{warning}");
+//! }
+//! let webhooks: Router = Router::new()
+//!     .route("/voice", post(voice))
+//!     .layer(axum::middleware::from_fn_with_state(auth, verify_twilio_signature));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Settings (environment variables):
+//! - `TWILIO_AUTH_TOKEN`: the key Twilio signs with. Unset means checks are off and
+//!   [`WebhookAuth::startup_warning`] says so loudly.
+//! - `PUBLIC_URL`: the public base URL Twilio calls (`https://abc.ngrok.app`). Needed behind a
+//!   proxy or tunnel, because the signature covers the URL Twilio saw, not the one this server saw.
+//! - `TRUST_FORWARDED_HEADERS=true`: without `PUBLIC_URL`, take the scheme and host from
+//!   `X-Forwarded-Proto` / `X-Forwarded-Host`. Only safe when a proxy you run sets them.
+//! - `TWILIO_ALLOW_UNSIGNED=true`: the explicit switch to turn the check off although a token is set.
+//!
+//! What is checked:
+//! - URL: `PUBLIC_URL` + the request's path and query exactly as received (the full path, even
+//!   under `Router::nest`); else `X-Forwarded-Proto`/`X-Forwarded-Host` when trusted, else `http`
+//!   and the `Host` header. Both port spellings are accepted (see [`crate::signature::validate`]).
+//! - Body: a form POST's parameters are signed; a GET or an empty body is signed over the URL
+//!   alone; any other body must be bound by `bodySHA256` in the URL (Twilio's JSON webhooks), so an
+//!   unsigned body never reaches a handler. Bodies over [`MAX_WEBHOOK_BODY_BYTES`] are refused.
+//! - Shared-key (HMAC_SHA256) signatures are refused with an explanation: callflow is configured
+//!   with the auth token only.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::signature::{
+    self, Algorithm, AuthToken, BodyCheckError, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER,
+    truncate_for_log,
+};
+
+/// Environment variable holding the Twilio auth token.
+pub const ENV_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+/// Environment variable holding the public base URL Twilio calls.
+pub const ENV_PUBLIC_URL: &str = "PUBLIC_URL";
+/// Environment variable that lets `X-Forwarded-Proto`/`X-Forwarded-Host` decide the URL.
+pub const ENV_TRUST_FORWARDED: &str = "TRUST_FORWARDED_HEADERS";
+/// Environment variable that explicitly switches signature checks off.
+pub const ENV_ALLOW_UNSIGNED: &str = "TWILIO_ALLOW_UNSIGNED";
+
+/// Largest webhook body read. Twilio's form posts are a few kilobytes; anything bigger is not
+/// Twilio, and buffering it would let anyone make the server hold memory.
+pub const MAX_WEBHOOK_BODY_BYTES: usize = 64 * 1024;
+
+/// Logged with a signature mismatch: the usual causes when the request really came from Twilio.
+const MISMATCH_HINT: &str = "if this was Twilio, the URL above differs from the one Twilio called (set PUBLIC_URL to the https address configured in Twilio when behind ngrok or a proxy) or TWILIO_AUTH_TOKEN is not the token of the account that owns the number";
+
+/// Longest signature header looked at (an HMAC-SHA256 in base64 is 44 characters).
+const MAX_SIGNATURE_LEN: usize = 128;
+
+/// The public base URL Twilio calls, validated: absolute `http`/`https`, a host, no query,
+/// fragment or credentials. Trailing `/` are trimmed so the request path can be appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicUrl(String);
+
+impl PublicUrl {
+    /// Validates a `PUBLIC_URL` value such as `https://abc.ngrok.app` or
+    /// `https://example.com/callflow` (a path prefix is kept, for proxies that strip it).
+    pub fn parse(raw: &str) -> Result<PublicUrl, ConfigError> {
+        let problem = |problem: &'static str| ConfigError::PublicUrl {
+            shown: truncate_for_log(raw, 80),
+            problem,
+        };
+        let text = raw.trim();
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(problem("it contains spaces or control characters"));
+        }
+        let lower = text.to_ascii_lowercase();
+        let rest = if lower.starts_with("https://") {
+            &text[8..]
+        } else if lower.starts_with("http://") {
+            &text[7..]
+        } else {
+            return Err(problem(
+                "it must be an absolute URL starting with https:// (or http://)",
+            ));
+        };
+        if text.contains(['?', '#']) {
+            return Err(problem(
+                "it must not have a query or fragment; give only the base, like https://abc.ngrok.app",
+            ));
+        }
+        let authority = rest.split('/').next().unwrap_or("");
+        if authority.is_empty() {
+            return Err(problem("it has no host name"));
+        }
+        if authority.contains('@') {
+            return Err(problem("it must not contain user:password@"));
+        }
+        Ok(PublicUrl(text.trim_end_matches('/').to_owned()))
+    }
+
+    /// The URL without trailing `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A setting that cannot be used; the message names the variable and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// `PUBLIC_URL` is not an absolute http(s) URL without query.
+    #[error("PUBLIC_URL \"{shown}\" cannot be used: {problem}")]
+    PublicUrl {
+        shown: String,
+        problem: &'static str,
+    },
+    /// A yes/no variable with some other value.
+    #[error("{name}=\"{shown}\" is not understood; use true or false")]
+    Flag { name: &'static str, shown: String },
+}
+
+/// How webhook signatures are checked. Build it once at start-up and share it with
+/// [`verify_twilio_signature`] through `Arc`.
+///
+/// Without an auth token requests pass (with a loud [`startup_warning`](Self::startup_warning)),
+/// so a first local run works; with a token, checks are on unless `allow_unsigned` is set.
+#[derive(Debug, Clone)]
+pub struct WebhookAuth {
+    /// The key Twilio signs with (`TWILIO_AUTH_TOKEN`). `None` switches checks off.
+    pub auth_token: Option<AuthToken>,
+    /// Public base URL (`PUBLIC_URL`); when set it decides scheme and host of the checked URL.
+    pub public_url: Option<PublicUrl>,
+    /// Use `X-Forwarded-Proto`/`X-Forwarded-Host` (`TRUST_FORWARDED_HEADERS`).
+    pub trust_forwarded: bool,
+    /// Explicitly switch checks off (`TWILIO_ALLOW_UNSIGNED=true`).
+    pub allow_unsigned: bool,
+}
+
+impl WebhookAuth {
+    /// Reads the settings through `lookup` (a variable name → value function), so tests and
+    /// config files can supply them without touching the process environment. Empty values count
+    /// as unset.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<WebhookAuth, ConfigError> {
+        let value = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let flag = |name: &'static str| match value(name) {
+            None => Ok(false),
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => Ok(true),
+                "false" | "0" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::Flag {
+                    name,
+                    shown: truncate_for_log(&v, 40),
+                }),
+            },
+        };
+        Ok(WebhookAuth {
+            // Only an empty token fails AuthToken::new, and empty values were filtered above.
+            auth_token: value(ENV_AUTH_TOKEN).and_then(|t| AuthToken::new(t).ok()),
+            public_url: value(ENV_PUBLIC_URL)
+                .map(|u| PublicUrl::parse(&u))
+                .transpose()?,
+            trust_forwarded: flag(ENV_TRUST_FORWARDED)?,
+            allow_unsigned: flag(ENV_ALLOW_UNSIGNED)?,
+        })
+    }
+
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<WebhookAuth, ConfigError> {
+        WebhookAuth::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// True when requests must carry a valid signature.
+    pub fn checks_enabled(&self) -> bool {
+        self.auth_token.is_some() && !self.allow_unsigned
+    }
+
+    /// What to log at start-up when webhooks are not protected, or `None` when they are.
+    pub fn startup_warning(&self) -> Option<String> {
+        if self.allow_unsigned {
+            return Some(format!(
+                "{ENV_ALLOW_UNSIGNED}=true: Twilio webhook signatures are NOT checked, so anyone who can reach this server can POST to /voice and drive your call flows. Remove {ENV_ALLOW_UNSIGNED} before taking real calls."
+            ));
+        }
+        if self.auth_token.is_none() {
+            return Some(format!(
+                "!!! WEBHOOKS ARE UNAUTHENTICATED !!! {ENV_AUTH_TOKEN} is not set, so callflow cannot check that requests come from Twilio: anyone who finds this server can POST to /voice, drive your call flows and make your line dial out at your expense. Fix: set {ENV_AUTH_TOKEN} to your account's auth token (Twilio Console > Account > API keys & tokens), and {ENV_PUBLIC_URL} to the https URL Twilio calls if you run behind ngrok or a proxy. To run without checks on purpose (local testing only), set {ENV_ALLOW_UNSIGNED}=true."
+            ));
+        }
+        None
+    }
+
+    fn enforcing_token(&self) -> Option<&AuthToken> {
+        self.auth_token.as_ref().filter(|_| !self.allow_unsigned)
+    }
+}
+
+/// Middleware for `axum::middleware::from_fn_with_state`: lets a request through only if its
+/// `X-Twilio-Signature` is valid for the URL Twilio requested and the form parameters it sent.
+///
+/// Refusals are `403` with `{"error": "..."}` (`413` for a body over
+/// [`MAX_WEBHOOK_BODY_BYTES`], `400` for a body that cannot be read) and a `warn` log line with
+/// the URL that was checked and the CallSid, never the token. The refusal does no work beyond
+/// reading the capped body and at most two HMACs.
+pub async fn verify_twilio_signature(
+    State(auth): State<Arc<WebhookAuth>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let Some(token) = auth.enforcing_token() else {
+        return next.run(request).await;
+    };
+    let (parts, body) = request.into_parts();
+    let url = match requested_url(&auth, &parts) {
+        Ok(url) => url,
+        Err(problem) => return refuse(Refused::forbidden(problem), &parts, "-", None),
+    };
+    let Some(signature) = header_str(&parts.headers, SIGNATURE_HEADER) else {
+        let reason = format!(
+            "missing {SIGNATURE_HEADER} header: this URL only accepts requests signed by Twilio"
+        );
+        return refuse(Refused::forbidden(reason), &parts, &url, None);
+    };
+    if signature.len() > MAX_SIGNATURE_LEN {
+        let reason = format!("the {SIGNATURE_HEADER} header is not a Twilio signature");
+        return refuse(Refused::forbidden(reason), &parts, &url, None);
+    }
+    let algorithm = match Algorithm::from_settings_header(header_str(
+        &parts.headers,
+        SIGNATURE_SETTINGS_HEADER,
+    )) {
+        Ok(Algorithm::HmacSha1) => Algorithm::HmacSha1,
+        // A shared-key signature needs a secret callflow is not configured with; the auth token
+        // would never match, so say what is going on instead of "signature mismatch".
+        Ok(Algorithm::HmacSha256) => {
+            let reason = format!(
+                "this request is signed with a Twilio shared key (HMAC_SHA256, see {SIGNATURE_SETTINGS_HEADER}); callflow checks auth-token signatures only, so remove the Webhooks Rule for this URL"
+            );
+            return refuse(Refused::forbidden(reason), &parts, &url, None);
+        }
+        Err(unsupported) => {
+            return refuse(
+                Refused::forbidden(unsupported.to_string()),
+                &parts,
+                &url,
+                None,
+            );
+        }
+    };
+
+    let declared_too_large = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .is_some_and(|len| len > MAX_WEBHOOK_BODY_BYTES as u64);
+    if declared_too_large {
+        return refuse(Refused::too_large(), &parts, &url, None);
+    }
+    let bytes = match read_capped(body, MAX_WEBHOOK_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(refused) => return refuse(refused, &parts, &url, None),
+    };
+
+    // Form POSTs carry the parameters in the body and the signature covers them. Anything else
+    // (GET, an empty POST) is signed over the URL alone, and a body is only acceptable when the
+    // URL binds it with bodySHA256 (Twilio's JSON webhooks): an unsigned body never reaches the
+    // handler.
+    let form_post = parts.method == Method::POST && is_form(&parts.headers);
+    let params: Vec<(String, String)> = if form_post {
+        form_urlencoded::parse(&bytes).into_owned().collect()
+    } else {
+        Vec::new()
+    };
+    let call_sid = params
+        .iter()
+        .find(|(name, _)| name == "CallSid")
+        .map(|(_, value)| value.as_str());
+    let verdict = if form_post || (bytes.is_empty() && signature::body_hash_param(&url).is_none()) {
+        signature::validate(token, algorithm, &url, &params, signature)
+            .then_some(())
+            .ok_or(BodyCheckError::Signature)
+    } else {
+        signature::validate_json_body(token, algorithm, &url, &bytes, signature)
+    };
+    if let Err(error) = verdict {
+        let mut refused = Refused::forbidden(error.to_string());
+        if error == BodyCheckError::Signature {
+            refused.hint = Some(MISMATCH_HINT);
+        }
+        return refuse(refused, &parts, &url, call_sid);
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// The URL Twilio requested: `PUBLIC_URL` + path-and-query, or scheme and host from the
+/// (trusted) forwarded headers or the `Host` header. The path and query are used exactly as
+/// received, never re-encoded, because the signature covers the raw text.
+fn requested_url(auth: &WebhookAuth, parts: &Parts) -> Result<String, String> {
+    // Inside a nested router axum strips the prefix from `parts.uri`; Twilio signed the full path.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(&parts.uri, |original| &original.0);
+    let path_and_query = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    if let Some(public) = &auth.public_url {
+        return Ok(format!("{}{path_and_query}", public.as_str()));
+    }
+    let forwarded = |name: &str| {
+        auth.trust_forwarded
+            .then(|| header_str(&parts.headers, name))
+            .flatten()
+            // Several proxies append to the list; the first entry is what the client used.
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let scheme = match forwarded("x-forwarded-proto") {
+        None => "http",
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        Some(proto) if proto.eq_ignore_ascii_case("http") => "http",
+        Some(other) => {
+            return Err(format!(
+                "X-Forwarded-Proto \"{}\" is neither http nor https",
+                truncate_for_log(other, 20)
+            ));
+        }
+    };
+    let host = forwarded("x-forwarded-host")
+        .or_else(|| header_str(&parts.headers, header::HOST.as_str()))
+        .or_else(|| uri.authority().map(|a| a.as_str()))
+        .ok_or_else(|| "the request has no Host header".to_owned())?;
+    let host_ok = host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b));
+    if !host_ok {
+        return Err(format!(
+            "the host \"{}\" is not a valid host name",
+            truncate_for_log(host, 40)
+        ));
+    }
+    Ok(format!("{scheme}://{host}{path_and_query}"))
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn is_form(headers: &HeaderMap) -> bool {
+    header_str(headers, header::CONTENT_TYPE.as_str())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Buffers the body, stopping as soon as it passes `limit`.
+async fn read_capped(mut body: Body, limit: usize) -> Result<Bytes, Refused> {
+    let mut collected = Vec::new();
+    while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        let frame = frame.map_err(|_| Refused {
+            status: StatusCode::BAD_REQUEST,
+            reason: "the request body could not be read".to_owned(),
+            hint: None,
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if collected.len() + data.len() > limit {
+                return Err(Refused::too_large());
+            }
+            collected.extend_from_slice(&data);
+        }
+    }
+    Ok(Bytes::from(collected))
+}
+
+/// A refusal: status and the sentence sent back as `{"error": ...}`.
+struct Refused {
+    status: StatusCode,
+    reason: String,
+    /// Advice for the log only.
+    hint: Option<&'static str>,
+}
+
+impl Refused {
+    fn forbidden(reason: impl Into<String>) -> Refused {
+        Refused {
+            status: StatusCode::FORBIDDEN,
+            reason: reason.into(),
+            hint: None,
+        }
+    }
+
+    fn too_large() -> Refused {
+        Refused {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            reason: format!(
+                "the request body is larger than {} KiB, far more than any Twilio webhook",
+                MAX_WEBHOOK_BODY_BYTES / 1024
+            ),
+            hint: None,
+        }
+    }
+}
+
+/// Logs the refusal (URL checked, CallSid; never the token) and builds the JSON response.
+fn refuse(refused: Refused, parts: &Parts, url: &str, call_sid: Option<&str>) -> Response {
+    let call_sid = call_sid
+        .map(str::to_owned)
+        .or_else(|| query_call_sid(parts))
+        .map_or_else(|| "-".to_owned(), |sid| truncate_for_log(&sid, 64));
+    tracing::warn!(
+        url = %truncate_for_log(url, 300),
+        call_sid = %call_sid,
+        status = refused.status.as_u16(),
+        reason = %refused.reason,
+        hint = refused.hint.unwrap_or("-"),
+        "refused a webhook that failed the Twilio signature check"
+    );
+    (
+        refused.status,
+        Json(serde_json::json!({ "error": refused.reason })),
+    )
+        .into_response()
+}
+
+/// CallSid from the query string (GET webhooks), for the log line.
+fn query_call_sid(parts: &Parts) -> Option<String> {
+    let query = parts.uri.query()?;
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(name, _)| name == "CallSid")
+        .map(|(_, value)| value.into_owned())
+}

@@ -1,0 +1,602 @@
+//! Hostile and ordinary dial targets against `callflow::dial_target`: what is refused, what it
+//! normalises to, what an allow list permits, and that the deny list cannot be bypassed.
+
+use callflow::dial_target::{
+    AllowList, DENIED_RANGES, NotPermitted, PatternProblem, Refusal, TargetKind, parse,
+};
+use proptest::prelude::*;
+
+use TargetKind::{Client, Number, Sip};
+
+fn allow(patterns: &[&str]) -> AllowList {
+    let owned: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+    AllowList::parse(&owned).expect("valid patterns")
+}
+
+#[test]
+fn accepted_targets_normalise() {
+    // (raw, expected kind, canonical, noun text)
+    let cases: &[(&str, Option<TargetKind>, &str, &str)] = &[
+        ("+15551234567", None, "+15551234567", "+15551234567"),
+        ("  +1 (555) 123-4567 ", None, "+15551234567", "+15551234567"),
+        (
+            "+44.20.7946.0018",
+            Some(Number),
+            "+442079460018",
+            "+442079460018",
+        ),
+        ("0044 20 7946 0018", None, "+442079460018", "+442079460018"),
+        ("+1234567", None, "+1234567", "+1234567"),
+        (
+            "+123456789012345",
+            None,
+            "+123456789012345",
+            "+123456789012345",
+        ),
+        ("client:alice", None, "client:alice", "alice"),
+        ("Client:Agent_7", None, "client:Agent_7", "Agent_7"),
+        ("alice", Some(Client), "client:alice", "alice"),
+        ("client:bob", Some(Client), "client:bob", "bob"),
+        (
+            "sip:bob@example.com",
+            None,
+            "sip:bob@example.com",
+            "sip:bob@example.com",
+        ),
+        (
+            "SIP:Bob@PBX.Example.com:05060;Transport=TLS",
+            Some(Sip),
+            "sip:Bob@pbx.example.com:5060;transport=tls",
+            "sip:Bob@pbx.example.com:5060;transport=tls",
+        ),
+        (
+            "sips:+15551234567@trunk.example.com;region=ie1;edge=dublin",
+            None,
+            "sips:+15551234567@trunk.example.com;region=ie1;edge=dublin",
+            "sips:+15551234567@trunk.example.com;region=ie1;edge=dublin",
+        ),
+        (
+            "sip:ops@[2001:db8::1]:5061",
+            None,
+            "sip:ops@[2001:db8::1]:5061",
+            "sip:ops@[2001:db8::1]:5061",
+        ),
+        (
+            "sip:ops@192.0.2.10",
+            None,
+            "sip:ops@192.0.2.10",
+            "sip:ops@192.0.2.10",
+        ),
+    ];
+    for &(raw, expected, canonical, noun) in cases {
+        let target = parse(raw, expected).unwrap_or_else(|e| panic!("{raw:?} refused: {e}"));
+        assert_eq!(target.as_str(), canonical, "{raw:?}");
+        assert_eq!(target.noun_text(), noun, "{raw:?}");
+        assert_eq!(target.to_string(), canonical);
+    }
+    assert_eq!(parse("client:x", None).unwrap().kind(), Client);
+    assert_eq!(parse("sip:x@y", None).unwrap().kind(), Sip);
+    assert_eq!(parse("+15551234567", None).unwrap().kind(), Number);
+    // Whitespace around the value (a template's trailing newline) is trimmed, never inside it.
+    assert_eq!(
+        parse("\n client:alice \r\n", None).unwrap().as_str(),
+        "client:alice"
+    );
+}
+
+/// The refusal variant, checked with a predicate so the table stays readable.
+type Check = fn(&Refusal) -> bool;
+
+#[test]
+fn hostile_targets_are_refused() {
+    let number_char: Check = |r| matches!(r, Refusal::NumberCharacter { .. });
+    let client: Check = |r| matches!(r, Refusal::ClientIdentity { .. });
+    let sip: Check = |r| matches!(r, Refusal::Sip { .. });
+    let cases: &[(&str, Option<TargetKind>, Check)] = &[
+        // XML injection.
+        ("+1555<Hangup/>", None, number_char),
+        (
+            "+15551234567</Number><Number>+19005550100",
+            None,
+            number_char,
+        ),
+        ("client:alice\"/><Dial>", None, client),
+        ("client:alice<", Some(Client), client),
+        ("alice&amp;", Some(Client), client),
+        ("sip:bob@example.com\"><Play>x</Play>", None, sip),
+        ("sip:\"bob\"@example.com", None, sip),
+        ("sip:bob@example.com?X-Header=a&b=c", None, sip),
+        ("sip:bob@exa<mple.com", None, sip),
+        // Unicode digits and look-alikes are refused, not converted.
+        ("+１５５５１２３４５６７", None, number_char),
+        ("+١٥٥٥١٢٣٤٥٦٧", None, number_char),
+        ("+1555\u{00a0}1234567", None, number_char),
+        ("+1555\u{202e}1234567", None, number_char),
+        ("\u{ff0b}15551234567", None, number_char),
+        // Dial-string tricks: pauses, extensions, DTMF, wildcards.
+        ("+15551234567w1234", None, number_char),
+        ("+15551234567,,9", None, number_char),
+        ("+15551234567;ext=9", None, number_char),
+        ("+15551234567#", None, number_char),
+        ("*67+15551234567", None, number_char),
+        ("+1555123%34567", None, number_char),
+        ("+1 800 FLOWERS", None, number_char),
+        ("+1555\t1234567", None, number_char),
+        ("+1555\n1234567", None, number_char),
+        ("+1555\r\n<Hangup/>", None, number_char),
+        ("+1555\u{0}1234567", None, number_char),
+        ("++15551234567", None, number_char),
+        ("+1555+1234567", None, number_char),
+        ("tel:+15551234567", None, number_char),
+        // Format.
+        ("5551234567", None, |r| {
+            matches!(r, Refusal::NotInternational { .. })
+        }),
+        ("(555) 123-4567", None, |r| {
+            matches!(r, Refusal::NotInternational { .. })
+        }),
+        ("+0441234567", None, |r| {
+            matches!(r, Refusal::CountryCodeZero { .. })
+        }),
+        ("000441234567", None, |r| {
+            matches!(r, Refusal::CountryCodeZero { .. })
+        }),
+        ("+123456", None, |r| {
+            matches!(r, Refusal::NumberLength { digits: 6, .. })
+        }),
+        ("+1234567890123456", None, |r| {
+            matches!(r, Refusal::NumberLength { digits: 16, .. })
+        }),
+        ("+", None, |r| {
+            matches!(r, Refusal::NumberLength { digits: 0, .. })
+        }),
+        // Empty and oversized.
+        ("", None, |r| matches!(r, Refusal::Empty)),
+        ("   \t\n ", None, |r| matches!(r, Refusal::Empty)),
+        ("", Some(Client), |r| matches!(r, Refusal::Empty)),
+        // Clients.
+        ("client:", None, client),
+        ("client:alice.smith", None, client),
+        ("client:alice smith", None, client),
+        ("client: alice", None, client),
+        ("client:alice-1", None, client),
+        ("client:élodie", None, client),
+        ("client:ali\nce", None, client),
+        ("client:client:alice", None, client),
+        // Wrong kind for the field.
+        ("client:alice", Some(Number), |r| {
+            matches!(
+                r,
+                Refusal::WrongKind {
+                    expected: Number,
+                    found: Client,
+                    ..
+                }
+            )
+        }),
+        ("sip:bob@example.com", Some(Client), |r| {
+            matches!(
+                r,
+                Refusal::WrongKind {
+                    expected: Client,
+                    found: Sip,
+                    ..
+                }
+            )
+        }),
+        ("client:alice", Some(Sip), |r| {
+            matches!(r, Refusal::WrongKind { .. })
+        }),
+        ("+15551234567", Some(Client), client),
+        ("bob@example.com", Some(Sip), sip),
+        ("+15551234567", Some(Sip), sip),
+        // SIP shape.
+        ("sip:example.com", None, sip),
+        ("sip:@example.com", None, sip),
+        ("sip:bob@", None, sip),
+        ("sip:a@b@example.com", None, sip),
+        ("sip:bob@example.com;maddr=attacker.net", None, sip),
+        ("sip:bob@example.com;transport=sctp", None, sip),
+        ("sip:bob@example.com;transport=tls;transport=udp", None, sip),
+        ("sip:bob@example.com:0", None, sip),
+        ("sip:bob@example.com:65536", None, sip),
+        ("sip:bob@-example.com", None, sip),
+        ("sip:bob@example..com", None, sip),
+        ("sip:bob smith@example.com", None, sip),
+        ("sip:bob@exam\nple.com", None, sip),
+        ("sip:bob%40evil@example.com", None, sip),
+        ("sip:bob@[::1", None, sip),
+    ];
+    for &(raw, expected, check) in cases {
+        match parse(raw, expected) {
+            Ok(target) => panic!("{raw:?} ({expected:?}) was accepted as {target}"),
+            Err(refusal) => assert!(check(&refusal), "{raw:?}: unexpected refusal {refusal:?}"),
+        }
+    }
+}
+
+#[test]
+fn client_identity_length_limit() {
+    let max = format!("client:{}", "a".repeat(121));
+    assert!(parse(&max, None).is_ok());
+    let over = format!("client:{}", "a".repeat(122));
+    assert!(matches!(
+        parse(&over, None),
+        Err(Refusal::ClientIdentity { .. })
+    ));
+}
+
+#[test]
+fn sip_length_limit() {
+    let host = format!("{}.example.com", "a".repeat(60));
+    let ok = format!("sip:{}@{host}", "u".repeat(255 - 5 - host.len()));
+    assert_eq!(ok.len(), 255);
+    assert!(parse(&ok, None).is_ok(), "{ok}");
+    let over = format!("sip:{}@{host}", "u".repeat(256 - 5 - host.len()));
+    assert!(matches!(parse(&over, None), Err(Refusal::Sip { .. })));
+}
+
+#[test]
+fn huge_input_is_refused_before_parsing() {
+    let raw = "+1".to_owned() + &"5".repeat(10_000);
+    let refusal = parse(&raw, None).unwrap_err();
+    assert!(matches!(refusal, Refusal::TooLong { len: 10_002, .. }));
+}
+
+#[test]
+fn refusal_messages_quote_little_and_escape() {
+    let raw = format!("+1555<Hangup/>\n{}", "x".repeat(200));
+    let message = parse(&raw, None).unwrap_err().to_string();
+    assert!(message.contains("'<'"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+    assert!(!message.contains(&"x".repeat(41)), "{message}");
+    assert!(message.contains("..."), "{message}");
+
+    let message = parse("5551234567", None).unwrap_err().to_string();
+    assert_eq!(
+        message,
+        "the number \"5551234567\" is not in international format (+ and country code)"
+    );
+    let message = parse("+1５55", None).unwrap_err().to_string();
+    assert!(message.contains("non-ASCII digit U+FF15"), "{message}");
+    assert!(message.contains("\\u{ff15}"), "{message}");
+    let message = parse("+1555\u{0}1234567", None).unwrap_err().to_string();
+    assert!(message.contains("a NUL byte"), "{message}");
+    assert!(message.contains("\\u{0}"), "{message}");
+}
+
+#[test]
+fn allow_list_permits_matching_targets() {
+    let list = allow(&[
+        "+1 555 *",
+        "+44*",
+        "client:agent_*",
+        "sip:*@example.com",
+        "sip:*@*.pbx.example.net",
+        "sips:support@voice.example.org:5061;*",
+    ]);
+    // (raw, permitted)
+    let cases = [
+        ("+15551234567", true),
+        ("+1 (555) 000-1111", true),
+        ("+15561234567", false),
+        ("+442079460018", true),
+        ("+33142685300", false),
+        ("client:agent_7", true),
+        ("client:agent_", true),
+        ("client:alice", false),
+        ("client:Agent_7", false),
+        ("sip:bob@example.com", true),
+        ("sip:bob@EXAMPLE.com", true),
+        ("sip:bob@example.com:5060", false),
+        ("sip:bob@example.com;transport=tls", false),
+        ("sip:bob@example.com.evil.net", false),
+        ("sip:bob@evil.com", false),
+        ("sips:bob@example.com", false),
+        ("sip:ops@a.pbx.example.net", true),
+        ("sip:ops@pbx.example.net", false),
+        ("sip:ops@evilpbx.example.net", false),
+        ("sips:support@voice.example.org:5061;transport=tls", true),
+        ("sips:support@voice.example.org:5061", false),
+        ("sips:support@voice.example.org;transport=tls", false),
+    ];
+    for (raw, want) in cases {
+        let target = parse(raw, None).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert_eq!(list.permits(&target), want, "{raw}");
+    }
+}
+
+#[test]
+fn empty_allow_list_permits_nothing() {
+    let list = AllowList::parse(&[]).unwrap();
+    assert!(list.is_empty());
+    for raw in ["+15551234567", "client:alice", "sip:bob@example.com"] {
+        let target = parse(raw, None).unwrap();
+        assert!(!list.permits(&target), "{raw}");
+        assert!(matches!(
+            list.check(&target),
+            Err(NotPermitted::NotAllowed { .. })
+        ));
+    }
+}
+
+#[test]
+fn patterns_only_match_their_own_kind() {
+    let list = allow(&["+*", "client:*"]);
+    assert!(list.permits(&parse("+15551234567", None).unwrap()));
+    assert!(list.permits(&parse("client:x", None).unwrap()));
+    assert!(!list.permits(&parse("sip:x@example.com", None).unwrap()));
+    let sip_any = allow(&["sip:*"]);
+    assert!(sip_any.permits(&parse("sip:x@example.com;transport=tcp", None).unwrap()));
+    assert!(!sip_any.permits(&parse("sips:x@example.com", None).unwrap()));
+}
+
+#[test]
+fn deny_list_cannot_be_bypassed_by_broad_patterns() {
+    let broad = allow(&[
+        "+*", "+1*", "+19*", "+44*", "+4*", "+8*", "+9*", "+6*", "+3*", "+2*",
+    ]);
+    let denied = [
+        "+19005550100",
+        "+1-900-555-0100",
+        "+1 (900) 555 0100",
+        "001 900 555 0100",
+        "+1.900.555.0100",
+        "+19765550100",
+        "+18095550100",
+        "+18765550100",
+        "+447011223344",
+        "+447624123456",
+        "+448712345678",
+        "+449012345678",
+        "+8816212345678",
+        "+88234567890",
+        "+88312345678",
+        "+870773123456",
+        "+97912345678",
+        "+6901234",
+        "+4990012345678",
+        "+61190012345",
+    ];
+    for raw in denied {
+        let target = parse(raw, None).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert!(!broad.permits(&target), "{raw} slipped through");
+        match broad.check(&target) {
+            Err(NotPermitted::Denied { prefix, .. }) => {
+                assert!(target.as_str().starts_with(prefix));
+            }
+            other => panic!("{raw}: expected a deny-list refusal, got {other:?}"),
+        }
+    }
+    // Ordinary numbers next to the ranges still pass.
+    for raw in [
+        "+12125550100",
+        "+18005550100",
+        "+447911123456",
+        "+442079460018",
+        "+4930123456",
+    ] {
+        let target = parse(raw, None).unwrap();
+        assert!(broad.permits(&target), "{raw} should be allowed");
+    }
+}
+
+#[test]
+fn deny_list_yields_only_to_a_pattern_naming_the_range() {
+    let target = parse("+1 900 555 0100", None).unwrap();
+    for pattern in [
+        "+1900*",
+        "+1900555*",
+        "+1 900 555 *",
+        "+19005550100",
+        "001900*",
+    ] {
+        assert!(allow(&[pattern]).permits(&target), "{pattern}");
+    }
+    for pattern in ["+1*", "+190*", "+19*0*", "+*", "+1*900*", "+1*5550100"] {
+        assert!(!allow(&[pattern]).permits(&target), "{pattern}");
+    }
+    // A pattern naming a different denied range does not open this one.
+    assert!(!allow(&["+1976*", "+1*"]).permits(&target));
+    // Explicitly allowing Isle of Man mobiles inside the UK pager range.
+    let iom = parse("+447624123456", None).unwrap();
+    assert!(allow(&["+447624*"]).permits(&iom));
+    assert!(!allow(&["+447*"]).permits(&iom));
+}
+
+#[test]
+fn deny_list_covers_numbers_dialled_through_a_sip_trunk() {
+    let trunk = allow(&["sip:*@trunk.example.com", "sips:*@trunk.example.com;*"]);
+    for raw in [
+        "sip:+19005550100@trunk.example.com",
+        "sip:+1-900-555-0100@trunk.example.com",
+        "sip:+1.900.555.0100@trunk.example.com",
+        "sip:0019005550100@trunk.example.com",
+        "sips:+447011223344@trunk.example.com;transport=tls",
+    ] {
+        let target = parse(raw, None).unwrap_or_else(|e| panic!("{raw}: {e}"));
+        assert!(
+            matches!(trunk.check(&target), Err(NotPermitted::Denied { .. })),
+            "{raw} slipped through"
+        );
+    }
+    for raw in [
+        "sip:+15551234567@trunk.example.com",
+        "sip:alice@trunk.example.com",
+        // Bare digits mean whatever the trunk's dial plan says; only + and 00 are read as E.164.
+        "sip:19005550100@trunk.example.com",
+    ] {
+        let target = parse(raw, None).unwrap();
+        assert!(trunk.permits(&target), "{raw}");
+    }
+    let on_purpose = allow(&["sip:+1900*@trunk.example.com"]);
+    assert!(on_purpose.permits(&parse("sip:+19005550100@trunk.example.com", None).unwrap()));
+    let broad_user = allow(&["sip:+1*@trunk.example.com"]);
+    assert!(!broad_user.permits(&parse("sip:+19005550100@trunk.example.com", None).unwrap()));
+}
+
+#[test]
+fn denied_message_tells_how_to_allow_on_purpose() {
+    let target = parse("+19005550100", None).unwrap();
+    let message = allow(&["+1*"]).check(&target).unwrap_err().to_string();
+    assert!(message.contains("+1900"), "{message}");
+    assert!(message.contains("premium"), "{message}");
+    assert!(message.contains("starts with +1900"), "{message}");
+}
+
+/// Patterns, index of the bad one, and a predicate on why it is bad.
+type PatternCase = (&'static [&'static str], usize, fn(&PatternProblem) -> bool);
+
+#[test]
+fn bad_patterns_say_which_and_why() {
+    let cases: &[PatternCase] = &[
+        (&[""], 0, |p| matches!(p, PatternProblem::Empty)),
+        (&["+1*", "*"], 1, |p| matches!(p, PatternProblem::BareStar)),
+        (&["**"], 0, |p| matches!(p, PatternProblem::BareStar)),
+        (&["1555*"], 0, |p| {
+            matches!(p, PatternProblem::NumberNotInternational)
+        }),
+        (&["+1 800 FLOWERS*"], 0, |p| {
+            matches!(p, PatternProblem::NumberCharacter)
+        }),
+        (&["+1555"], 0, |p| {
+            matches!(p, PatternProblem::NumberInvalid(_))
+        }),
+        (&["+0*"], 0, |p| {
+            matches!(p, PatternProblem::NumberImpossible)
+        }),
+        (&["+1234567890123456*"], 0, |p| {
+            matches!(p, PatternProblem::NumberImpossible)
+        }),
+        (&["tel:+1*"], 0, |p| {
+            matches!(p, PatternProblem::UnknownKind)
+        }),
+        (&["alice"], 0, |p| matches!(p, PatternProblem::UnknownKind)),
+        (&["client:"], 0, |p| matches!(p, PatternProblem::Client)),
+        (&["client:agent.*"], 0, |p| {
+            matches!(p, PatternProblem::Client)
+        }),
+        (&["sip:*@example.com*"], 0, |p| {
+            matches!(p, PatternProblem::Sip(_))
+        }),
+        (&["sip:*@ex*ample.com"], 0, |p| {
+            matches!(p, PatternProblem::Sip(_))
+        }),
+        (&["sip:example.com"], 0, |p| {
+            matches!(p, PatternProblem::Sip(_))
+        }),
+        (&["sip:*@exa<mple.com"], 0, |p| {
+            matches!(p, PatternProblem::Sip(_))
+        }),
+        (&["sip:bob@example.com", "sip:a b@example.com"], 1, |p| {
+            matches!(p, PatternProblem::Sip(_))
+        }),
+    ];
+    for &(patterns, index, check) in cases {
+        let owned: Vec<String> = patterns.iter().map(|p| (*p).to_owned()).collect();
+        let error = AllowList::parse(&owned).unwrap_err();
+        assert_eq!(error.index, index, "{patterns:?}");
+        assert!(check(&error.problem), "{patterns:?}: {:?}", error.problem);
+        let message = error.to_string();
+        assert!(message.contains(&format!("#{}", index + 1)), "{message}");
+    }
+}
+
+/// The deny table rendered as Markdown: the snapshot is the block the README shows, and a change
+/// to the table shows up in review.
+#[test]
+fn deny_table_markdown() {
+    let mut markdown = String::from("| Prefix | Why it is blocked |\n| --- | --- |\n");
+    for range in DENIED_RANGES {
+        markdown.push_str(&format!("| `{}` | {} |\n", range.prefix, range.reason));
+    }
+    insta::assert_snapshot!(markdown);
+}
+
+/// The strict charset each kind's TwiML text must stay within.
+fn noun_text_is_strict(kind: TargetKind, text: &str) -> bool {
+    match kind {
+        Number => {
+            let digits = &text[1..];
+            text.starts_with('+')
+                && (7..=15).contains(&digits.len())
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !digits.starts_with('0')
+        }
+        Client => {
+            (1..=121).contains(&text.len())
+                && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        }
+        Sip => {
+            (text.starts_with("sip:") || text.starts_with("sips:"))
+                && text.len() <= 255
+                && text.matches('@').count() == 1
+                && text
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._+-@:;=[]".contains(&b))
+        }
+    }
+}
+
+fn any_expected() -> impl Strategy<Value = Option<TargetKind>> {
+    prop_oneof![
+        Just(None),
+        Just(Some(Number)),
+        Just(Some(Client)),
+        Just(Some(Sip))
+    ]
+}
+
+fn near_valid() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[+0-9 ()\\-.]{0,24}",
+        "[+0０-９٠-٩w,;#*<>&\"' \n\t\\x00-]{0,20}",
+        "(client:|Client:|)[A-Za-z0-9_. <>\"&é]{0,130}",
+        "sips?:[A-Za-z0-9@.:;=\\-\\[\\]<>\"&%? ]{0,60}",
+        "(sip|SIP|sips):[a-z]{1,5}@[a-z.]{1,12}(:[0-9]{1,6})?(;(transport|region|edge|maddr)=[a-z0-9.]{0,5}){0,3}",
+    ]
+}
+
+proptest! {
+    #[test]
+    fn every_accepted_target_is_in_its_strict_charset(raw in near_valid(), expected in any_expected()) {
+        if let Ok(target) = parse(&raw, expected) {
+            prop_assert!(
+                noun_text_is_strict(target.kind(), target.noun_text()),
+                "{:?} -> {:?}", raw, target
+            );
+            if let Some(kind) = expected {
+                prop_assert_eq!(target.kind(), kind);
+            }
+            // Canonical forms are stable: parsing them again gives the same target.
+            prop_assert_eq!(parse(target.as_str(), None), Ok(target.clone()));
+        }
+    }
+
+    #[test]
+    fn refusal_messages_stay_short_and_single_line(raw in any::<String>(), expected in any_expected()) {
+        if let Err(refusal) = parse(&raw, expected) {
+            let message = refusal.to_string();
+            prop_assert!(!message.contains('\n') && !message.contains('\r'));
+            prop_assert!(message.chars().all(|c| c.is_ascii() && !c.is_ascii_control()));
+        }
+    }
+
+    #[test]
+    fn denied_ranges_stay_closed_to_broad_patterns(
+        range in proptest::sample::select(DENIED_RANGES),
+        tail in "[0-9]{0,12}",
+    ) {
+        let digits = range.prefix.len() - 1 + tail.len();
+        prop_assume!((7..=15).contains(&digits));
+        let target = parse(&format!("{}{}", range.prefix, tail), None).unwrap();
+        // Every pattern whose literal prefix is shorter than the range's.
+        for cut in 1..range.prefix.len() {
+            let pattern = format!("{}*", &range.prefix[..cut]);
+            prop_assert!(!allow(&[pattern.as_str()]).permits(&target), "{} vs {}", pattern, target);
+        }
+        let exact = format!("{}*", range.prefix);
+        prop_assert!(allow(&[exact.as_str()]).permits(&target));
+    }
+}
