@@ -37,6 +37,16 @@ fn a_wrong_type_says_what_was_expected() {
 }
 
 #[test]
+fn every_broken_step_of_a_file_is_reported_at_once() {
+    insta::assert_snapshot!(report_for("many_steps"));
+}
+
+#[test]
+fn a_loop_that_never_waits_is_an_error_and_an_orphan_step_a_warning() {
+    insta::assert_snapshot!(report_for("endless"));
+}
+
+#[test]
 fn every_broken_reference_is_reported_in_one_pass() {
     insta::assert_snapshot!(report_for("references"));
 }

@@ -151,7 +151,11 @@ pub fn load_sources(sources: Vec<Source>) -> Result<Loaded, Report> {
                     index,
                 });
             }
-            Err(error) => report.push(yaml_error(&source.file, &error)),
+            Err(error) => {
+                for diagnostic in structural_errors(&source, &error) {
+                    report.push(diagnostic);
+                }
+            }
         }
     }
 
@@ -190,6 +194,10 @@ pub fn load_sources(sources: Vec<Source>) -> Result<Loaded, Report> {
     }
 
     let by_number = claim_numbers(&flows, &parsed, &mut report);
+    if !report.has_errors() {
+        let indexes: Vec<&PositionIndex> = parsed.iter().map(|p| &p.index).collect();
+        super::check::check_steps(&flows, &indexes, &mut report);
+    }
     report.sort();
     if report.has_errors() {
         return Err(report);
@@ -290,6 +298,83 @@ fn unknown_step<'a>(
             ))
         }
     }
+}
+
+/// The flow's top level with each step kept as raw YAML, to tell a mistake
+/// in the top level from mistakes in steps.
+#[derive(serde::Deserialize)]
+struct ShallowFlow {
+    #[serde(default)]
+    steps: indexmap::IndexMap<String, serde_yaml_ng::Value>,
+    #[serde(flatten)]
+    _rest: HashMap<String, serde_yaml_ng::Value>,
+}
+
+/// Every structural mistake of a file that serde refused. serde stops at
+/// the first error, so each step is parsed again on its own, from its own
+/// lines of the file (columns untouched, lines offset), and reports its own
+/// mistake at its real position.
+fn structural_errors(source: &Source, first: &serde_yaml_ng::Error) -> Vec<Diagnostic> {
+    let whole = yaml_error(&source.file, first);
+    let Ok(shallow) = serde_yaml_ng::from_str::<ShallowFlow>(&source.text) else {
+        return vec![whole];
+    };
+    let index = PositionIndex::build(&source.text);
+    let lines: Vec<&str> = source.text.lines().collect();
+    let names: Vec<&String> = shallow.steps.keys().collect();
+    let mut found = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let key = index.key(&format!("steps.{name}"));
+        let value = index.value(&format!("steps.{name}"));
+        let end_line = names
+            .get(i + 1)
+            .map(|next| index.key(&format!("steps.{next}")).line - 1)
+            .unwrap_or(lines.len());
+        let Some(slice) = step_text(&lines, key, value, end_line) else {
+            continue;
+        };
+        if let Err(error) = serde_yaml_ng::from_str::<StepSpec>(&slice) {
+            let mut diagnostic = yaml_error(&source.file, &error);
+            diagnostic.position.line += value.line - 1;
+            let path = format!("steps.{name}");
+            diagnostic.message = diagnostic
+                .message
+                .replace(" in `", &format!(" in `{path}."))
+                .replace(&format!("`{path}.`"), &format!("`{path}`"));
+            if !diagnostic.message.contains(" in `") {
+                diagnostic.message.push_str(&format!(" in `{path}`"));
+            }
+            found.push(diagnostic);
+        }
+    }
+    if found.is_empty() {
+        found.push(whole);
+    }
+    found
+}
+
+/// The text of one step's value, with the lines before it blanked so line
+/// and column numbers stay those of the file.
+fn step_text(lines: &[&str], key: Position, value: Position, end_line: usize) -> Option<String> {
+    if value.line == 0 || end_line < value.line || end_line > lines.len() {
+        return None;
+    }
+    let mut text = String::new();
+    for (offset, line) in lines[value.line - 1..end_line].iter().enumerate() {
+        if offset == 0 && value.line == key.line {
+            // `menu: { ... }`: keep only the value, in its column.
+            let start = line
+                .char_indices()
+                .nth(value.column - 1)
+                .map_or(line.len(), |(at, _)| at);
+            text.push_str(&" ".repeat(value.column - 1));
+            text.push_str(&line[start..]);
+        } else {
+            text.push_str(line);
+        }
+        text.push('\n');
+    }
+    Some(text)
 }
 
 /// Turns serde's message into one for a flow author, at serde's position.

@@ -12,6 +12,7 @@
 //! - [`template`]: templated text.
 //! - [`hours`]: opening hours.
 
+mod check;
 pub mod diagnostic;
 pub mod hours;
 pub mod load;

@@ -1,0 +1,145 @@
+//! Checks across steps and flows, once every flow is compiled: steps that
+//! no call can reach, and loops that would spin without ever waiting for the
+//! caller or ending the call.
+
+use std::collections::{HashMap, VecDeque};
+
+use super::diagnostic::{Diagnostic, Report};
+use super::position::PositionIndex;
+use super::{Action, Flow, FlowId, StepId, Target};
+
+type Node = (FlowId, StepId);
+
+/// Where a step can lead: `None` means the call ends.
+fn targets(flow: FlowId, step: &super::Step) -> Vec<Option<Node>> {
+    let resolve = |target: Target| match target {
+        Target::Step(step) => Some((flow, step)),
+        Target::Flow(other, step) => Some((other, step)),
+        Target::Hangup => None,
+    };
+    let mut out: Vec<Target> = Vec::new();
+    match &step.action {
+        Action::Menu(menu) => {
+            out.extend(menu.options.iter().map(|o| o.target));
+            out.push(menu.otherwise.unwrap_or(Target::Hangup));
+        }
+        Action::Branch(arms) => {
+            out.extend(arms.iter().map(|arm| arm.target));
+            if arms.iter().all(|arm| arm.condition.is_some()) {
+                out.push(step.next.unwrap_or(Target::Hangup));
+            }
+        }
+        Action::Hours { open, closed, .. } => out.extend([*open, *closed]),
+        Action::Goto(target) => out.push(*target),
+        Action::Dial(dial) => {
+            out.extend(dial.routes.iter().map(|(_, target)| *target));
+            out.push(step.next.unwrap_or(Target::Hangup));
+        }
+        Action::Hangup | Action::Reject(_) => {}
+        _ => out.push(step.next.unwrap_or(Target::Hangup)),
+    }
+    out.into_iter().map(resolve).collect()
+}
+
+/// Whether a step hands the call to the caller or ends it, which breaks any
+/// loop through it.
+fn pauses_or_ends(action: &Action) -> bool {
+    action.waits() || matches!(action, Action::Hangup | Action::Reject(_))
+}
+
+pub(super) fn check_steps(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+    warn_unreachable(flows, indexes, report);
+    refuse_endless_loops(flows, indexes, report);
+}
+
+fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+    let mut reached: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
+    let mut queue: VecDeque<Node> = VecDeque::new();
+    for (id, flow) in flows.iter().enumerate() {
+        queue.push_back((id, flow.start));
+        queue.extend(flow.fallback.map(|step| (id, step)));
+    }
+    while let Some((flow, step)) = queue.pop_front() {
+        if std::mem::replace(&mut reached[flow][step], true) {
+            continue;
+        }
+        queue.extend(
+            targets(flow, &flows[flow].steps[step])
+                .into_iter()
+                .flatten(),
+        );
+    }
+    for (id, flow) in flows.iter().enumerate() {
+        for (step_id, step) in flow.steps.iter().enumerate() {
+            if !reached[id][step_id] {
+                report.push(
+                    Diagnostic::warning(
+                        &flow.file,
+                        indexes[id].key(&format!("steps.{}", step.name)),
+                        format!("step `{}` is never reached: no step leads to it", step.name),
+                    )
+                    .with_help("point a `next`, an option or a route at it, or remove it"),
+                );
+            }
+        }
+    }
+}
+
+/// A loop of steps that never wait (say, set, branch, ...) and offer no way
+/// out would run until the engine's step limit cuts the call off. Steps
+/// from which no path leads to a waiting step or the end of the call are
+/// exactly those loops.
+fn refuse_endless_loops(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+    let mut can_leave: HashMap<Node, bool> = HashMap::new();
+    let mut callers: HashMap<Node, Vec<Node>> = HashMap::new();
+    let mut queue: VecDeque<Node> = VecDeque::new();
+    for (id, flow) in flows.iter().enumerate() {
+        for (step_id, step) in flow.steps.iter().enumerate() {
+            let node = (id, step_id);
+            if pauses_or_ends(&step.action) {
+                continue;
+            }
+            let mut leaves = false;
+            for target in targets(id, step) {
+                match target {
+                    None => leaves = true,
+                    Some(next) if pauses_or_ends(&flows[next.0].steps[next.1].action) => {
+                        leaves = true
+                    }
+                    Some(next) => callers.entry(next).or_default().push(node),
+                }
+            }
+            can_leave.insert(node, leaves);
+            if leaves {
+                queue.push_back(node);
+            }
+        }
+    }
+    while let Some(node) = queue.pop_front() {
+        for caller in callers.get(&node).into_iter().flatten() {
+            if let Some(leaves @ false) = can_leave.get_mut(caller) {
+                *leaves = true;
+                queue.push_back(*caller);
+            }
+        }
+    }
+    for (id, flow) in flows.iter().enumerate() {
+        let trapped: Vec<&str> = (0..flow.steps.len())
+            .filter(|&step| can_leave.get(&(id, step)) == Some(&false))
+            .map(|step| flow.steps[step].name.as_str())
+            .collect();
+        if let Some(first) = trapped.first() {
+            report.push(
+                Diagnostic::error(
+                    &flow.file,
+                    indexes[id].key(&format!("steps.{first}")),
+                    format!(
+                        "these steps loop forever without waiting for the caller: {}",
+                        trapped.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+                .with_help("add a way out: a menu or gather in the loop, a branch that leaves it, or a step that ends the call"),
+            );
+        }
+    }
+}
