@@ -88,3 +88,11 @@ fn check_exits_1_on_errors_and_0_when_clean() {
     assert_eq!(clean.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&clean.stdout).contains("2 flows"));
 }
+
+#[test]
+fn the_example_flows_load_without_warnings() {
+    let loaded =
+        callflow::flow::load(&repo_path("examples/flows")).unwrap_or_else(|r| panic!("{r}"));
+    assert!(loaded.warnings.is_empty(), "{}", loaded.warnings);
+    assert!(loaded.flows.flows().len() >= 4);
+}

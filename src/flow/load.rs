@@ -403,6 +403,11 @@ fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnostic {
             .is_some_and(|p| p.starts_with("steps.") && p.matches('.').count() == 1);
         let diagnostic =
             Diagnostic::error(file, position, format!("unknown key `{field}`{within}"));
+        if field.contains(' ') {
+            return diagnostic.with_help(
+                "inside `{ ... }` a comma separates settings: put text that contains a comma in quotes",
+            );
+        }
         if let Some(near) = closest(&field, expected.iter().map(String::as_str)) {
             return diagnostic.with_help(format!("did you mean `{near}`?"));
         }

@@ -57,6 +57,9 @@ impl Templates {
         env.set_undefined_behavior(UndefinedBehavior::Chainable);
         // A loop in a template cannot hold a webhook forever.
         env.set_fuel(Some(50_000));
+        // Flow authors who know Jinja write `name.upper()` or
+        // `account.startswith("9")`: support Python's string and list methods.
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         Templates { env }
     }
 
@@ -161,6 +164,19 @@ mod tests {
         assert!(unknown.contains("`From`"), "{unknown}");
         let broken = templates.compile("b".into(), "{% if x %}").unwrap_err();
         assert!(broken.contains("syntax error"), "{broken}");
+    }
+
+    #[test]
+    fn python_string_methods_work_as_in_jinja() {
+        let mut templates = Templates::new();
+        let text = templates
+            .compile(
+                "p".into(),
+                "{{ vars.name.upper() }}{% if vars.account.startswith('9') %} vip{% endif %}",
+            )
+            .unwrap();
+        let context = context! { vars => context! { name => "ada", account => "9123" } };
+        assert_eq!(templates.render(&text, &context).unwrap(), "ADA vip");
     }
 
     #[test]
