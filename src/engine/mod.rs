@@ -22,6 +22,7 @@ use minijinja::Value;
 
 use crate::dial_target::{self, TargetKind};
 use crate::flow::spec::DialOutcome;
+use crate::flow::template::Uses;
 use crate::flow::{
     Action, Dial, DialNoun, Flow, FlowId, FlowSet, Menu, MenuOption, Prompt, Speech, Step, StepId,
     Target, Text,
@@ -120,7 +121,7 @@ pub fn answer(flows: &FlowSet, settings: &EngineSettings, webhook: &Webhook<'_>)
         step: None,
         state: CallState::default(),
         response: Response::new(),
-        context: None,
+        context: ContextParts::default(),
         problem: None,
         visited: Vec::new(),
     };
@@ -164,7 +165,7 @@ pub fn preview(
         step: None,
         state: CallState::default(),
         response: Response::new(),
-        context: None,
+        context: ContextParts::default(),
         problem: None,
         visited: Vec::new(),
     };
@@ -211,9 +212,9 @@ struct Turn<'a> {
     step: Option<StepId>,
     state: CallState,
     response: Response,
-    /// The template context, built on first use and dropped when a variable
-    /// or the flow changes.
-    context: Option<Value>,
+    /// Parts of the template context, each built on first use and dropped
+    /// when what it shows changes.
+    context: ContextParts,
     problem: Option<String>,
     visited: Vec<String>,
 }
@@ -283,7 +284,8 @@ impl<'a> Turn<'a> {
         if self.flow != Some(flow) {
             self.flow = Some(flow);
             self.state.flow = self.flows.get(flow).name.clone();
-            self.context = None;
+            // `now` is in the flow's time zone.
+            self.context.now = None;
         }
     }
 
@@ -423,7 +425,7 @@ impl<'a> Turn<'a> {
                     let holds = match &arm.condition {
                         None => true,
                         Some(condition) => {
-                            let context = self.context();
+                            let context = self.context(condition.uses());
                             self.flows
                                 .templates()
                                 .holds(condition, &context)
@@ -591,7 +593,7 @@ impl<'a> Turn<'a> {
         if let Text::Plain(plain) = text {
             return Ok(plain.clone());
         }
-        let context = self.context();
+        let context = self.context(text.uses());
         self.flows
             .templates()
             .render(text, &context)
@@ -613,47 +615,31 @@ impl<'a> Turn<'a> {
 
     fn set_var(&mut self, name: &str, value: &str) {
         self.state.set_var(name, value);
-        self.context = None;
+        self.context.vars = None;
     }
 
     /// What templates can read: `call`, `vars`, `now`, `config`, `flow`,
-    /// `step`.
-    fn context(&mut self) -> Value {
-        if let Some(context) = &self.context {
-            return context.clone();
+    /// `step`; only the parts `uses` names are built.
+    fn context(&mut self, uses: Uses) -> Value {
+        if uses.call && self.context.call.is_none() {
+            self.context.call = Some(call_value(self.webhook));
         }
+        if uses.vars && self.context.vars.is_none() {
+            self.context.vars = Some(Value::from_serialize(&self.state.vars));
+        }
+        if uses.now && self.context.now.is_none() {
+            self.context.now = Some(now_value(self.webhook.now, &self.current_flow().timezone));
+        }
+        let part = |part: &Option<Value>| part.clone().unwrap_or(Value::UNDEFINED);
         let flow = self.current_flow();
-        let mut call: BTreeMap<&str, &str> = BTreeMap::new();
-        for (key, value) in self.webhook.query {
-            if !CallState::is_state_key(key) {
-                call.insert(key, value);
-            }
-        }
-        for (key, value) in self.webhook.params {
-            call.insert(key, value);
-        }
-        let local = self.webhook.now.to_zoned(flow.timezone.clone());
-        let now = minijinja::context! {
-            iso => local.timestamp().to_string(),
-            date => local.date().to_string(),
-            time => format!("{:02}:{:02}", local.hour(), local.minute()),
-            hour => local.hour(),
-            minute => local.minute(),
-            weekday => crate::flow::hours::weekday_name(local.weekday()),
-            day => local.day(),
-            month => local.month(),
-            year => local.year(),
-        };
-        let context = minijinja::context! {
-            call => call,
-            vars => &self.state.vars,
-            now => now,
+        minijinja::context! {
+            call => part(&self.context.call),
+            vars => part(&self.context.vars),
+            now => part(&self.context.now),
             config => minijinja::context! { caller_id => self.settings.caller_id.as_deref().unwrap_or("") },
             flow => &flow.name,
             step => self.step.map(|id| flow.step(id).name.as_str()).unwrap_or(""),
-        };
-        self.context = Some(context.clone());
-        context
+        }
     }
 
     /// Turns a problem into the flow's fallback step or an apology, and
@@ -698,6 +684,42 @@ impl<'a> Turn<'a> {
         ));
         response.push(render::hangup());
         self.response = response;
+    }
+}
+
+#[derive(Default)]
+struct ContextParts {
+    call: Option<Value>,
+    vars: Option<Value>,
+    now: Option<Value>,
+}
+
+/// Twilio's parameters (and custom ones), without callflow's own state keys.
+fn call_value(webhook: &Webhook<'_>) -> Value {
+    let mut call: BTreeMap<&str, &str> = BTreeMap::new();
+    for (key, value) in webhook.query {
+        if !CallState::is_state_key(key) {
+            call.insert(key, value);
+        }
+    }
+    for (key, value) in webhook.params {
+        call.insert(key, value);
+    }
+    Value::from_serialize(&call)
+}
+
+fn now_value(now: Timestamp, zone: &jiff::tz::TimeZone) -> Value {
+    let local = now.to_zoned(zone.clone());
+    minijinja::context! {
+        iso => local.timestamp().to_string(),
+        date => local.date().to_string(),
+        time => format!("{:02}:{:02}", local.hour(), local.minute()),
+        hour => local.hour(),
+        minute => local.minute(),
+        weekday => crate::flow::hours::weekday_name(local.weekday()),
+        day => local.day(),
+        month => local.month(),
+        year => local.year(),
     }
 }
 

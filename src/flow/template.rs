@@ -20,11 +20,30 @@ pub const CONTEXT_NAMES: &[&str] = &["call", "vars", "now", "config", "flow", "s
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Plain(String),
-    /// The name of a compiled template in [`Templates`].
-    Template(String),
+    /// A compiled template in [`Templates`], and what it reads.
+    Template {
+        name: String,
+        uses: Uses,
+    },
+}
+
+/// The parts of the context a template reads. A webhook builds only these:
+/// a greeting that reads `call.CallerName` needs no clock, no variables.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Uses {
+    pub call: bool,
+    pub vars: bool,
+    pub now: bool,
 }
 
 impl Text {
+    pub fn uses(&self) -> Uses {
+        match self {
+            Text::Plain(_) => Uses::default(),
+            Text::Template { uses, .. } => *uses,
+        }
+    }
+
     pub fn is_template_source(source: &str) -> bool {
         source.contains("{{") || source.contains("{%")
     }
@@ -73,8 +92,13 @@ impl Templates {
             .add_template_owned(name.clone(), source.to_owned())
             .map_err(describe)?;
         let template = self.env.get_template(&name).map_err(describe)?;
-        let mut unknown: Vec<String> = template
-            .undeclared_variables(false)
+        let names = template.undeclared_variables(false);
+        let uses = Uses {
+            call: names.contains("call"),
+            vars: names.contains("vars"),
+            now: names.contains("now"),
+        };
+        let mut unknown: Vec<String> = names
             .into_iter()
             .filter(|v| !CONTEXT_NAMES.contains(&v.as_str()))
             .filter(|v| self.env.globals().all(|(global, _)| global != v))
@@ -90,7 +114,7 @@ impl Templates {
                     .join(", ")
             ));
         }
-        Ok(Text::Template(name))
+        Ok(Text::Template { name, uses })
     }
 
     /// Compiles a condition (`vars.account | length == 6`) as a template
@@ -103,7 +127,7 @@ impl Templates {
     pub fn render<'a>(&self, text: &'a Text, context: &Value) -> Result<Cow<'a, str>, String> {
         match text {
             Text::Plain(plain) => Ok(Cow::Borrowed(plain)),
-            Text::Template(name) => {
+            Text::Template { name, .. } => {
                 let template = self.env.get_template(name).map_err(describe)?;
                 template.render(context).map(Cow::Owned).map_err(describe)
             }

@@ -1,0 +1,80 @@
+//! The cost of answering one webhook, without HTTP: what the engine adds
+//! on top of the web server for each turn of a call.
+//!
+//! Run with `cargo bench --bench render`.
+
+use std::hint::black_box;
+use std::path::Path;
+
+use callflow::engine::{self, EngineSettings, Webhook};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+fn pairs(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let flows = callflow::flow::load(Path::new("flows"))
+        .expect("default flows load")
+        .flows;
+    let settings = EngineSettings::default();
+    let first = pairs(
+        "AccountSid=AC00000000000000000000000000000000&CallSid=CA00000000000000000000000000000001\
+         &From=%2B15551112222&To=%2B15553334444&CallStatus=ringing&Direction=inbound&ApiVersion=2010-04-01",
+    );
+    let open: jiff::Timestamp = "2026-11-24T15:30:00Z".parse().unwrap();
+    let closed: jiff::Timestamp = "2026-11-24T03:30:00Z".parse().unwrap();
+
+    c.bench_function("first webhook, office open (say + hours + menu)", |b| {
+        b.iter(|| {
+            let webhook = Webhook {
+                query: &[],
+                params: &first,
+                now: open,
+            };
+            black_box(engine::answer(&flows, &settings, black_box(&webhook)))
+        })
+    });
+    c.bench_function(
+        "first webhook, office closed (say + hours + say + record)",
+        |b| {
+            b.iter(|| {
+                let webhook = Webhook {
+                    query: &[],
+                    params: &first,
+                    now: closed,
+                };
+                black_box(engine::answer(&flows, &settings, black_box(&webhook)))
+            })
+        },
+    );
+    let menu_query = pairs("flow=main&step=menu");
+    let mut pressed = first.clone();
+    pressed.push(("Digits".into(), "1".into()));
+    c.bench_function("menu answer: press 1 -> say + dial", |b| {
+        b.iter(|| {
+            let webhook = Webhook {
+                query: &menu_query,
+                params: &pressed,
+                now: open,
+            };
+            black_box(engine::answer(&flows, &settings, black_box(&webhook)))
+        })
+    });
+    c.bench_function("render one say step (preview)", |b| {
+        b.iter(|| {
+            black_box(engine::preview(
+                &flows,
+                &settings,
+                "main",
+                Some("goodbye"),
+                open,
+            ))
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
