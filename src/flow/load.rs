@@ -293,7 +293,7 @@ fn unknown_step<'a>(
 }
 
 /// Turns serde's message into one for a flow author, at serde's position.
-fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnostic {
+pub(crate) fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnostic {
     let position = error
         .location()
         .map(|l| Position {

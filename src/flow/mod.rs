@@ -9,13 +9,14 @@
 //! - [`spec`]: the YAML as written.
 //! - [`load`]: reading and checking into a [`FlowSet`].
 //! - [`diagnostic`]: mistakes, with file, line and column.
+//! - [`position`]: where each key of a YAML file is, for diagnostics.
 //! - [`template`]: templated text.
 //! - [`hours`]: opening hours.
 
 pub mod diagnostic;
 pub mod hours;
 pub mod load;
-mod position;
+pub mod position;
 pub mod spec;
 pub mod template;
 
