@@ -458,9 +458,9 @@ impl Checker<'_> {
         };
         match value.text.trim().parse::<Timestamp>() {
             Ok(at) => Some(at),
-            Err(error) => {
+            Err(_) => {
                 let at = self.index.value(&at_path);
-                self.error(at, format!("`{}` is not a moment in time: {error}", value.text))
+                self.error(at, format!("`{}` is not a moment in time", value.text))
                     .help = Some("write a date, a time and its offset from UTC, such as 2026-11-24T10:30:00-05:00".into());
                 None
             }
