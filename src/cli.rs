@@ -264,6 +264,8 @@ async fn test(
     match crate::flowtest::run(dir, engine, options, &mut std::io::stdout().lock()).await {
         Ok(summary) if summary.all_passed() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
+        // Stdout is gone (a closed pipe): nowhere left to say anything.
+        Err(crate::flowtest::RunError::Output(_)) => ExitCode::FAILURE,
         Err(error) => {
             println!("{error}");
             ExitCode::FAILURE

@@ -386,18 +386,18 @@ impl Checker<'_> {
         let last = spec.steps.len().saturating_sub(1);
         for (i, line) in spec.steps.iter().enumerate() {
             let line_path = format!("{path}.steps.{i}");
+            // A step is where its first key is written (the word itself for
+            // `- silence`); the item's own mark is past that key.
+            let first_key = line.0.keys().first().copied().unwrap_or_default();
+            let at = self.index.key(&format!("{line_path}.{first_key}"));
             if let Some(item) = self.item(&line.0, flow.as_deref(), &line_path) {
                 if matches!(item, Item::Ends(_)) && i != last {
-                    let at = self.index.key(&line_path);
                     self.error(
                         at,
                         "`ends` plays the call to its end, so it must be the last step of the call",
                     );
                 }
-                script.push(Line {
-                    position: self.index.key(&line_path),
-                    item,
-                });
+                script.push(Line { position: at, item });
             }
         }
         (self.errors == errors_before).then(|| TestCall {
@@ -683,5 +683,42 @@ impl Checker<'_> {
                 Some(Item::Sets(vars))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hears_ignores_case_and_runs_of_spaces() {
+        let pattern = Pattern::contains("leave  a\nMessage").unwrap();
+        assert!(pattern.matches("Please leave a message after the tone."));
+        assert!(!pattern.matches("Please leave no message."));
+    }
+
+    #[test]
+    fn slashes_make_a_regex_in_any_case() {
+        let pattern = Pattern::contains("/closed (now|today)/").unwrap();
+        assert!(pattern.matches("We are CLOSED now."));
+        assert!(!pattern.matches("We are closed."));
+        assert!(Pattern::contains("/([a/").is_err());
+        // A lone slash is text, not an empty regex.
+        assert!(Pattern::contains("/").unwrap().matches("either/or"));
+    }
+
+    #[test]
+    fn equals_matches_the_whole_value() {
+        let pattern = Pattern::equals("123456", "123456".into()).unwrap();
+        assert!(pattern.matches("123456"));
+        assert!(!pattern.matches("1234567"));
+    }
+
+    #[test]
+    fn endings_are_read_loosely() {
+        assert_eq!(Ending::parse("dial-completed"), Some(Ending::DialCompleted));
+        assert_eq!(Ending::parse("Rejected"), Some(Ending::Reject));
+        assert_eq!(Ending::parse("hang up"), Some(Ending::Hangup));
+        assert_eq!(Ending::parse("busy"), None);
     }
 }
