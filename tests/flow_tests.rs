@@ -138,6 +138,20 @@ async fn mistakes_in_test_files_are_reported_like_flow_mistakes() {
 }
 
 #[tokio::test]
+async fn a_call_no_flow_answers_fails_even_if_its_script_holds() {
+    let (result, output) = run("tests/fixtures/flowtests/unrouted", Options::default()).await;
+    assert!(!result.unwrap().all_passed(), "{output}");
+    assert!(
+        output.starts_with(
+            "FAIL tests/unrouted.test.yaml: routed to no flow\n  \
+             tests/fixtures/flowtests/unrouted/tests/unrouted.test.yaml:4:11: \
+             expected a flow to answer the call\n  but no flow did"
+        ),
+        "{output}"
+    );
+}
+
+#[tokio::test]
 async fn a_folder_without_tests_is_an_error_not_a_pass() {
     let (result, _) = run("tests/fixtures/flows/steps", Options::default()).await;
     match result {

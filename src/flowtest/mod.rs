@@ -58,7 +58,7 @@ impl Summary {
 pub enum RunError {
     #[error("{0}\ncallflow test: the flows have mistakes, so no call was played")]
     Flows(Report),
-    #[error("{0}\ncallflow test: the test files have mistakes, so no call was played")]
+    #[error("{0}\ncallflow test: no call was played")]
     TestFiles(Report),
     #[error("callflow test: cannot write the results: {0}")]
     Output(#[from] io::Error),

@@ -52,13 +52,25 @@ pub async fn play(router: Router, test: &TestCall) -> Played {
             return Played {
                 failure: Some(Failure {
                     line: None,
-                    expected: "the call to be answered".into(),
+                    expected: "expected the call to be placed".into(),
                     actual: error.to_string(),
                 }),
                 call: None,
             };
         }
     };
+    // The engine apologises rather than fail, so a call no flow answered
+    // could pass a loose script; the first webhook running no step says so.
+    if call.exchanges.first().is_some_and(|e| e.steps.is_empty()) {
+        return Played {
+            failure: Some(Failure {
+                line: None,
+                expected: "expected a flow to answer the call".into(),
+                actual: "no flow did: name one with `flow:`, or check which flow routing picks (DEFAULT_FLOW, OUTBOUND_FLOW, a flow's `numbers`)".into(),
+            }),
+            call: Some(call),
+        };
+    }
     let mut player = Player {
         call,
         cursor: 0,
