@@ -1,5 +1,5 @@
-//! The `callflow` command line: `serve` (the default), `call`, `render` and
-//! `check`.
+//! The `callflow` command line: `serve` (the default), `call`, `render`,
+//! `check` and `test`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,6 +47,17 @@ enum Command {
         /// The folder to check; FLOWS_DIR when left out.
         dir: Option<PathBuf>,
     },
+    /// Play the flow tests (*.test.yaml) offline; exits 1 if any fails.
+    Test {
+        /// The folder of flows and their tests; FLOWS_DIR when left out.
+        dir: Option<PathBuf>,
+        /// Play only the calls whose file or name contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Then list the steps and menu options no test reaches.
+        #[arg(long)]
+        coverage: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -90,7 +101,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
-    init_tracing();
+    // Flow tests refuse dials on purpose; their report says what matters.
+    init_tracing(match cli.command {
+        Some(Command::Test { .. }) => "error",
+        _ => "info",
+    });
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -101,6 +116,16 @@ pub fn main() -> ExitCode {
     match cli.command {
         None | Some(Command::Serve) => runtime.block_on(serve(cli.flows, cli.serve)),
         Some(Command::Check { dir }) => check(dir.unwrap_or(cli.flows.flows_dir)),
+        Some(Command::Test {
+            dir,
+            filter,
+            coverage,
+        }) => {
+            let options = crate::flowtest::Options { filter, coverage };
+            let engine = cli.flows.engine();
+            let dir = dir.unwrap_or(cli.flows.flows_dir);
+            runtime.block_on(test(&dir, engine, &options))
+        }
         Some(Command::Render { flow, step, at }) => render(&cli.flows, &flow, step.as_deref(), at),
         Some(Command::Call(args)) => {
             let order = matches
@@ -112,9 +137,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -226,6 +251,23 @@ fn check(dir: PathBuf) -> ExitCode {
         }
         Err(report) => {
             println!("{report}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn test(
+    dir: &std::path::Path,
+    engine: crate::engine::EngineSettings,
+    options: &crate::flowtest::Options,
+) -> ExitCode {
+    match crate::flowtest::run(dir, engine, options, &mut std::io::stdout().lock()).await {
+        Ok(summary) if summary.all_passed() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        // Stdout is gone (a closed pipe): nowhere left to say anything.
+        Err(crate::flowtest::RunError::Output(_)) => ExitCode::FAILURE,
+        Err(error) => {
+            println!("{error}");
             ExitCode::FAILURE
         }
     }

@@ -23,6 +23,8 @@
 //!   the server's `run`.
 //! - [`simulator`]: plays Twilio's side of a call against the router, for
 //!   tests, `callflow call` and the browser page.
+//! - [`flowtest`]: flow tests, calls scripted in `*.test.yaml` and played
+//!   by `callflow test`.
 //! - [`config`]: settings from flags, environment and `.env`.
 //! - [`cli`]: the `callflow` command line.
 
@@ -31,6 +33,7 @@ pub mod config;
 pub mod dial_target;
 pub mod engine;
 pub mod flow;
+pub mod flowtest;
 pub mod http;
 pub mod signature;
 pub mod simulator;

@@ -166,6 +166,9 @@ pub struct Exchange {
     /// The flow steps the webhook ran (`flow:step`), from the server's
     /// `x-callflow-steps` header.
     pub steps: Vec<String>,
+    /// How many events the call had when this webhook was posted: where its
+    /// steps fall in the transcript, so flow tests can check their order.
+    pub at_event: usize,
 }
 
 /// What the call is waiting for.
@@ -544,6 +547,7 @@ impl SimulatedCall {
             status: status.as_u16(),
             twiml: body.clone(),
             steps,
+            at_event: self.events.len(),
         });
         if status != StatusCode::OK {
             return Err(SimulationError::Http {

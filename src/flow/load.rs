@@ -378,7 +378,7 @@ fn step_text(lines: &[&str], key: Position, value: Position, end_line: usize) ->
 }
 
 /// Turns serde's message into one for a flow author, at serde's position.
-fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnostic {
+pub(crate) fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnostic {
     let position = error
         .location()
         .map(|l| Position {

@@ -9,6 +9,7 @@
 //! - [`spec`]: the YAML as written.
 //! - [`load`]: reading and checking into a [`FlowSet`].
 //! - [`diagnostic`]: mistakes, with file, line and column.
+//! - [`position`]: where each key of a YAML file is, for diagnostics.
 //! - [`template`]: templated text.
 //! - [`hours`]: opening hours.
 
@@ -16,7 +17,7 @@ mod check;
 pub mod diagnostic;
 pub mod hours;
 pub mod load;
-mod position;
+pub mod position;
 pub mod spec;
 pub mod template;
 

@@ -1,0 +1,232 @@
+//! Flow tests: calls scripted in YAML next to the flows, played offline.
+//!
+//! A flow author keeps `*.test.yaml` files beside the flows (usually in
+//! `flows/tests/`), each describing calls and what must happen on them.
+//! `callflow test` loads the flows, checks every test file as strictly as a
+//! flow, plays each call through the simulator against the real router with
+//! the call's own clock, and reports like a test runner: one line per call,
+//! the expected script against the actual transcript for a failure, and a
+//! last line `N passed, M failed` for CI.
+//!
+//! # Layout
+//!
+//! - [`spec`]: the test file as written.
+//! - [`load`]: checking test files against the flows into scripts.
+//! - [`play`]: playing one call against its script.
+//! - [`coverage`]: the steps and menu options no test reached.
+
+pub mod coverage;
+pub mod load;
+pub mod play;
+pub mod spec;
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::engine::EngineSettings;
+use crate::flow::diagnostic::{Diagnostic, Position, Report};
+use crate::http::{self, AppState, Clock};
+use coverage::Coverage;
+use load::{TestCall, TestFile};
+use play::Failure;
+
+/// How to run the tests.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Play only the calls whose `file: name` contains this text (any case).
+    pub filter: Option<String>,
+    /// Print the steps and menu options no call reached.
+    pub coverage: bool,
+}
+
+/// What a run came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub filtered_out: usize,
+}
+
+impl Summary {
+    pub fn all_passed(&self) -> bool {
+        self.failed == 0
+    }
+}
+
+/// Why no call could be played.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}\ncallflow test: the flows have mistakes, so no call was played")]
+    Flows(Report),
+    #[error("{0}\ncallflow test: no call was played")]
+    TestFiles(Report),
+    #[error("callflow test: cannot write the results: {0}")]
+    Output(#[from] io::Error),
+}
+
+/// Runs every `*.test.yaml` below `dir` against the flows in `dir`,
+/// writing results to `out` as each call finishes.
+pub async fn run(
+    dir: &Path,
+    engine: EngineSettings,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<Summary, RunError> {
+    let loaded = crate::flow::load(dir).map_err(RunError::Flows)?;
+    let (files, report) = read_tests(dir, &loaded.flows);
+    if report.has_errors() {
+        return Err(RunError::TestFiles(report));
+    }
+    if !report.is_empty() {
+        writeln!(out, "{report}")?;
+    }
+    let state = AppState::new(loaded.flows, engine);
+    let flows = state.flows.load_full();
+    let filter = options.filter.as_deref().map(str::to_lowercase);
+    let mut summary = Summary::default();
+    let mut coverage = Coverage::default();
+    for file in &files {
+        for call in &file.calls {
+            let title = format!("{}: {}", file.name, call.name);
+            if filter
+                .as_deref()
+                .is_some_and(|f| !title.to_lowercase().contains(f))
+            {
+                summary.filtered_out += 1;
+                continue;
+            }
+            let router = http::router(state.clone().with_clock(Clock::Fixed(call.at)));
+            let played = play::play(router, call).await;
+            if let Some(simulated) = &played.call {
+                coverage.record(&flows, simulated);
+            }
+            match &played.failure {
+                None => {
+                    summary.passed += 1;
+                    writeln!(out, "PASS {title}")?;
+                }
+                Some(failure) => {
+                    summary.failed += 1;
+                    writeln!(out, "FAIL {title}")?;
+                    let transcript = played
+                        .call
+                        .as_ref()
+                        .map(|c| c.transcript())
+                        .unwrap_or_default();
+                    write!(out, "{}", failure_report(file, call, failure, &transcript))?;
+                }
+            }
+            out.flush()?;
+        }
+    }
+    if options.coverage {
+        write!(out, "{}", coverage.report(&flows))?;
+    }
+    if summary.filtered_out > 0 {
+        writeln!(out, "{} filtered out", summary.filtered_out)?;
+    }
+    writeln!(out, "{} passed, {} failed", summary.passed, summary.failed)?;
+    out.flush()?;
+    Ok(summary)
+}
+
+/// Finds, reads and checks every test file below `dir`. Files with
+/// mistakes are left out; the report says why.
+pub fn read_tests(dir: &Path, flows: &crate::flow::FlowSet) -> (Vec<TestFile>, Report) {
+    let mut report = Report::default();
+    let mut paths = Vec::new();
+    if let Err(error) = find_test_files(dir, &mut paths) {
+        report.push(Diagnostic::error(
+            dir,
+            Position::START,
+            format!("cannot read the folder: {error}"),
+        ));
+        return (Vec::new(), report);
+    }
+    if paths.is_empty() {
+        report.push(
+            Diagnostic::error(dir, Position::START, "there are no flow tests (*.test.yaml) in this folder")
+                .with_help("put test files such as tests/main.test.yaml next to the flows; see the README's \"Testing flows\""),
+        );
+        return (Vec::new(), report);
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let name = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .replace('\\', "/");
+        let shown = path.strip_prefix(".").unwrap_or(&path).to_owned();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                if let Some(file) = load::check_file(flows, name, &shown, &text, &mut report) {
+                    files.push(file);
+                }
+            }
+            Err(error) => report.push(Diagnostic::error(
+                &shown,
+                Position::START,
+                format!("cannot read this test file: {error}"),
+            )),
+        }
+    }
+    report.sort();
+    (files, report)
+}
+
+/// Every `*.test.yaml` (or `.test.yml`) below `dir`, in name order, hidden
+/// files and folders left out as the flow loader does.
+fn find_test_files(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    for entry in entries {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        if std::fs::metadata(&path)?.is_dir() {
+            find_test_files(&path, out)?;
+        } else if name.ends_with(".test.yaml") || name.ends_with(".test.yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// The failing line, the script as expected, and the call as it went.
+fn failure_report(file: &TestFile, call: &TestCall, failure: &Failure, transcript: &str) -> String {
+    let position = failure
+        .line
+        .map_or(call.position, |n| call.script[n].position);
+    let mut out = format!(
+        "  {}:{}:{}: {}\n  but {}\n  expected:\n",
+        file.path.display(),
+        position.line,
+        position.column,
+        failure.expected,
+        failure.actual
+    );
+    let width = call
+        .script
+        .last()
+        .map_or(1, |l| l.position.line.to_string().len());
+    for (n, line) in call.script.iter().enumerate() {
+        let marker = if failure.line == Some(n) { '>' } else { ' ' };
+        out.push_str(&format!(
+            "   {marker} {:>width$}  {}\n",
+            line.position.line,
+            line.item.describe()
+        ));
+    }
+    out.push_str("  actual:\n");
+    if transcript.is_empty() {
+        out.push_str("    (the call was not placed)\n");
+    }
+    for line in transcript.lines() {
+        out.push_str(&format!("    {line}\n"));
+    }
+    out
+}

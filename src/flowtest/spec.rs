@@ -1,0 +1,211 @@
+//! Flow test files as the author writes them in YAML.
+//!
+//! These types mirror the file one to one; [`super::load`] checks them
+//! against the flows and turns them into scripts. Unknown keys are refused,
+//! so a typo such as `heard:` is an error with a line number rather than an
+//! expectation silently skipped, which would make a test pass that checks
+//! nothing.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+/// One `*.test.yaml` file: defaults for its calls, and the calls.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestFileSpec {
+    /// The flow every call starts in, unless a call names its own; left out,
+    /// routing picks the flow as it does for a real call.
+    pub flow: Option<String>,
+    pub from: Option<Written>,
+    pub to: Option<Written>,
+    /// The time the flows see, such as `2026-11-24T10:30:00-05:00`.
+    pub at: Option<Written>,
+    /// More parameters for every call's first webhook.
+    #[serde(default)]
+    pub params: IndexMap<String, Written>,
+    pub calls: Vec<CallSpec>,
+}
+
+/// One test call: who calls, when, and the script.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallSpec {
+    pub name: String,
+    pub flow: Option<String>,
+    pub from: Option<Written>,
+    pub to: Option<Written>,
+    pub at: Option<Written>,
+    #[serde(default)]
+    pub params: IndexMap<String, Written>,
+    #[serde(default)]
+    pub steps: Vec<ScriptLine>,
+}
+
+/// One line of a call's script: an action, an expectation, or a `dials`
+/// expectation with the dial's `outcome`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemSpec {
+    pub hears: Option<Written>,
+    pub press: Option<Written>,
+    pub say: Option<Written>,
+    pub silence: Option<bool>,
+    pub dials: Option<Written>,
+    pub outcome: Option<Written>,
+    pub records: Option<bool>,
+    pub reaches: Option<Written>,
+    pub sets: Option<SetsSpec>,
+    pub ends: Option<Written>,
+    pub hangup: Option<bool>,
+}
+
+/// Every key of a script line, in the order of the reference.
+pub const ITEM_KEYS: [&str; 11] = [
+    "hears", "press", "say", "silence", "dials", "outcome", "records", "reaches", "sets", "ends",
+    "hangup",
+];
+
+impl ItemSpec {
+    /// The keys present, in the order of [`ITEM_KEYS`].
+    pub fn keys(&self) -> Vec<&'static str> {
+        let present = [
+            self.hears.is_some(),
+            self.press.is_some(),
+            self.say.is_some(),
+            self.silence.is_some(),
+            self.dials.is_some(),
+            self.outcome.is_some(),
+            self.records.is_some(),
+            self.reaches.is_some(),
+            self.sets.is_some(),
+            self.ends.is_some(),
+            self.hangup.is_some(),
+        ];
+        ITEM_KEYS
+            .into_iter()
+            .zip(present)
+            .filter_map(|(key, present)| present.then_some(key))
+            .collect()
+    }
+}
+
+/// A line of a script: the map form, or one of the words `silence`,
+/// `hangup` and `records`, which read better than `- silence: true`.
+#[derive(Debug)]
+pub struct ScriptLine(pub ItemSpec);
+
+impl<'de> Deserialize<'de> for ScriptLine {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LineVisitor;
+        impl<'de> Visitor<'de> for LineVisitor {
+            type Value = ScriptLine;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an action or an expectation, such as `hears: Welcome` or `press: 1`")
+            }
+            fn visit_str<E: de::Error>(self, word: &str) -> Result<ScriptLine, E> {
+                let mut item = ItemSpec::default();
+                match word.trim() {
+                    "silence" => item.silence = Some(true),
+                    "hangup" => item.hangup = Some(true),
+                    "records" => item.records = Some(true),
+                    other => {
+                        return Err(E::custom(format!(
+                            "`{other}` is not an action or an expectation (write `hears: ...`, \
+                             `press: ...` and so on, or `silence`, `hangup`, `records`)"
+                        )));
+                    }
+                }
+                Ok(ScriptLine(item))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ScriptLine, A::Error> {
+                ItemSpec::deserialize(de::value::MapAccessDeserializer::new(map)).map(ScriptLine)
+            }
+        }
+        deserializer.deserialize_any(LineVisitor)
+    }
+}
+
+/// `sets: account` (set to anything) or `sets: { account: "123456" }`.
+#[derive(Debug)]
+pub enum SetsSpec {
+    Name(String),
+    Values(IndexMap<String, Written>),
+}
+
+impl<'de> Deserialize<'de> for SetsSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct SetsVisitor;
+        impl<'de> Visitor<'de> for SetsVisitor {
+            type Value = SetsSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a variable name, or a map of variables and their values")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<SetsSpec, E> {
+                Ok(SetsSpec::Name(name.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SetsSpec, A::Error> {
+                IndexMap::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(SetsSpec::Values)
+            }
+        }
+        deserializer.deserialize_any(SetsVisitor)
+    }
+}
+
+/// A scalar as written. YAML reads `press: 1` and `dials: +15551230001` as
+/// numbers; the first is fine as keys, the second loses its `+`, so the
+/// loader needs to know which scalars were numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub text: String,
+    pub number: bool,
+}
+
+impl Written {
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+}
+
+impl<'de> Deserialize<'de> for Written {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct WrittenVisitor;
+        impl Visitor<'_> for WrittenVisitor {
+            type Value = Written;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("text or a number")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Written, E> {
+                Ok(Written {
+                    text: v.to_owned(),
+                    number: false,
+                })
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Written, E> {
+                self.visit_str(if v { "true" } else { "false" })
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Written, E> {
+                Ok(Written {
+                    text: v.to_string(),
+                    number: true,
+                })
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Written, E> {
+                Ok(Written {
+                    text: v.to_string(),
+                    number: true,
+                })
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Written, E> {
+                Ok(Written {
+                    text: v.to_string(),
+                    number: true,
+                })
+            }
+        }
+        deserializer.deserialize_any(WrittenVisitor)
+    }
+}
