@@ -101,10 +101,12 @@ export function createRealPhone({ flows, flash }) {
     wireDevice(device);
     log.info(`Device created (Twilio Voice SDK ${window.Twilio.Device.version})`);
     updateButtons();
+    const registering = device;
     try {
-      await device.register();
+      await registering.register();
     } catch (error) {
-      report(error);
+      // A Device given up on (Go offline, or too many failures) rejects too: that is no news.
+      if (current(registering)) report(error);
     }
   }
 

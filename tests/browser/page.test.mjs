@@ -36,6 +36,9 @@ before(async () => {
       '--disable-sync',
       '--no-first-run',
       '--disable-quic',
+      // A name for this machine that is not localhost, to see the page as a
+      // browser elsewhere would (the traffic still goes to loopback only).
+      '--host-resolver-rules=MAP callflow.test 127.0.0.1',
     ],
   });
   mkdirSync(artifacts, { recursive: true });
@@ -251,6 +254,21 @@ test('with SIMULATOR=off the page says simulation is off', { skip: !ready && 'ru
   assert.match(await page.textContent('#status-sim'), /Simulator: off/);
   assert.match(await page.textContent('#sim-problem'), /SIMULATOR=off/);
   assert.equal(await page.isDisabled('#sim-start'), true);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test('over plain http from another host: no microphone, and no simulator by default', { skip: !ready && 'run through `cargo test --test browser`', timeout: TEST_TIMEOUT }, async () => {
+  const { page, context, problems } = await openPage();
+  const elsewhere = env.CALLFLOW_URL.replace('127.0.0.1', 'callflow.test');
+  await load(page, elsewhere);
+  assert.equal(await page.evaluate(() => window.isSecureContext), false);
+  await page.click('#tab-real');
+  assert.match(await page.textContent('#real-problem'), /not served over https or localhost/);
+  assert.match(await page.textContent('#real-problem'), /http:\/\/localhost:3000/);
+  assert.equal(await page.isDisabled('#real-online'), true);
+  await page.click('#tab-sim');
+  assert.match(await page.textContent('#sim-problem'), /SIMULATOR=on/);
   assert.deepEqual(problems, []);
   await context.close();
 });
