@@ -58,6 +58,17 @@ use crate::simulator::{
     CallSetup, CallerAction, Event, Exchange, SimulatedCall, SimulationError, Waiting,
 };
 
+/// The `DialCallStatus` values Twilio sends after a `<Dial>`. (A flow's
+/// `refused` route is taken by the engine itself, never reported by Twilio.)
+const TWILIO_DIAL_STATUSES: [DialOutcome; 6] = [
+    DialOutcome::Completed,
+    DialOutcome::Answered,
+    DialOutcome::Busy,
+    DialOutcome::NoAnswer,
+    DialOutcome::Failed,
+    DialOutcome::Canceled,
+];
+
 /// Environment variable choosing who may simulate.
 pub const ENV_SIMULATOR: &str = "SIMULATOR";
 /// Calls held at once.
@@ -248,7 +259,7 @@ async fn status(State(sim): State<Arc<Simulator>>, peer: Peer, headers: HeaderMa
         reason,
         max_calls: MAX_CALLS,
         idle_expiry_seconds: IDLE_EXPIRY.as_secs(),
-        dial_outcomes: DialOutcome::ALL.iter().map(|o| o.as_str()).collect(),
+        dial_outcomes: TWILIO_DIAL_STATUSES.iter().map(|o| o.as_str()).collect(),
     })
     .into_response()
 }
@@ -450,8 +461,8 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
         "dial_outcome" => {
             let outcome = value.ok_or_else(|| needs("the outcome"))?;
             let outcome = outcome.trim().to_ascii_lowercase();
-            if DialOutcome::parse(&outcome).is_none() {
-                let known: Vec<&str> = DialOutcome::ALL.iter().map(|o| o.as_str()).collect();
+            if !TWILIO_DIAL_STATUSES.iter().any(|o| o.as_str() == outcome) {
+                let known: Vec<&str> = TWILIO_DIAL_STATUSES.iter().map(|o| o.as_str()).collect();
                 return Err(ApiError::BadRequest(format!(
                     "dial_outcome: {outcome:?} is not one of {}",
                     known.join(", ")
@@ -760,6 +771,7 @@ mod tests {
             CallerAction::DialOutcome("busy".into())
         );
         assert!(action("dial_outcome", Some("maybe")).is_err());
+        assert!(action("dial_outcome", Some("refused")).is_err());
         assert_eq!(action("hang_up", None).unwrap(), CallerAction::HangUp);
         assert!(action("dance", None).is_err());
     }
