@@ -187,11 +187,20 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
     if let Some(warning) = webhook_auth.startup_warning() {
         tracing::warn!("{warning}");
     }
+    let page = match crate::http::page::PageSettings::from_env() {
+        Ok(page) => page,
+        Err(error) => {
+            eprintln!("callflow: not starting: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("{}", page.startup_note());
     let count = flow_set.flows().len();
     let version = flow_set.version().to_owned();
     let state = AppState::new(flow_set, flows.engine())
         .with_tokens(tokens)
-        .with_webhook_auth(webhook_auth);
+        .with_webhook_auth(webhook_auth)
+        .with_page(page);
     let address = format!("{}:{}", serve.host, serve.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,

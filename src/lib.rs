@@ -19,8 +19,8 @@
 //!   caller input from dialling anywhere else.
 //! - [`signature`]: X-Twilio-Signature, so forged webhooks are refused.
 //! - [`token`]: Twilio Voice access tokens for the browser SDK.
-//! - [`http`]: the axum router: `/voice`, `/voice/token`, `/healthz`, and
-//!   the server's `run`.
+//! - [`http`]: the axum router: `/voice`, `/voice/token`, `/healthz`, the
+//!   browser test page and its `/simulate` API, and the server's `run`.
 //! - [`simulator`]: plays Twilio's side of a call against the router, for
 //!   tests, `callflow call` and the browser page.
 //! - [`flowtest`]: flow tests, calls scripted in `*.test.yaml` and played

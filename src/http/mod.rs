@@ -4,11 +4,15 @@
 //! - [`signature`]: checks X-Twilio-Signature on every webhook.
 //! - [`token`]: `GET /voice/token`, access tokens for the browser SDK.
 //! - `GET /healthz`: 200 while the server runs, for load balancers.
+//! - [`page`]: the browser test page (`/voice-client.html`) and the SDK.
+//! - [`simulate`]: `/simulate/calls`, simulated calls for the page.
 //!
 //! [`run`] takes a bound listener and a shutdown future, so tests can serve
 //! on port 0 and stop the server when they are done.
 
+pub mod page;
 pub mod signature;
+pub mod simulate;
 pub mod token;
 pub mod voice;
 
@@ -58,6 +62,8 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     /// Checks X-Twilio-Signature on `/voice`.
     pub webhook_auth: Arc<WebhookAuth>,
+    /// Where the browser page's files are, and who may simulate calls.
+    pub page: Arc<page::PageSettings>,
 }
 
 impl AppState {
@@ -71,6 +77,7 @@ impl AppState {
                 WebhookAuth::from_lookup(|_| None)
                     .expect("no settings cannot be malformed settings"),
             ),
+            page: Arc::new(page::PageSettings::default()),
         }
     }
 
@@ -84,6 +91,11 @@ impl AppState {
         self
     }
 
+    pub fn with_page(mut self, page: page::PageSettings) -> Self {
+        self.page = Arc::new(page);
+        self
+    }
+
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
@@ -92,6 +104,8 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let tokens = token::router(state.tokens.clone());
+    let page = page::router(&state.page);
+    let simulations = simulate::router(state.clone());
     let webhooks = voice::router().layer(axum::middleware::from_fn_with_state(
         state.webhook_auth.clone(),
         signature::verify_twilio_signature,
@@ -101,6 +115,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
         .merge(tokens)
+        .merge(simulations)
+        .merge(page)
 }
 
 /// A token service with no Twilio credentials: `/voice/token` answers 503

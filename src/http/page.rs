@@ -1,0 +1,218 @@
+//! The browser test page: `public/` as static files, and the Twilio Voice
+//! SDK from `node_modules/`.
+//!
+//! - `GET /` redirects to `/voice-client.html`.
+//! - `GET /vendor/twilio.min.js`: the SDK bundle of the npm package
+//!   `@twilio/voice-sdk`, pinned in `package.json` and installed by `npm ci`.
+//!   The project commits no third-party code, so the bundle comes from
+//!   `node_modules/` at run time; when it is missing the answer is a 503 that
+//!   says what to run.
+//! - `GET /vendor/status`: whether the SDK is installed, so the page can say
+//!   so (and keep simulation working) without a failed script load in the
+//!   console.
+//! - Anything else is looked up in the public folder.
+//!
+//! Both folders are found relative to the working directory by default.
+//! `PUBLIC_DIR` moves the public folder; the SDK is then looked up in
+//! `node_modules/` beside it (in the public folder's parent), which is the
+//! repository's own layout.
+
+use std::convert::Infallible;
+use std::path::{Path, PathBuf};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use serde::Serialize;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+use super::simulate::{SimulatorMode, SimulatorModeError};
+
+/// Environment variable naming the folder of the page's files.
+pub const ENV_PUBLIC_DIR: &str = "PUBLIC_DIR";
+/// The page itself.
+pub const PAGE_PATH: &str = "/voice-client.html";
+/// Where the page loads the SDK from.
+pub const SDK_PATH: &str = "/vendor/twilio.min.js";
+/// The SDK bundle inside `node_modules/`.
+const SDK_IN_NODE_MODULES: &str = "node_modules/@twilio/voice-sdk/dist/twilio.min.js";
+/// What to do when the bundle is missing.
+const SDK_MISSING: &str = "The Twilio Voice SDK is not installed. Run `npm ci` in the callflow folder (it installs @twilio/voice-sdk from package.json), then reload the page. Simulated calls work without it.";
+
+/// Where the page's files are, and whether its simulator answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageSettings {
+    /// The folder served as static files (`PUBLIC_DIR`, default `public`).
+    pub public_dir: PathBuf,
+    /// The SDK bundle served at [`SDK_PATH`].
+    pub sdk_file: PathBuf,
+    /// Who may use the simulation API (`SIMULATOR`).
+    pub simulator: SimulatorMode,
+}
+
+impl Default for PageSettings {
+    fn default() -> Self {
+        PageSettings::new("public")
+    }
+}
+
+impl PageSettings {
+    /// Settings for a public folder, with the SDK in `node_modules/` beside it
+    /// and the simulator at its default.
+    pub fn new(public_dir: impl Into<PathBuf>) -> Self {
+        let public_dir = public_dir.into();
+        let sdk_file = sdk_beside(&public_dir);
+        PageSettings {
+            public_dir,
+            sdk_file,
+            simulator: SimulatorMode::default(),
+        }
+    }
+
+    pub fn with_simulator(mut self, simulator: SimulatorMode) -> Self {
+        self.simulator = simulator;
+        self
+    }
+
+    /// Reads `PUBLIC_DIR` and `SIMULATOR` through `lookup`; empty values
+    /// count as unset.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<PageSettings, SimulatorModeError> {
+        let value = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let settings = match value(ENV_PUBLIC_DIR) {
+            Some(dir) => PageSettings::new(dir.trim()),
+            None => PageSettings::default(),
+        };
+        let simulator = SimulatorMode::from_lookup(value)?;
+        Ok(settings.with_simulator(simulator))
+    }
+
+    pub fn from_env() -> Result<PageSettings, SimulatorModeError> {
+        PageSettings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Logged at start-up: where the page is and whether it is complete.
+    pub fn startup_note(&self) -> String {
+        let sdk = if self.sdk_file.is_file() {
+            "the Twilio Voice SDK is installed"
+        } else {
+            "the Twilio Voice SDK is not installed (run `npm ci` for real calls)"
+        };
+        format!(
+            "browser test page at {PAGE_PATH} from {}; {sdk}; simulator: {}",
+            self.public_dir.display(),
+            self.simulator.describe()
+        )
+    }
+}
+
+/// `node_modules/` lives in the public folder's parent.
+fn sdk_beside(public_dir: &Path) -> PathBuf {
+    let base = match public_dir.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    base.join(SDK_IN_NODE_MODULES)
+}
+
+/// The page's routes, with their own state, ready to `.merge()`. Carries a
+/// fallback (the static files), so it must be the only merged router that
+/// has one.
+pub fn router(settings: &PageSettings) -> Router {
+    let files = ServeDir::new(&settings.public_dir).append_index_html_on_directories(false);
+    Router::new()
+        .route("/", get(|| async { Redirect::to(PAGE_PATH) }))
+        .route(SDK_PATH, get(serve_sdk))
+        .route("/vendor/status", get(sdk_status))
+        .with_state(settings.sdk_file.clone())
+        .fallback_service(files)
+}
+
+async fn serve_sdk(State(sdk_file): State<PathBuf>, request: Request) -> Response {
+    if !sdk_file.is_file() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            SDK_MISSING,
+        )
+            .into_response();
+    }
+    let result: Result<_, Infallible> = ServeFile::new(&sdk_file).oneshot(request).await;
+    match result {
+        Ok(response) => response.into_response(),
+        Err(never) => match never {},
+    }
+}
+
+#[derive(Serialize)]
+struct SdkStatus {
+    installed: bool,
+    url: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fix: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct VendorStatus {
+    twilio_sdk: SdkStatus,
+}
+
+async fn sdk_status(State(sdk_file): State<PathBuf>) -> Response {
+    let installed = sdk_file.is_file();
+    let body = VendorStatus {
+        twilio_sdk: SdkStatus {
+            installed,
+            url: SDK_PATH,
+            fix: (!installed).then_some(SDK_MISSING),
+        },
+    };
+    (
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(body),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sdk_is_looked_up_beside_the_public_folder() {
+        assert_eq!(
+            PageSettings::new("public").sdk_file,
+            Path::new(".").join(SDK_IN_NODE_MODULES)
+        );
+        assert_eq!(
+            PageSettings::new("./public").sdk_file,
+            Path::new(".").join(SDK_IN_NODE_MODULES)
+        );
+        assert_eq!(
+            PageSettings::new("/srv/callflow/public").sdk_file,
+            Path::new("/srv/callflow").join(SDK_IN_NODE_MODULES)
+        );
+    }
+
+    #[test]
+    fn settings_come_from_the_environment() {
+        let settings = PageSettings::from_lookup(|name| match name {
+            "PUBLIC_DIR" => Some(" /srv/page/public ".into()),
+            "SIMULATOR" => Some("off".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(settings.public_dir, Path::new("/srv/page/public"));
+        assert_eq!(settings.simulator, SimulatorMode::Off);
+
+        let defaults = PageSettings::from_lookup(|_| Some(String::new())).unwrap();
+        assert_eq!(defaults, PageSettings::default());
+
+        let wrong = PageSettings::from_lookup(|name| (name == "SIMULATOR").then(|| "maybe".into()));
+        assert!(wrong.unwrap_err().to_string().contains("SIMULATOR"));
+    }
+}

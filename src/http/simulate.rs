@@ -1,0 +1,815 @@
+//! The simulation API: the browser page plays calls through the live flows
+//! with no Twilio, using the same [`SimulatedCall`] as `callflow call` and
+//! the tests, so the page never has its own copy of the TwiML rules.
+//!
+//! - `GET /simulate`: whether this client may simulate, and why not.
+//! - `POST /simulate/calls` `{from?, to?, flow?, params?, at?}`: places a
+//!   call; 201 with its state.
+//! - `GET /simulate/calls/{id}`: the state again.
+//! - `POST /simulate/calls/{id}` `{action, value?}`: the caller's move where
+//!   the call waits (`press`, `say`, `silence`, `dial_outcome`, `record`,
+//!   `hang_up`); 200 with the new state.
+//! - `DELETE /simulate/calls/{id}`: forgets the call.
+//!
+//! Every state carries the whole call so far (all events, exchanges and
+//! steps), so a page that missed an answer loses nothing; it tells what is
+//! new by counting.
+//!
+//! Each call posts its webhooks to a `/voice` router built on the server's
+//! own [`AppState`], so it sees the flow set live: after a hot reload, the
+//! next webhook uses the new flows, as Twilio's would. Signature checks are
+//! left out of that inner router (nothing leaves the process, and the
+//! simulator cannot sign as Twilio), and `at` can fix the clock the flows
+//! see (opening hours).
+//!
+//! Calls are held in memory, at most [`MAX_CALLS`]; one unused for
+//! [`IDLE_EXPIRY`] is dropped, and when the store is full the least
+//! recently used goes. Twilio's calls stay stateless; only this dev tool
+//! keeps anything.
+//!
+//! `SIMULATOR` decides who may use it. A simulation never dials or costs
+//! money, but it shows what the flows say and whom they dial (staff
+//! numbers, hours), and the server usually faces the internet through a
+//! tunnel. So the default, `local`, answers only a browser on this machine
+//! (see [`SimulatorMode::Local`]); `on` answers anyone who reaches the
+//! server; `off` answers no one.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use indexmap::IndexMap;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::signature::WebhookAuth;
+use super::{AppState, Clock, voice};
+use crate::flow::spec::DialOutcome;
+use crate::simulator::{
+    CallSetup, CallerAction, Event, Exchange, SimulatedCall, SimulationError, Waiting,
+};
+
+/// The `DialCallStatus` values Twilio sends after a `<Dial>`. (A flow's
+/// `refused` route is taken by the engine itself, never reported by Twilio.)
+const TWILIO_DIAL_STATUSES: [DialOutcome; 6] = [
+    DialOutcome::Completed,
+    DialOutcome::Answered,
+    DialOutcome::Busy,
+    DialOutcome::NoAnswer,
+    DialOutcome::Failed,
+    DialOutcome::Canceled,
+];
+
+/// Environment variable choosing who may simulate.
+pub const ENV_SIMULATOR: &str = "SIMULATOR";
+/// Calls held at once.
+pub const MAX_CALLS: usize = 100;
+/// A call unused this long is forgotten.
+pub const IDLE_EXPIRY: Duration = Duration::from_secs(600);
+/// Largest request body: a call's setup is a few hundred bytes.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+const MAX_FIELD_CHARS: usize = 256;
+const MAX_PARAMS: usize = 32;
+const MAX_SPEECH_CHARS: usize = 1000;
+const MAX_KEYS: usize = 64;
+
+/// Who may use the simulation API.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SimulatorMode {
+    /// No one.
+    Off,
+    /// Only a browser on this machine: the peer is a loopback address, the
+    /// `Host` is a loopback name (so a DNS-rebinding page cannot read the
+    /// answers) and no proxy header is present (a tunnel such as ngrok
+    /// connects from loopback too, but adds `X-Forwarded-For`).
+    #[default]
+    Local,
+    /// Anyone who reaches the server: for a dev box on a LAN or in a
+    /// container, where the browser is not on loopback.
+    On,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "SIMULATOR={shown:?} is not understood; use local (the default: this machine only), on (anyone who reaches the server) or off"
+)]
+pub struct SimulatorModeError {
+    shown: String,
+}
+
+impl SimulatorMode {
+    /// Reads `SIMULATOR` through `lookup`; unset or empty means `local`.
+    pub fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, SimulatorModeError> {
+        let Some(raw) = lookup(ENV_SIMULATOR) else {
+            return Ok(SimulatorMode::default());
+        };
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "" | "local" => Ok(SimulatorMode::Local),
+            "on" | "true" | "yes" | "1" => Ok(SimulatorMode::On),
+            "off" | "false" | "no" | "0" => Ok(SimulatorMode::Off),
+            _ => Err(SimulatorModeError {
+                shown: raw.chars().take(40).collect(),
+            }),
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            SimulatorMode::Off => "off (SIMULATOR=off)",
+            SimulatorMode::Local => "for browsers on this machine only (SIMULATOR=local)",
+            SimulatorMode::On => "open to anyone who reaches the server (SIMULATOR=on)",
+        }
+    }
+
+    /// Why this request may not simulate, or `None` when it may.
+    fn refusal(self, peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<&'static str> {
+        match self {
+            SimulatorMode::On => None,
+            SimulatorMode::Off => Some(
+                "The simulator is switched off on this server (SIMULATOR=off). Remove the setting or set SIMULATOR=local to simulate from a browser on the server's machine.",
+            ),
+            SimulatorMode::Local => {
+                let peer_is_local = peer.is_some_and(|p| p.ip().is_loopback());
+                let proxied = PROXY_HEADERS.iter().any(|h| headers.contains_key(*h));
+                let host_is_local = headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .is_some_and(is_loopback_host);
+                (!(peer_is_local && host_is_local && !proxied)).then_some(
+                    "The simulator answers only a browser on the server's own machine (SIMULATOR=local), because it shows what the flows say and whom they dial. Open the page at http://localhost on that machine, or set SIMULATOR=on on a server only you can reach.",
+                )
+            }
+        }
+    }
+}
+
+/// Headers a proxy or tunnel adds: their presence means the browser is elsewhere.
+const PROXY_HEADERS: [&str; 5] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-real-ip",
+    "cf-connecting-ip",
+];
+
+/// `localhost`, `*.localhost`, `127.x.x.x` or `[::1]`, with or without a port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((inside, _)) => inside,
+            None => return false,
+        }
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    let name = name.to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The simulation API, with its own state, ready to `.merge()`.
+pub fn router(app: AppState) -> Router {
+    let mode = app.page.simulator;
+    let state = Arc::new(Simulator {
+        mode,
+        // The inner router's webhooks come from this process, not Twilio.
+        unsigned: Arc::new(
+            WebhookAuth::from_lookup(|_| None).expect("no settings cannot be malformed settings"),
+        ),
+        app,
+        calls: Calls::new(MAX_CALLS, IDLE_EXPIRY),
+    });
+    Router::new()
+        .route("/simulate", get(status))
+        .route("/simulate/calls", axum::routing::post(start_call))
+        .route(
+            "/simulate/calls/{id}",
+            get(show_call).post(act).delete(forget_call),
+        )
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+struct Simulator {
+    mode: SimulatorMode,
+    unsigned: Arc<WebhookAuth>,
+    app: AppState,
+    calls: Calls,
+}
+
+impl Simulator {
+    fn check(
+        &self,
+        peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
+        headers: &HeaderMap,
+    ) -> Result<(), ApiError> {
+        let peer = peer.ok().map(|ConnectInfo(addr)| addr);
+        match self.mode.refusal(peer, headers) {
+            Some(reason) => Err(ApiError::Refused(reason)),
+            None => Ok(()),
+        }
+    }
+
+    /// `/voice` on the live flows, unsigned, at the call's clock.
+    fn voice_router(&self, at: Option<Timestamp>) -> Router {
+        let mut state = self.app.clone();
+        state.webhook_auth = self.unsigned.clone();
+        if let Some(at) = at {
+            state.clock = Clock::Fixed(at);
+        }
+        voice::router().with_state(state)
+    }
+}
+
+type Peer = Result<ConnectInfo<SocketAddr>, ExtensionRejection>;
+
+/// What the page is told about the simulator.
+#[derive(Serialize)]
+struct StatusBody {
+    enabled: bool,
+    mode: SimulatorMode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    max_calls: usize,
+    idle_expiry_seconds: u64,
+    dial_outcomes: Vec<&'static str>,
+}
+
+async fn status(State(sim): State<Arc<Simulator>>, peer: Peer, headers: HeaderMap) -> Response {
+    let peer = peer.ok().map(|ConnectInfo(addr)| addr);
+    let reason = sim.mode.refusal(peer, &headers);
+    Json(StatusBody {
+        enabled: reason.is_none(),
+        mode: sim.mode,
+        reason,
+        max_calls: MAX_CALLS,
+        idle_expiry_seconds: IDLE_EXPIRY.as_secs(),
+        dial_outcomes: TWILIO_DIAL_STATUSES.iter().map(|o| o.as_str()).collect(),
+    })
+    .into_response()
+}
+
+/// The body of `POST /simulate/calls`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StartRequest {
+    from: Option<String>,
+    to: Option<String>,
+    flow: Option<String>,
+    #[serde(default)]
+    params: IndexMap<String, String>,
+    /// RFC 3339; the flows see this instant as now.
+    at: Option<String>,
+}
+
+/// The setup as the page gave it, echoed back.
+#[derive(Debug, Clone, Serialize)]
+struct SetupView {
+    from: String,
+    to: String,
+    flow: Option<String>,
+    /// The instant the flows see, RFC 3339; `None` for the server's clock.
+    at: Option<String>,
+}
+
+async fn start_call(
+    State(sim): State<Arc<Simulator>>,
+    peer: Peer,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    sim.check(peer, &headers)?;
+    let request: StartRequest = parse_json(&headers, &body)?;
+    let defaults = CallSetup::default();
+    let from = field("from", request.from)?.unwrap_or(defaults.from);
+    let to = field("to", request.to)?.unwrap_or(defaults.to);
+    let flow = field("flow", request.flow)?;
+    if let Some(name) = &flow {
+        let flows = sim.app.flows.load();
+        if flows.id_of(name).is_none() {
+            let known: Vec<&str> = flows.flows().iter().map(|f| f.name.as_str()).collect();
+            return Err(ApiError::BadRequest(format!(
+                "there is no flow named {name:?}; the flows are: {}",
+                known.join(", ")
+            )));
+        }
+    }
+    if request.params.len() > MAX_PARAMS {
+        return Err(ApiError::BadRequest(format!(
+            "params: at most {MAX_PARAMS} parameters"
+        )));
+    }
+    let mut params = Vec::with_capacity(request.params.len());
+    for (name, value) in request.params {
+        if name.is_empty() || name.len() > MAX_FIELD_CHARS || value.len() > 4 * MAX_FIELD_CHARS {
+            return Err(ApiError::BadRequest(format!(
+                "params: names must be 1 to {MAX_FIELD_CHARS} characters and values at most {} characters",
+                4 * MAX_FIELD_CHARS
+            )));
+        }
+        params.push((name, value));
+    }
+    let at = match field("at", request.at)? {
+        Some(text) => Some(text.parse::<Timestamp>().map_err(|e| {
+            ApiError::BadRequest(format!(
+                "at: {text:?} is not a time with an offset, such as 2026-11-24T10:30:00-05:00 ({e})"
+            ))
+        })?),
+        None => None,
+    };
+    let view = SetupView {
+        from: from.clone(),
+        to: to.clone(),
+        flow: flow.clone(),
+        at: at.map(|at| at.to_string()),
+    };
+    let setup = CallSetup {
+        from,
+        to,
+        flow,
+        params,
+    };
+    let call = SimulatedCall::start(sim.voice_router(at), setup)
+        .await
+        .map_err(|error| ApiError::Flow {
+            error: error.to_string(),
+            call: None,
+        })?;
+    let session = Session {
+        call,
+        setup: view,
+        failure: None,
+    };
+    let id = new_id();
+    let body = session.view(&id);
+    sim.calls.insert(id, session);
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn show_call(
+    State(sim): State<Arc<Simulator>>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    sim.check(peer, &headers)?;
+    let session = sim.calls.get(&id).ok_or(ApiError::UnknownCall)?;
+    let session = session.lock().await;
+    Ok(Json(session.view(&id)).into_response())
+}
+
+async fn forget_call(
+    State(sim): State<Arc<Simulator>>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    sim.check(peer, &headers)?;
+    if sim.calls.remove(&id) {
+        Ok(StatusCode::NO_CONTENT.into_response())
+    } else {
+        Err(ApiError::UnknownCall)
+    }
+}
+
+/// The body of `POST /simulate/calls/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActionRequest {
+    action: String,
+    value: Option<String>,
+}
+
+async fn act(
+    State(sim): State<Arc<Simulator>>,
+    peer: Peer,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    sim.check(peer, &headers)?;
+    let request: ActionRequest = parse_json(&headers, &body)?;
+    let action = caller_action(request)?;
+    let session = sim.calls.get(&id).ok_or(ApiError::UnknownCall)?;
+    // Only this call's lock is held across the webhooks; other calls and the
+    // store go on meanwhile.
+    let mut session = session.lock().await;
+    if let Some(failure) = &session.failure {
+        return Err(ApiError::Conflict(format!(
+            "the simulated call stopped earlier: {failure}; start a new call"
+        )));
+    }
+    match session.call.respond(action).await {
+        Ok(()) => Ok(Json(session.view(&id)).into_response()),
+        Err(error @ (SimulationError::Unexpected { .. } | SimulationError::Ended)) => {
+            Err(ApiError::Conflict(error.to_string()))
+        }
+        Err(error) => {
+            session.failure = Some(error.to_string());
+            Err(ApiError::Flow {
+                error: error.to_string(),
+                call: Some(Box::new(session.view(&id))),
+            })
+        }
+    }
+}
+
+/// Checks the page's action and its value.
+fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
+    let value = request.value.filter(|v| !v.trim().is_empty());
+    let needs =
+        |what: &str| ApiError::BadRequest(format!("{}: give {what} as value", request.action));
+    let action = match request.action.as_str() {
+        "press" => {
+            let keys = value.ok_or_else(|| needs("the keys"))?;
+            let keys = keys.trim().to_owned();
+            if keys.len() > MAX_KEYS
+                || !keys
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+            {
+                return Err(ApiError::BadRequest(format!(
+                    "press: keys are 1 to {MAX_KEYS} of 0-9, * and #"
+                )));
+            }
+            CallerAction::Press(keys)
+        }
+        "say" => {
+            let words = value.ok_or_else(|| needs("the words"))?;
+            if words.chars().count() > MAX_SPEECH_CHARS {
+                return Err(ApiError::BadRequest(format!(
+                    "say: at most {MAX_SPEECH_CHARS} characters"
+                )));
+            }
+            CallerAction::Say(words.trim().to_owned())
+        }
+        "dial_outcome" => {
+            let outcome = value.ok_or_else(|| needs("the outcome"))?;
+            let outcome = outcome.trim().to_ascii_lowercase();
+            if !TWILIO_DIAL_STATUSES.iter().any(|o| o.as_str() == outcome) {
+                let known: Vec<&str> = TWILIO_DIAL_STATUSES.iter().map(|o| o.as_str()).collect();
+                return Err(ApiError::BadRequest(format!(
+                    "dial_outcome: {outcome:?} is not one of {}",
+                    known.join(", ")
+                )));
+            }
+            CallerAction::DialOutcome(outcome)
+        }
+        "silence" => CallerAction::Silence,
+        "record" => CallerAction::Record,
+        "hang_up" => CallerAction::HangUp,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "action {:?} is not one of press, say, silence, dial_outcome, record, hang_up",
+                other.chars().take(40).collect::<String>()
+            )));
+        }
+    };
+    Ok(action)
+}
+
+/// A text field: trimmed, empty counts as unset, bounded.
+fn field(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > MAX_FIELD_CHARS || value.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "{name}: at most {MAX_FIELD_CHARS} characters, no control characters"
+        )));
+    }
+    Ok(Some(value))
+}
+
+/// JSON bodies only: a form post from another site cannot start calls, and a
+/// mistake is answered in words.
+fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    if !is_json {
+        return Err(ApiError::NotJson);
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("the request body: {e}")))
+}
+
+/// One simulated call and what the page needs to show it.
+struct Session {
+    call: SimulatedCall,
+    setup: SetupView,
+    /// Set when a webhook broke the simulation; the call takes no more actions.
+    failure: Option<String>,
+}
+
+/// A call's state as the page gets it.
+#[derive(Serialize)]
+struct CallView<'a> {
+    id: &'a str,
+    call_sid: &'a str,
+    setup: &'a SetupView,
+    waiting: &'a Waiting,
+    events: &'a [Event],
+    exchanges: &'a [Exchange],
+    steps: Vec<&'a str>,
+    vars: std::collections::BTreeMap<String, String>,
+    failure: Option<&'a str>,
+}
+
+impl Session {
+    fn view<'a>(&'a self, id: &'a str) -> serde_json::Value {
+        let view = CallView {
+            id,
+            call_sid: self.call.call_sid(),
+            setup: &self.setup,
+            waiting: self.call.waiting(),
+            events: &self.call.events,
+            exchanges: &self.call.exchanges,
+            steps: self.call.steps(),
+            vars: self.call.vars(),
+            failure: self.failure.as_deref(),
+        };
+        serde_json::to_value(view).unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }))
+    }
+}
+
+/// The calls in progress, bounded in number and idle time.
+struct Calls {
+    slots: Mutex<HashMap<String, Slot>>,
+    max: usize,
+    idle: Duration,
+}
+
+struct Slot {
+    session: Arc<tokio::sync::Mutex<Session>>,
+    last_used: Instant,
+}
+
+impl Calls {
+    fn new(max: usize, idle: Duration) -> Self {
+        Calls {
+            slots: Mutex::new(HashMap::new()),
+            max,
+            idle,
+        }
+    }
+
+    fn slots(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot>> {
+        // Nothing panics while the map is held, so a poisoned lock still holds a sound map.
+        self.slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn insert(&self, id: String, session: Session) {
+        let now = Instant::now();
+        let mut slots = self.slots();
+        slots.retain(|_, slot| now.duration_since(slot.last_used) < self.idle);
+        while slots.len() >= self.max {
+            let Some(oldest) = slots
+                .iter()
+                .min_by_key(|(_, slot)| slot.last_used)
+                .map(|(id, _)| id.clone())
+            else {
+                break;
+            };
+            slots.remove(&oldest);
+        }
+        slots.insert(
+            id,
+            Slot {
+                session: Arc::new(tokio::sync::Mutex::new(session)),
+                last_used: now,
+            },
+        );
+    }
+
+    fn get(&self, id: &str) -> Option<Arc<tokio::sync::Mutex<Session>>> {
+        let now = Instant::now();
+        let mut slots = self.slots();
+        let slot = slots.get_mut(id)?;
+        if now.duration_since(slot.last_used) >= self.idle {
+            slots.remove(id);
+            return None;
+        }
+        slot.last_used = now;
+        Some(slot.session.clone())
+    }
+
+    fn remove(&self, id: &str) -> bool {
+        self.slots().remove(id).is_some()
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.slots().len()
+    }
+}
+
+/// Unguessable, so with `SIMULATOR=on` one person cannot drive another's call.
+fn new_id() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let hex: String = (0..32)
+        .map(|_| char::from_digit(rng.random_range(0..16), 16).unwrap_or('0'))
+        .collect();
+    format!("sim_{hex}")
+}
+
+/// Every failure of the API, each with one status.
+#[derive(Debug, thiserror::Error)]
+enum ApiError {
+    #[error("{0}")]
+    Refused(&'static str),
+    #[error("send the request as JSON, with Content-Type: application/json")]
+    NotJson,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("there is no simulated call with that id (calls are forgotten after {} minutes unused, or when the server restarts); start a new call", IDLE_EXPIRY.as_secs() / 60)]
+    UnknownCall,
+    #[error("{0}")]
+    Conflict(String),
+    /// The flow broke the simulation: a webhook failed, or the call looped.
+    #[error("{error}")]
+    Flow {
+        error: String,
+        call: Option<Box<serde_json::Value>>,
+    },
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::Refused(_) => StatusCode::FORBIDDEN,
+            ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnknownCall => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Flow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        let mut body = serde_json::json!({ "error": self.to_string() });
+        if let ApiError::Flow {
+            call: Some(call), ..
+        } = self
+        {
+            body["call"] = *call;
+        }
+        (status, Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_mode_comes_from_simulator() {
+        let read = |v: &str| {
+            let v = v.to_owned();
+            SimulatorMode::from_lookup(move |_| Some(v.clone()))
+        };
+        assert_eq!(
+            SimulatorMode::from_lookup(|_| None),
+            Ok(SimulatorMode::Local)
+        );
+        assert_eq!(read(" "), Ok(SimulatorMode::Local));
+        assert_eq!(read("Local"), Ok(SimulatorMode::Local));
+        assert_eq!(read("on"), Ok(SimulatorMode::On));
+        assert_eq!(read("OFF"), Ok(SimulatorMode::Off));
+        assert!(read("sometimes").is_err());
+    }
+
+    #[test]
+    fn local_means_a_browser_on_this_machine() {
+        let local: SocketAddr = "127.0.0.1:50000".parse().unwrap();
+        let remote: SocketAddr = "203.0.113.9:50000".parse().unwrap();
+        let mode = SimulatorMode::Local;
+        let at = |host: &'static str| headers(&[("host", host)]);
+        assert_eq!(mode.refusal(Some(local), &at("localhost:3000")), None);
+        assert_eq!(mode.refusal(Some(local), &at("127.0.0.1:3000")), None);
+        assert_eq!(
+            mode.refusal(Some("[::1]:9".parse().unwrap()), &at("[::1]:3000")),
+            None
+        );
+        assert_eq!(mode.refusal(Some(local), &at("app.localhost")), None);
+        // A browser elsewhere, a tunnel and a DNS-rebinding page are refused.
+        assert!(mode.refusal(Some(remote), &at("localhost:3000")).is_some());
+        assert!(mode.refusal(None, &at("localhost:3000")).is_some());
+        assert!(
+            mode.refusal(
+                Some(local),
+                &headers(&[
+                    ("host", "localhost:3000"),
+                    ("x-forwarded-for", "198.51.100.7")
+                ])
+            )
+            .is_some()
+        );
+        assert!(mode.refusal(Some(local), &at("abc.ngrok.app")).is_some());
+        assert!(
+            mode.refusal(Some(local), &at("evil.example:3000"))
+                .is_some()
+        );
+        assert!(mode.refusal(Some(local), &HeaderMap::new()).is_some());
+        assert_eq!(
+            SimulatorMode::On.refusal(Some(remote), &HeaderMap::new()),
+            None
+        );
+        assert!(
+            SimulatorMode::Off
+                .refusal(Some(local), &at("localhost"))
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn actions_are_checked() {
+        let action = |action: &str, value: Option<&str>| {
+            caller_action(ActionRequest {
+                action: action.into(),
+                value: value.map(str::to_owned),
+            })
+        };
+        assert_eq!(
+            action("press", Some("12#")).unwrap(),
+            CallerAction::Press("12#".into())
+        );
+        assert!(action("press", Some("12a")).is_err());
+        assert!(action("press", None).is_err());
+        assert_eq!(
+            action("dial_outcome", Some("Busy")).unwrap(),
+            CallerAction::DialOutcome("busy".into())
+        );
+        assert!(action("dial_outcome", Some("maybe")).is_err());
+        assert!(action("dial_outcome", Some("refused")).is_err());
+        assert_eq!(action("hang_up", None).unwrap(), CallerAction::HangUp);
+        assert!(action("dance", None).is_err());
+    }
+
+    #[test]
+    fn the_store_stays_bounded() {
+        let calls = Calls::new(3, Duration::from_secs(60));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let flows = crate::flow::load_sources(vec![crate::flow::load::Source {
+            name: "main".into(),
+            file: "main.yaml".into(),
+            text: "start: hi\nsteps:\n  hi:\n    say: Hi\n".into(),
+        }])
+        .unwrap()
+        .flows;
+        let router = voice::router().with_state(AppState::new(flows, Default::default()));
+        for n in 0..5 {
+            let call = runtime
+                .block_on(SimulatedCall::start(router.clone(), CallSetup::default()))
+                .unwrap();
+            let session = Session {
+                call,
+                setup: SetupView {
+                    from: String::new(),
+                    to: String::new(),
+                    flow: None,
+                    at: None,
+                },
+                failure: None,
+            };
+            calls.insert(format!("call{n}"), session);
+        }
+        assert_eq!(calls.len(), 3);
+        assert!(calls.get("call0").is_none(), "the oldest went first");
+        assert!(calls.get("call4").is_some());
+        assert!(calls.remove("call4"));
+        assert!(!calls.remove("call4"));
+    }
+}
