@@ -375,7 +375,7 @@ async fn a_looping_flow_ends_the_call_instead_of_hanging_the_page() {
         name: "main".into(),
         file: "main.yaml".into(),
         text:
-            "start: a\nsteps:\n  a:\n    say: Round\n    next: b\n  b:\n    pause: 1\n    next: a\n"
+            "start: a\nsteps:\n  a:\n    say: Round\n    next: b\n  b:\n    branch:\n      - if: vars.stop\n        goto: done\n      - goto: a\n  done:\n    say: Done.\n"
                 .into(),
     }])
     .unwrap()
