@@ -175,3 +175,20 @@ async fn with_an_auth_token_only_signed_webhooks_are_answered() {
         .unwrap();
     assert_eq!(forged.status(), 403);
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_refused_with_a_reason() {
+    let body = format!("CallSid=CA1&Junk={}", "x".repeat(70 * 1024));
+    let response = router_at("flows", OPEN)
+        .oneshot(
+            Request::post("/voice")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 413);
+    let text = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&text).contains("KiB"));
+}

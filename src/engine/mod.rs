@@ -113,18 +113,7 @@ pub struct Answer {
 
 /// Answers one webhook. Never fails: problems become an apology.
 pub fn answer(flows: &FlowSet, settings: &EngineSettings, webhook: &Webhook<'_>) -> Answer {
-    let mut turn = Turn {
-        flows,
-        settings,
-        webhook,
-        flow: None,
-        step: None,
-        state: CallState::default(),
-        response: Response::new(),
-        context: ContextParts::default(),
-        problem: None,
-        visited: Vec::new(),
-    };
+    let mut turn = Turn::new(flows, settings, webhook);
     let outcome = turn.begin().and_then(|target| turn.run(target));
     if let Err(problem) = outcome {
         turn.recover(problem);
@@ -157,18 +146,7 @@ pub fn preview(
         params: &[],
         now,
     };
-    let mut turn = Turn {
-        flows,
-        settings,
-        webhook: &webhook,
-        flow: None,
-        step: None,
-        state: CallState::default(),
-        response: Response::new(),
-        context: ContextParts::default(),
-        problem: None,
-        visited: Vec::new(),
-    };
+    let mut turn = Turn::new(flows, settings, &webhook);
     let flow_id = flows
         .id_of(flow)
         .ok_or_else(|| Problem::UnknownFlow(flow.to_owned()).to_string())?;
@@ -220,6 +198,21 @@ struct Turn<'a> {
 }
 
 impl<'a> Turn<'a> {
+    fn new(flows: &'a FlowSet, settings: &'a EngineSettings, webhook: &'a Webhook<'a>) -> Self {
+        Turn {
+            flows,
+            settings,
+            webhook,
+            flow: None,
+            step: None,
+            state: CallState::default(),
+            response: Response::new(),
+            context: ContextParts::default(),
+            problem: None,
+            visited: Vec::new(),
+        }
+    }
+
     fn current_flow(&self) -> &'a Flow {
         self.flows
             .get(self.flow.expect("a flow is chosen before steps run"))

@@ -319,6 +319,12 @@ impl DialOutcome {
         }
     }
 
+    /// Whether Twilio sends this in `DialCallStatus`; `refused` is the
+    /// engine's own.
+    pub fn reported_by_twilio(self) -> bool {
+        self != DialOutcome::Refused
+    }
+
     pub fn parse(text: &str) -> Option<DialOutcome> {
         DialOutcome::ALL.into_iter().find(|o| o.as_str() == text)
     }

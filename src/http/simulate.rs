@@ -60,14 +60,11 @@ use crate::simulator::{
 
 /// The `DialCallStatus` values Twilio sends after a `<Dial>`. (A flow's
 /// `refused` route is taken by the engine itself, never reported by Twilio.)
-const TWILIO_DIAL_STATUSES: [DialOutcome; 6] = [
-    DialOutcome::Completed,
-    DialOutcome::Answered,
-    DialOutcome::Busy,
-    DialOutcome::NoAnswer,
-    DialOutcome::Failed,
-    DialOutcome::Canceled,
-];
+fn twilio_dial_statuses() -> impl Iterator<Item = DialOutcome> {
+    DialOutcome::ALL
+        .into_iter()
+        .filter(|o| o.reported_by_twilio())
+}
 
 /// Environment variable choosing who may simulate.
 pub const ENV_SIMULATOR: &str = "SIMULATOR";
@@ -259,7 +256,7 @@ async fn status(State(sim): State<Arc<Simulator>>, peer: Peer, headers: HeaderMa
         reason,
         max_calls: MAX_CALLS,
         idle_expiry_seconds: IDLE_EXPIRY.as_secs(),
-        dial_outcomes: TWILIO_DIAL_STATUSES.iter().map(|o| o.as_str()).collect(),
+        dial_outcomes: twilio_dial_statuses().map(DialOutcome::as_str).collect(),
     })
     .into_response()
 }
@@ -461,8 +458,8 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
         "dial_outcome" => {
             let outcome = value.ok_or_else(|| needs("the outcome"))?;
             let outcome = outcome.trim().to_ascii_lowercase();
-            if !TWILIO_DIAL_STATUSES.iter().any(|o| o.as_str() == outcome) {
-                let known: Vec<&str> = TWILIO_DIAL_STATUSES.iter().map(|o| o.as_str()).collect();
+            if !twilio_dial_statuses().any(|o| o.as_str() == outcome) {
+                let known: Vec<&str> = twilio_dial_statuses().map(DialOutcome::as_str).collect();
                 return Err(ApiError::BadRequest(format!(
                     "dial_outcome: {outcome:?} is not one of {}",
                     known.join(", ")

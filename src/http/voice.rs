@@ -9,9 +9,8 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -31,19 +30,19 @@ pub fn router() -> Router<AppState> {
 const PANIC_APOLOGY: &str =
     "We're sorry, something went wrong on our side. Please call again later. Goodbye.";
 
-async fn voice(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let query = parse_pairs(query.as_deref().unwrap_or("").as_bytes());
-    let is_form = headers
+async fn voice(State(state): State<AppState>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let query = parse_pairs(parts.uri.query().unwrap_or("").as_bytes());
+    let is_form = parts
+        .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let params = if is_form {
-        parse_pairs(&body)
+        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+            Ok(body) => parse_pairs(&body),
+            Err(_) => return too_large(),
+        }
     } else {
         Vec::new()
     };
@@ -90,6 +89,20 @@ async fn voice(
         response.headers_mut().insert(STEPS_HEADER, value);
     }
     response
+}
+
+/// Twilio's webhook bodies are a few hundred bytes; anything near this is
+/// not Twilio.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        axum::Json(serde_json::json!({
+            "error": format!("the request body is over {} KiB; Twilio's webhooks are far smaller", MAX_BODY_BYTES / 1024)
+        })),
+    )
+        .into_response()
 }
 
 fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
