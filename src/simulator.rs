@@ -383,7 +383,7 @@ impl SimulatedCall {
                 return Ok(());
             }
             let verb = self.pending.remove(0);
-            match verb.name.as_str() {
+            match verb.name.as_ref() {
                 "Say" | "Play" | "Pause" => self.hear(&verb),
                 "Gather" => {
                     for prompt in &verb.children {
@@ -450,7 +450,7 @@ impl SimulatedCall {
     }
 
     fn hear(&mut self, verb: &Element) {
-        let event = match verb.name.as_str() {
+        let event = match verb.name.as_ref() {
             "Say" => Event::Heard {
                 text: verb.all_text(),
             },
@@ -646,7 +646,7 @@ fn describe_noun(noun: &Element) -> String {
         .and_then(|c| c.text.clone())
         .or_else(|| noun.text.clone())
         .unwrap_or_default();
-    match noun.name.as_str() {
+    match noun.name.as_ref() {
         "Client" => format!("client:{text}"),
         "Conference" => format!("conference:{text}"),
         "Queue" => format!("queue:{text}"),

@@ -10,6 +10,7 @@
 //! [`Element::parse`] reads TwiML back into the same tree; the call simulator
 //! and the tests use it, so what we parse is exactly what we write.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use quick_xml::Reader;
@@ -19,18 +20,19 @@ use quick_xml::events::Event;
 /// as `Number` inside `Dial`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Element {
-    pub name: String,
+    /// Static for the verbs callflow writes, so a webhook allocates no names.
+    pub name: Cow<'static, str>,
     /// Attribute names as Twilio spells them (`numDigits`, `callerId`).
     /// Kept sorted by name, so two equal documents compare equal.
-    attributes: Vec<(String, String)>,
+    attributes: Vec<(Cow<'static, str>, String)>,
     pub text: Option<String>,
     pub children: Vec<Element>,
 }
 
 impl Element {
-    pub fn new(name: &str) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
         Element {
-            name: name.to_owned(),
+            name: name.into(),
             attributes: Vec::new(),
             text: None,
             children: Vec::new(),
@@ -38,35 +40,39 @@ impl Element {
     }
 
     /// An element whose content is text, such as `<Say>Hello</Say>`.
-    pub fn with_text(name: &str, text: impl Into<String>) -> Self {
+    pub fn with_text(name: impl Into<Cow<'static, str>>, text: impl Into<String>) -> Self {
         let mut element = Element::new(name);
         element.text = Some(text.into());
         element
     }
 
     /// Sets an attribute, replacing an earlier value of the same name.
-    pub fn attr(mut self, name: &str, value: impl Into<String>) -> Self {
+    pub fn attr(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) -> Self {
         self.set_attr(name, value);
         self
     }
 
     /// Sets an attribute only when a value is given: flows leave most
     /// attributes out, and Twilio's defaults then apply.
-    pub fn attr_opt<V: Into<String>>(mut self, name: &str, value: Option<V>) -> Self {
+    pub fn attr_opt<V: Into<String>>(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: Option<V>,
+    ) -> Self {
         if let Some(value) = value {
             self.set_attr(name, value);
         }
         self
     }
 
-    pub fn set_attr(&mut self, name: &str, value: impl Into<String>) {
-        let value = value.into();
+    pub fn set_attr(&mut self, name: impl Into<Cow<'static, str>>, value: impl Into<String>) {
+        let (name, value) = (name.into(), value.into());
         match self
             .attributes
-            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .binary_search_by(|(n, _)| n.as_ref().cmp(name.as_ref()))
         {
             Ok(at) => self.attributes[at].1 = value,
-            Err(at) => self.attributes.insert(at, (name.to_owned(), value)),
+            Err(at) => self.attributes.insert(at, (name, value)),
         }
     }
 
@@ -85,7 +91,7 @@ impl Element {
     pub fn attributes(&self) -> impl Iterator<Item = (&str, &str)> {
         self.attributes
             .iter()
-            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .map(|(n, v)| (n.as_ref(), v.as_str()))
     }
 
     /// The text of this element and of its descendants, in document order.
@@ -187,12 +193,12 @@ fn resolve_reference(name: &str) -> Option<String> {
 
 fn element_from_start(start: &quick_xml::events::BytesStart<'_>) -> Result<Element, ParseError> {
     let name = String::from_utf8_lossy(start.name().as_ref()).into_owned();
-    let mut element = Element::new(&name);
+    let mut element = Element::new(name);
     for attribute in start.attributes() {
         let attribute = attribute.map_err(quick_xml::Error::from)?;
         let key = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
         let value = attribute.unescape_value()?.into_owned();
-        element.set_attr(&key, value);
+        element.set_attr(key, value);
     }
     Ok(element)
 }
@@ -265,31 +271,42 @@ const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// Text content escapes `&`, `<` and `>` only, as Twilio's libraries do.
 fn escape_text(text: &str, out: &mut String) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
+    escape(text, out, |byte| match byte {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        _ => None,
+    });
 }
 
 /// Attribute values also escape `"` and the whitespace that XML parsers
 /// would otherwise normalise to spaces.
 fn escape_attribute(value: &str, out: &mut String) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\n' => out.push_str("&#10;"),
-            '\r' => out.push_str("&#13;"),
-            '\t' => out.push_str("&#09;"),
-            c => out.push(c),
+    escape(value, out, |byte| match byte {
+        b'&' => Some("&amp;"),
+        b'<' => Some("&lt;"),
+        b'>' => Some("&gt;"),
+        b'"' => Some("&quot;"),
+        b'\n' => Some("&#10;"),
+        b'\r' => Some("&#13;"),
+        b'\t' => Some("&#09;"),
+        _ => None,
+    });
+}
+
+/// Copies `text` into `out`, replacing the bytes `entity` names. Every
+/// special character is ASCII, so runs between them are copied whole: this
+/// is on every webhook's path.
+fn escape(text: &str, out: &mut String, entity: impl Fn(u8) -> Option<&'static str>) {
+    let mut copied = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        if let Some(replacement) = entity(byte) {
+            out.push_str(&text[copied..at]);
+            out.push_str(replacement);
+            copied = at + 1;
         }
     }
+    out.push_str(&text[copied..]);
 }
 
 #[cfg(test)]
