@@ -42,6 +42,40 @@ async fn the_shipped_flow_tests_pass_and_cover_the_default_flows() {
 }
 
 #[tokio::test]
+async fn the_example_flow_tests_pass_and_cover_the_example_flows() {
+    let (result, output) = run(
+        "examples/flows",
+        Options {
+            coverage: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    let summary = result.unwrap_or_else(|error| panic!("{error}"));
+    assert!(summary.all_passed(), "{output}");
+    assert!(summary.passed >= 40, "{output}");
+    // Under `coverage:`, each flow has a line; what no call reaches is
+    // listed below its flow's line, indented further.
+    let coverage = output
+        .split("\ncoverage:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no coverage report:\n{output}"));
+    let untested: Vec<&str> = coverage
+        .lines()
+        .filter(|line| line.starts_with("    ") || line.contains("no test reaches"))
+        .collect();
+    assert!(untested.is_empty(), "untested: {untested:#?}\n{output}");
+    for flow in [
+        "  clinic: 10 of 10 steps, 6 of 6 menu options\n",
+        "  conference_line: 10 of 10 steps\n",
+        "  multilingual: 8 of 8 steps, 11 of 11 menu options\n",
+        "  support_line: 12 of 12 steps, 2 of 2 menu options\n",
+    ] {
+        assert!(output.contains(flow), "{output}");
+    }
+}
+
+#[tokio::test]
 async fn every_kind_of_failure_is_reported_with_its_line_and_both_transcripts() {
     let (result, output) = run(RUN, Options::default()).await;
     let summary = result.unwrap_or_else(|error| panic!("{error}"));
