@@ -269,12 +269,14 @@ impl fmt::Display for Response {
 
 const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
-/// Text content escapes `&`, `<` and `>` only, as Twilio's libraries do.
+/// Text content escapes `&`, `<` and `>`, as Twilio's libraries do, and
+/// `\r`, which XML parsers would otherwise turn into `\n`.
 fn escape_text(text: &str, out: &mut String) {
     escape(text, out, |byte| match byte {
         b'&' => Some("&amp;"),
         b'<' => Some("&lt;"),
         b'>' => Some("&gt;"),
+        b'\r' => Some("&#13;"),
         _ => None,
     });
 }
@@ -294,17 +296,32 @@ fn escape_attribute(value: &str, out: &mut String) {
     });
 }
 
-/// Copies `text` into `out`, replacing the bytes `entity` names. Every
-/// special character is ASCII, so runs between them are copied whole: this
-/// is on every webhook's path.
+/// Copies `text` into `out`, replacing the bytes `entity` names and
+/// dropping characters XML 1.0 cannot carry at all (control characters,
+/// U+FFFE, U+FFFF): a caller's speech or a custom parameter containing one
+/// would otherwise make Twilio refuse the whole document. Every special
+/// character is ASCII or starts with 0xEF, so runs between them are copied
+/// whole: this is on every webhook's path.
 fn escape(text: &str, out: &mut String, entity: impl Fn(u8) -> Option<&'static str>) {
+    let bytes = text.as_bytes();
     let mut copied = 0;
-    for (at, byte) in text.bytes().enumerate() {
-        if let Some(replacement) = entity(byte) {
-            out.push_str(&text[copied..at]);
-            out.push_str(replacement);
-            copied = at + 1;
+    for (at, &byte) in bytes.iter().enumerate() {
+        let replacement = match entity(byte) {
+            Some(replacement) => replacement,
+            None if byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r') => "",
+            None if byte == 0xEF && matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) => {
+                out.push_str(&text[copied..at]);
+                copied = at + 3;
+                continue;
+            }
+            None => continue,
+        };
+        if at < copied {
+            continue;
         }
+        out.push_str(&text[copied..at]);
+        out.push_str(replacement);
+        copied = at + 1;
     }
     out.push_str(&text[copied..]);
 }
