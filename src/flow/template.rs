@@ -79,6 +79,10 @@ impl Templates {
         // Flow authors who know Jinja write `name.upper()` or
         // `account.startswith("9")`: support Python's string and list methods.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        // `vars.account | length == 6` must not break a call when the caller
+        // entered nothing: a missing value has length 0.
+        env.add_filter("length", length);
+        env.add_filter("count", length);
         Templates { env }
     }
 
@@ -137,6 +141,18 @@ impl Templates {
     pub fn holds(&self, condition: &Text, context: &Value) -> Result<bool, String> {
         Ok(self.render(condition, context)? == "1")
     }
+}
+
+fn length(value: Value) -> Result<usize, minijinja::Error> {
+    if value.is_undefined() || value.is_none() {
+        return Ok(0);
+    }
+    value.len().ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("cannot take the length of {}", value.kind()),
+        )
+    })
 }
 
 /// minijinja's message without the template name, which means nothing to
@@ -201,6 +217,24 @@ mod tests {
             .unwrap();
         let context = context! { vars => context! { name => "ada", account => "9123" } };
         assert_eq!(templates.render(&text, &context).unwrap(), "ADA vip");
+    }
+
+    #[test]
+    fn a_missing_value_has_length_zero() {
+        let mut templates = Templates::new();
+        let condition = templates
+            .compile_condition("l".into(), "vars.account | length == 0")
+            .unwrap();
+        assert!(
+            templates
+                .holds(&condition, &context! { vars => context! {} })
+                .unwrap()
+        );
+        let text = templates
+            .compile("n".into(), "{{ vars.name | length }}")
+            .unwrap();
+        let name = context! { vars => context! { name => "Ada" } };
+        assert_eq!(templates.render(&text, &name).unwrap(), "3");
     }
 
     #[test]
