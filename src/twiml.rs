@@ -231,7 +231,8 @@ impl Response {
 
     /// Serializes the document as Twilio's helper libraries do.
     pub fn to_xml(&self) -> String {
-        let mut out = String::with_capacity(256);
+        // Most answers are a few hundred bytes to a kilobyte.
+        let mut out = String::with_capacity(1024);
         out.push_str(XML_DECLARATION);
         if self.verbs.is_empty() {
             out.push_str("<Response />");
@@ -309,7 +310,9 @@ fn escape(text: &str, out: &mut String, entity: impl Fn(u8) -> Option<&'static s
         let replacement = match entity(byte) {
             Some(replacement) => replacement,
             None if byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r') => "",
-            None if byte == 0xEF && matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) => {
+            None if byte == 0xEF
+                && matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) =>
+            {
                 out.push_str(&text[copied..at]);
                 copied = at + 3;
                 continue;

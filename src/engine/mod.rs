@@ -15,8 +15,6 @@
 pub mod render;
 pub mod state;
 
-use std::collections::BTreeMap;
-
 use jiff::Timestamp;
 use minijinja::Value;
 
@@ -107,8 +105,9 @@ pub struct Answer {
     pub step: Option<String>,
     /// What went wrong, when the caller heard an apology or a fallback.
     pub problem: Option<String>,
-    /// The steps this turn took in, in order, as `flow:step`.
-    pub visited: Vec<String>,
+    /// The steps this turn took in, in order, as `flow:step` separated by
+    /// spaces.
+    pub visited: String,
 }
 
 /// Answers one webhook. Never fails: problems become an apology.
@@ -194,7 +193,7 @@ struct Turn<'a> {
     /// when what it shows changes.
     context: ContextParts,
     problem: Option<String>,
-    visited: Vec<String>,
+    visited: String,
 }
 
 impl<'a> Turn<'a> {
@@ -209,7 +208,7 @@ impl<'a> Turn<'a> {
             response: Response::new(),
             context: ContextParts::default(),
             problem: None,
-            visited: Vec::new(),
+            visited: String::new(),
         }
     }
 
@@ -548,8 +547,12 @@ impl<'a> Turn<'a> {
 
     fn visit(&mut self, step: StepId) {
         let flow = self.current_flow();
-        self.visited
-            .push(format!("{}:{}", flow.name, flow.step(step).name));
+        if !self.visited.is_empty() {
+            self.visited.push(' ');
+        }
+        self.visited.push_str(&flow.name);
+        self.visited.push(':');
+        self.visited.push_str(&flow.step(step).name);
     }
 
     /// The callback URL for the step now waiting.
@@ -687,18 +690,40 @@ struct ContextParts {
     now: Option<Value>,
 }
 
-/// Twilio's parameters (and custom ones), without callflow's own state keys.
+/// Twilio's parameters (and custom ones), without callflow's own state
+/// keys, as a template sees them in `call`. Looked up on use rather than
+/// converted up front: a greeting reads one parameter of a dozen.
+#[derive(Debug)]
+struct CallParams(Vec<(String, String)>);
+
+impl minijinja::value::Object for CallParams {
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let key = key.as_str()?;
+        // The body wins over the query, as in `Webhook::param`.
+        self.0
+            .iter()
+            .rev()
+            .find(|(name, _)| name == key)
+            .map(|(_, value)| Value::from(value.as_str()))
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        let mut names: Vec<&str> = self.0.iter().map(|(name, _)| name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        minijinja::value::Enumerator::Values(names.into_iter().map(Value::from).collect())
+    }
+}
+
 fn call_value(webhook: &Webhook<'_>) -> Value {
-    let mut call: BTreeMap<&str, &str> = BTreeMap::new();
-    for (key, value) in webhook.query {
-        if !CallState::is_state_key(key) {
-            call.insert(key, value);
-        }
-    }
-    for (key, value) in webhook.params {
-        call.insert(key, value);
-    }
-    Value::from_serialize(&call)
+    let params = webhook
+        .query
+        .iter()
+        .filter(|(key, _)| !CallState::is_state_key(key))
+        .chain(webhook.params)
+        .cloned()
+        .collect();
+    Value::from_object(CallParams(params))
 }
 
 fn now_value(now: Timestamp, zone: &jiff::tz::TimeZone) -> Value {

@@ -63,7 +63,7 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
                 step = answer.step.as_deref().unwrap_or("-"),
                 "answered"
             );
-            visited = answer.visited.join(" ");
+            visited = answer.visited;
             answer.twiml
         }
         Err(panic) => {
