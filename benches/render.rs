@@ -63,6 +63,21 @@ fn bench(c: &mut Criterion) {
             black_box(engine::answer(&flows, &settings, black_box(&webhook)))
         })
     });
+    // What a forged webhook costs: the signature check that refuses it,
+    // against the turn a genuine one gets (above).
+    let token = callflow::signature::AuthToken::new("0123456789abcdef0123456789abcdef").unwrap();
+    let forged = "bm90IGEgc2lnbmF0dXJlIGF0IGFsbA==";
+    c.bench_function("refuse a forged first webhook (signature check)", |b| {
+        b.iter(|| {
+            black_box(callflow::signature::validate(
+                &token,
+                callflow::signature::Algorithm::HmacSha1,
+                black_box("https://ivr.example.com/voice"),
+                &first,
+                forged,
+            ))
+        })
+    });
     c.bench_function("render one say step (preview)", |b| {
         b.iter(|| {
             black_box(engine::preview(

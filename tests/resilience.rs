@@ -192,3 +192,32 @@ async fn an_oversized_body_is_refused_with_a_reason() {
     let text = response.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&text).contains("KiB"));
 }
+
+/// A body that never arrives, like a client that opens a webhook and stalls.
+struct StalledBody;
+
+impl axum::body::HttpBody for StalledBody {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_request_is_cut_off() {
+    let response = router_at("flows", OPEN)
+        .oneshot(
+            Request::post("/voice")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::new(StalledBody))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 408);
+}

@@ -122,7 +122,16 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens)
         .merge(simulations)
         .merge(page)
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
 }
+
+/// How long a request may take, body included. Twilio gives up on a
+/// webhook after 15 seconds; a client slower than this is not Twilio and
+/// should not hold a connection.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A token service with no Twilio credentials: `/voice/token` answers 503
 /// and names what to set.
