@@ -19,8 +19,10 @@
 //!   caller input from dialling anywhere else.
 //! - [`signature`]: X-Twilio-Signature, so forged webhooks are refused.
 //! - [`token`]: Twilio Voice access tokens for the browser SDK.
-//! - [`http`]: the axum router: `/voice`, `/voice/token`, `/healthz`, and
-//!   the server's `run`.
+//! - [`http`]: the axum router: `/voice`, `/voice/token`, `/flows`,
+//!   `/healthz`, and the server's `run`.
+//! - [`reload`]: hot reload: watch the flows folder, check, swap; keep
+//!   recent versions for calls in progress.
 //! - [`simulator`]: plays Twilio's side of a call against the router, for
 //!   tests, `callflow call` and the browser page.
 //! - [`config`]: settings from flags, environment and `.env`.
@@ -32,6 +34,7 @@ pub mod dial_target;
 pub mod engine;
 pub mod flow;
 pub mod http;
+pub mod reload;
 pub mod signature;
 pub mod simulator;
 pub mod token;
