@@ -145,7 +145,7 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
             if !warnings.is_empty() {
                 eprintln!("{warnings}");
             }
-            Arc::new(store)
+            Arc::new(store.with_kept_versions(serve.flow_versions_kept))
         }
         Err(report) => {
             eprintln!("{report}");
