@@ -328,6 +328,8 @@ impl FlowStore {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
+    /// The serving set with when it went live and the last refused reload,
+    /// read together.
     pub fn status(&self) -> Arc<Status> {
         self.status.load_full()
     }
@@ -360,10 +362,7 @@ impl FlowStore {
         let current = self.current();
         let sources = match read_sources(dir) {
             Ok(sources) => sources,
-            Err(report) if superseded() => {
-                drop(report);
-                return Reload::Superseded;
-            }
+            Err(_) if superseded() => return Reload::Superseded,
             Err(report) => return self.refuse(report),
         };
         let new_files = fingerprints(&sources);
