@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::Timestamp;
@@ -10,6 +11,7 @@ use jiff::Timestamp;
 use crate::config::{FlowSettings, ServeSettings};
 use crate::flow::{self, FlowSet};
 use crate::http::{self, AppState, Clock};
+use crate::reload::{self, FlowStore, WatchSettings};
 use crate::simulator::{CallSetup, CallerAction, SimulatedCall};
 
 /// Twilio voice call flows written in YAML, served as TwiML.
@@ -163,11 +165,20 @@ fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
 }
 
 async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
-    let Some(flow_set) = load_flows(&flows.flows_dir) else {
-        eprintln!(
-            "callflow: not starting: fix the flows above (`callflow check` lists them again)"
-        );
-        return ExitCode::FAILURE;
+    let store = match FlowStore::open(&flows.flows_dir, &flows.engine()) {
+        Ok((store, warnings)) => {
+            if !warnings.is_empty() {
+                eprintln!("{warnings}");
+            }
+            Arc::new(store.with_kept_versions(serve.flow_versions_kept))
+        }
+        Err(report) => {
+            eprintln!("{report}");
+            eprintln!(
+                "callflow: not starting: fix the flows above (`callflow check` lists them again)"
+            );
+            return ExitCode::FAILURE;
+        }
     };
     let tokens = match crate::token::TokenService::from_env() {
         Ok(tokens) => tokens,
@@ -195,9 +206,13 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
         }
     };
     tracing::info!("{}", page.startup_note());
-    let count = flow_set.flows().len();
-    let version = flow_set.version().to_owned();
-    let state = AppState::new(flow_set, flows.engine())
+    let count = store.current().flows().len();
+    let version = store.current().version().to_owned();
+    let _watching =
+        reload::spawn_watcher(store.clone(), WatchSettings::default()).inspect_err(|error| {
+            tracing::warn!("not watching the flows (SIGHUP cannot reload either): {error}")
+        });
+    let state = AppState::with_store(store, flows.engine())
         .with_tokens(tokens)
         .with_webhook_auth(webhook_auth)
         .with_page(page);

@@ -63,4 +63,10 @@ pub struct ServeSettings {
     /// The address to listen on; 0.0.0.0 accepts connections from anywhere.
     #[arg(long, env = "HOST", default_value = "0.0.0.0")]
     pub host: String,
+
+    /// How many versions of the flows to keep after edits, so that calls
+    /// in progress finish on the flows they started with. Each costs about
+    /// as much memory as the flows themselves.
+    #[arg(long, env = "FLOW_VERSIONS_KEPT", default_value_t = crate::reload::KEPT_VERSIONS)]
+    pub flow_versions_kept: usize,
 }

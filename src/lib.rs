@@ -19,8 +19,11 @@
 //!   caller input from dialling anywhere else.
 //! - [`signature`]: X-Twilio-Signature, so forged webhooks are refused.
 //! - [`token`]: Twilio Voice access tokens for the browser SDK.
-//! - [`http`]: the axum router: `/voice`, `/voice/token`, `/healthz`, the
-//!   browser test page and its `/simulate` API, and the server's `run`.
+//! - [`http`]: the axum router: `/voice`, `/voice/token`, `/flows`,
+//!   `/healthz`, the browser test page and its `/simulate` API, and the
+//!   server's `run`.
+//! - [`reload`]: hot reload: watch the flows folder, check, swap; keep
+//!   recent versions for calls in progress.
 //! - [`simulator`]: plays Twilio's side of a call against the router, for
 //!   tests, `callflow call` and the browser page.
 //! - [`flowtest`]: flow tests, calls scripted in `*.test.yaml` and played
@@ -35,6 +38,7 @@ pub mod engine;
 pub mod flow;
 pub mod flowtest;
 pub mod http;
+pub mod reload;
 pub mod signature;
 pub mod simulator;
 pub mod token;

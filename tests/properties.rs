@@ -5,7 +5,7 @@
 mod common;
 
 use callflow::engine::{self, EngineSettings, Webhook};
-use callflow::flow::load::{load_sources, Source};
+use callflow::flow::load::{Source, load_sources};
 use callflow::twiml::Response;
 use proptest::prelude::*;
 
@@ -29,17 +29,70 @@ fn load(text: &str) -> Result<callflow::flow::load::Loaded, callflow::flow::Repo
 /// into the loader instead of stopping at a syntax error.
 fn flowish_yaml() -> impl Strategy<Value = String> {
     let key = prop::sample::select(vec![
-        "say", "play", "pause", "gather", "menu", "branch", "hours", "set", "dial", "record",
-        "goto", "hangup", "reject", "next", "on", "open", "closed", "options", "retries", "text",
-        "timeout", "number", "to", "allow", "if", "save_as", "input", "busy", "1", "main", "steps",
-        "start", "fallback", "timezone", "numbers", "mon-fri", "closed_on", "no-answer",
+        "say",
+        "play",
+        "pause",
+        "gather",
+        "menu",
+        "branch",
+        "hours",
+        "set",
+        "dial",
+        "record",
+        "goto",
+        "hangup",
+        "reject",
+        "next",
+        "on",
+        "open",
+        "closed",
+        "options",
+        "retries",
+        "text",
+        "timeout",
+        "number",
+        "to",
+        "allow",
+        "if",
+        "save_as",
+        "input",
+        "busy",
+        "1",
+        "main",
+        "steps",
+        "start",
+        "fallback",
+        "timezone",
+        "numbers",
+        "mon-fri",
+        "closed_on",
+        "no-answer",
     ]);
     let value = prop::sample::select(vec![
-        "hello", "1", "-3", "true", "false", "null", "[]", "{}", "\"{{ call.From }}\"",
-        "\"{% if %}\"", "main", "hangup", "\"+15551230001\"", "\"+1900555\"", "[dtmf, speech]",
-        "\"09:00-17:00\"", "America/New_York", "\"client:*\"", "busy", "x: y", "\"[\"",
+        "hello",
+        "1",
+        "-3",
+        "true",
+        "false",
+        "null",
+        "[]",
+        "{}",
+        "\"{{ call.From }}\"",
+        "\"{% if %}\"",
+        "main",
+        "hangup",
+        "\"+15551230001\"",
+        "\"+1900555\"",
+        "[dtmf, speech]",
+        "\"09:00-17:00\"",
+        "America/New_York",
+        "\"client:*\"",
+        "busy",
+        "x: y",
+        "\"[\"",
     ]);
-    let line = (0usize..4, key, value).prop_map(|(indent, k, v)| format!("{}{k}: {v}", "  ".repeat(indent)));
+    let line = (0usize..4, key, value)
+        .prop_map(|(indent, k, v)| format!("{}{k}: {v}", "  ".repeat(indent)));
     prop::collection::vec(line, 0..24).prop_map(|lines| format!("steps:\n{}\n", lines.join("\n")))
 }
 

@@ -9,6 +9,13 @@
 //! breaks at run time, or a runaway loop becomes a short spoken apology and
 //! a clean hang-up (or the flow's `fallback` step), logged with the CallSid.
 //!
+//! Callback URLs name the version of the flows that wrote them. When a call
+//! comes back to a different version (a reload replaced its own, or another
+//! instance answers) and its step or flow is gone, that is an edit, not a
+//! fault: the call goes on at the flow's `fallback` step or its start (or,
+//! when the whole flow went, where a new call would be routed), and the
+//! caller hears no apology.
+//!
 //! - [`state`]: the call's memory, carried in callback URLs.
 //! - [`render`]: compiled steps to TwiML verbs.
 
@@ -111,8 +118,11 @@ pub struct Answer {
 }
 
 /// Answers one webhook. Never fails: problems become an apology.
+///
+/// `flows` should be the set the call's URL names when the server still
+/// has it ([`CallState::version_in`]); callback URLs name `flows`.
 pub fn answer(flows: &FlowSet, settings: &EngineSettings, webhook: &Webhook<'_>) -> Answer {
-    let mut turn = Turn::new(flows, settings, webhook);
+    let mut turn = Turn::new(flows, settings, webhook, Some(flows.version()));
     let outcome = turn.begin().and_then(|target| turn.run(target));
     if let Err(problem) = outcome {
         turn.recover(problem);
@@ -145,7 +155,8 @@ pub fn preview(
         params: &[],
         now,
     };
-    let mut turn = Turn::new(flows, settings, &webhook);
+    // A preview is no call: its URLs name no version.
+    let mut turn = Turn::new(flows, settings, &webhook, None);
     let flow_id = flows
         .id_of(flow)
         .ok_or_else(|| Problem::UnknownFlow(flow.to_owned()).to_string())?;
@@ -185,6 +196,8 @@ struct Turn<'a> {
     flows: &'a FlowSet,
     settings: &'a EngineSettings,
     webhook: &'a Webhook<'a>,
+    /// The version written into callback URLs.
+    stamp: Option<&'a str>,
     flow: Option<FlowId>,
     step: Option<StepId>,
     state: CallState,
@@ -197,11 +210,19 @@ struct Turn<'a> {
 }
 
 impl<'a> Turn<'a> {
-    fn new(flows: &'a FlowSet, settings: &'a EngineSettings, webhook: &'a Webhook<'a>) -> Self {
+    /// `stamp` is the flow set's version, written into callback URLs so
+    /// the call's next webhook is answered by the same version.
+    fn new(
+        flows: &'a FlowSet,
+        settings: &'a EngineSettings,
+        webhook: &'a Webhook<'a>,
+        stamp: Option<&'a str>,
+    ) -> Self {
         Turn {
             flows,
             settings,
             webhook,
+            stamp,
             flow: None,
             step: None,
             state: CallState::default(),
@@ -220,32 +241,60 @@ impl<'a> Turn<'a> {
     /// Finds where this webhook continues the call.
     fn begin(&mut self) -> Result<Target, Problem> {
         let Some(state) = CallState::from_query(self.webhook.query) else {
-            let flow = self.route()?;
+            let flow = self.route(true)?;
             self.enter_flow(flow);
             return Ok(Target::Step(self.current_flow().start));
         };
-        let flow = self
-            .flows
-            .id_of(&state.flow)
-            .ok_or_else(|| Problem::UnknownFlow(state.flow.clone()))?;
+        let edited = state
+            .version
+            .as_deref()
+            .is_some_and(|version| version != self.flows.version());
+        let Some(flow) = self.flows.id_of(&state.flow) else {
+            if !edited {
+                return Err(Problem::UnknownFlow(state.flow));
+            }
+            // The URL's `flow` is the flow that went: route by number.
+            let flow = self.route(false)?;
+            tracing::info!(
+                call_sid = self.webhook.call_sid(),
+                gone = %state.flow,
+                to = %self.flows.get(flow).name,
+                "an edit removed the flow of this call; it starts again where a new call would"
+            );
+            self.state = state;
+            self.enter_flow(flow);
+            return Ok(Target::Step(self.current_flow().start));
+        };
         self.enter_flow(flow);
         let step_name = state.step.clone();
         self.state = state;
         let flow = self.current_flow();
-        let step = flow
-            .step_id(&step_name)
-            .ok_or_else(|| Problem::UnknownStep {
-                flow: flow.name.clone(),
-                step: step_name,
-            })?;
+        let Some(step) = flow.step_id(&step_name) else {
+            if !edited {
+                return Err(Problem::UnknownStep {
+                    flow: flow.name.clone(),
+                    step: step_name,
+                });
+            }
+            let to = flow.fallback.unwrap_or(flow.start);
+            tracing::info!(
+                call_sid = self.webhook.call_sid(),
+                flow = %flow.name,
+                gone = %step_name,
+                to = %flow.step(to).name,
+                "an edit removed the step this call waited at; it goes on at the flow's fallback or start"
+            );
+            return Ok(Target::Step(to));
+        };
         self.step = Some(step);
         self.visit(step);
         self.resume(flow.step(step), step)
     }
 
-    /// Picks the flow for a call's first webhook, in the documented order.
-    fn route(&self) -> Result<FlowId, Problem> {
-        if let Some(name) = self.webhook.non_empty("flow") {
+    /// Picks the flow for a call's first webhook, in the documented order;
+    /// without `by_flow_parameter` when the `flow` parameter is known stale.
+    fn route(&self, by_flow_parameter: bool) -> Result<FlowId, Problem> {
+        if let Some(name) = self.webhook.non_empty("flow").filter(|_| by_flow_parameter) {
             return self
                 .flows
                 .id_of(name)
@@ -559,6 +608,7 @@ impl<'a> Turn<'a> {
     fn waiting_url(&mut self) -> String {
         let step = self.step.expect("a waiting step is current");
         self.state.step = self.current_flow().step(step).name.clone();
+        self.state.version = self.stamp.map(str::to_owned);
         self.state.url(&self.settings.public_url)
     }
 

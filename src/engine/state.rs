@@ -5,6 +5,10 @@
 //! `/voice?flow=main&step=menu&try=1&var.account=123456`. That URL is the
 //! whole memory of the call: no session store, so any instance behind a
 //! load balancer answers any webhook and a restart loses no call.
+//!
+//! The URL also names the version of the flows the call started on
+//! (`v=3f2a...`), so that a hot reload does not change a flow under a call
+//! in progress; see [`crate::reload`].
 
 use std::collections::BTreeMap;
 
@@ -13,6 +17,7 @@ const FLOW: &str = "flow";
 const STEP: &str = "step";
 const ATTEMPT: &str = "try";
 const IDLE: &str = "idle";
+const VERSION: &str = "v";
 const VAR_PREFIX: &str = "var.";
 
 /// Longest value a variable keeps, so URLs stay well within what Twilio
@@ -31,6 +36,10 @@ pub struct CallState {
     /// Turns in a row in which the caller gave no input.
     pub idle: u32,
     pub vars: BTreeMap<String, String>,
+    /// The version of the flow set the call runs on ([`FlowSet::version`]).
+    ///
+    /// [`FlowSet::version`]: crate::flow::FlowSet::version
+    pub version: Option<String>,
 }
 
 impl CallState {
@@ -45,6 +54,7 @@ impl CallState {
             attempt: get(ATTEMPT).and_then(|v| v.parse().ok()).unwrap_or(0),
             idle: get(IDLE).and_then(|v| v.parse().ok()).unwrap_or(0),
             vars: BTreeMap::new(),
+            version: get(VERSION).cloned(),
         };
         for (key, value) in query {
             if let Some(name) = key.strip_prefix(VAR_PREFIX) {
@@ -54,10 +64,20 @@ impl CallState {
         Some(state)
     }
 
+    /// The flow set version a webhook's URL names, if any, without reading
+    /// the rest of the state: the server picks the set before the engine
+    /// runs.
+    pub fn version_in(query: &[(String, String)]) -> Option<&str> {
+        query
+            .iter()
+            .find(|(k, _)| k == VERSION)
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Whether a query key is part of the state rather than a parameter the
     /// flow author might read in a template.
     pub fn is_state_key(key: &str) -> bool {
-        matches!(key, STEP | ATTEMPT | IDLE) || key.starts_with(VAR_PREFIX)
+        matches!(key, STEP | ATTEMPT | IDLE | VERSION) || key.starts_with(VAR_PREFIX)
     }
 
     /// Sets a variable, trimming its value to [`MAX_VALUE_LEN`] and
@@ -79,6 +99,9 @@ impl CallState {
         let mut query = form_urlencoded::Serializer::new(String::with_capacity(64));
         query.append_pair(FLOW, &self.flow);
         query.append_pair(STEP, &self.step);
+        if let Some(version) = &self.version {
+            query.append_pair(VERSION, version);
+        }
         if self.attempt > 0 {
             query.append_pair(ATTEMPT, &self.attempt.to_string());
         }
@@ -110,11 +133,18 @@ mod tests {
             attempt: 2,
             idle: 1,
             vars: BTreeMap::new(),
+            version: Some("3f2a9c01b7de".into()),
         };
         state.set_var("said", "I'd like sales & support = 100% <now>");
         let url = state.url("https://ivr.example.com");
         let query = url.split_once('?').unwrap().1;
-        assert_eq!(CallState::from_query(&pairs(query)), Some(state));
+        assert!(
+            query.starts_with("flow=main&step=menu&v=3f2a9c01b7de&"),
+            "{query}"
+        );
+        let query = pairs(query);
+        assert_eq!(CallState::version_in(&query), Some("3f2a9c01b7de"));
+        assert_eq!(CallState::from_query(&query), Some(state));
     }
 
     #[test]

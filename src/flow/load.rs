@@ -6,9 +6,10 @@
 //! as a whole; the server then refuses to start (or, on a hot reload, keeps
 //! serving the last good set).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 
@@ -44,6 +45,12 @@ pub struct Loaded {
 /// are flow tests, not flows; hidden files and folders (editor swap files,
 /// a Kubernetes ConfigMap's `..data`) are skipped.
 pub fn load(dir: &Path) -> Result<Loaded, Report> {
+    load_sources(read_sources(dir)?)
+}
+
+/// Reads the flow files of `dir` without checking them, as [`load`] does:
+/// hot reload reads first so that it can tell which files changed.
+pub fn read_sources(dir: &Path) -> Result<Vec<Source>, Report> {
     let mut report = Report::default();
     let mut sources = Vec::new();
     if let Err(error) = collect_sources(dir, dir, &mut sources) {
@@ -65,7 +72,7 @@ pub fn load(dir: &Path) -> Result<Loaded, Report> {
         );
         return Err(report);
     }
-    load_sources(sources)
+    Ok(sources)
 }
 
 fn collect_sources(root: &Path, dir: &Path, out: &mut Vec<Source>) -> std::io::Result<()> {
@@ -119,15 +126,65 @@ fn display_path(path: &Path) -> PathBuf {
 /// A file that parsed, waiting to be compiled.
 struct Parsed {
     source: Source,
-    spec: FlowSpec,
-    index: PositionIndex,
+    spec: Arc<FlowSpec>,
+    index: Arc<PositionIndex>,
+}
+
+/// Files parsed by earlier loads, by flow name. Parsing is most of the cost
+/// of a load, and an edit touches few files, so a hot reload hands the
+/// same cache to every load and only edited files are parsed again; every
+/// flow is still compiled and checked against the others.
+#[derive(Default)]
+pub struct ParseCache {
+    files: HashMap<String, CachedParse>,
+}
+
+struct CachedParse {
+    text: String,
+    spec: Arc<FlowSpec>,
+    index: Arc<PositionIndex>,
+}
+
+impl ParseCache {
+    /// The file parsed, from the cache when its text is unchanged.
+    fn parse(
+        &mut self,
+        source: &Source,
+    ) -> Result<(Arc<FlowSpec>, Arc<PositionIndex>), serde_yaml_ng::Error> {
+        if let Some(cached) = self.files.get(&source.name)
+            && cached.text == source.text
+        {
+            return Ok((cached.spec.clone(), cached.index.clone()));
+        }
+        let spec = Arc::new(serde_yaml_ng::from_str::<FlowSpec>(&source.text)?);
+        let index = Arc::new(PositionIndex::build(&source.text));
+        self.files.insert(
+            source.name.clone(),
+            CachedParse {
+                text: source.text.clone(),
+                spec: spec.clone(),
+                index: index.clone(),
+            },
+        );
+        Ok((spec, index))
+    }
 }
 
 /// Loads flows from memory: the folder loader, hot reload and tests all end
 /// up here.
 pub fn load_sources(sources: Vec<Source>) -> Result<Loaded, Report> {
+    load_sources_with(sources, &mut ParseCache::default())
+}
+
+/// [`load_sources`], parsing only the files `cache` has not seen as they
+/// are now. The cache then holds this load's files.
+pub fn load_sources_with(sources: Vec<Source>, cache: &mut ParseCache) -> Result<Loaded, Report> {
     let mut report = Report::default();
     let version = version_of(&sources);
+    {
+        let names: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+        cache.files.retain(|name, _| names.contains(name.as_str()));
+    }
 
     let mut parsed = Vec::new();
     for source in sources {
@@ -142,9 +199,8 @@ pub fn load_sources(sources: Vec<Source>) -> Result<Loaded, Report> {
             ));
             continue;
         }
-        match serde_yaml_ng::from_str::<FlowSpec>(&source.text) {
-            Ok(spec) => {
-                let index = PositionIndex::build(&source.text);
+        match cache.parse(&source) {
+            Ok((spec, index)) => {
                 parsed.push(Parsed {
                     source,
                     spec,
@@ -195,7 +251,7 @@ pub fn load_sources(sources: Vec<Source>) -> Result<Loaded, Report> {
 
     let by_number = claim_numbers(&flows, &parsed, &mut report);
     if !report.has_errors() {
-        let indexes: Vec<&PositionIndex> = parsed.iter().map(|p| &p.index).collect();
+        let indexes: Vec<&PositionIndex> = parsed.iter().map(|p| p.index.as_ref()).collect();
         super::check::check_steps(&flows, &indexes, &mut report);
     }
     report.sort();

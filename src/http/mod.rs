@@ -3,6 +3,7 @@
 //! - [`voice`]: `POST /voice` and `GET /voice`, Twilio's webhook.
 //! - [`signature`]: checks X-Twilio-Signature on every webhook.
 //! - [`token`]: `GET /voice/token`, access tokens for the browser SDK.
+//! - [`flows`]: `GET /flows`, the flows serving and the last reload error.
 //! - `GET /healthz`: 200 while the server runs, for load balancers.
 //! - [`page`]: the browser test page (`/voice-client.html`) and the SDK.
 //! - [`simulate`]: `/simulate/calls`, simulated calls for the page.
@@ -10,6 +11,7 @@
 //! [`run`] takes a bound listener and a shutdown future, so tests can serve
 //! on port 0 and stop the server when they are done.
 
+pub mod flows;
 pub mod page;
 pub mod signature;
 pub mod simulate;
@@ -28,6 +30,7 @@ use tokio::net::TcpListener;
 
 use crate::engine::EngineSettings;
 use crate::flow::FlowSet;
+use crate::reload::FlowStore;
 use crate::token::TokenService;
 use signature::WebhookAuth;
 
@@ -57,6 +60,8 @@ impl Clock {
 #[derive(Clone)]
 pub struct AppState {
     pub flows: SharedFlows,
+    /// Owns `flows`: pinned versions for calls in progress, reload status.
+    pub flow_store: Arc<FlowStore>,
     pub engine: Arc<EngineSettings>,
     pub clock: Clock,
     pub tokens: Arc<TokenService>,
@@ -68,8 +73,14 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(flows: FlowSet, engine: EngineSettings) -> Self {
+        AppState::with_store(Arc::new(FlowStore::fixed(flows)), engine)
+    }
+
+    /// Serves the flows of `store`, which may reload them.
+    pub fn with_store(store: Arc<FlowStore>, engine: EngineSettings) -> Self {
         AppState {
-            flows: Arc::new(ArcSwap::from_pointee(flows)),
+            flows: store.flows().clone(),
+            flow_store: store,
             engine: Arc::new(engine),
             clock: Clock::System,
             tokens: Arc::new(unconfigured_tokens()),
@@ -117,6 +128,7 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .merge(webhooks)
+        .merge(flows::router())
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
         .merge(tokens)

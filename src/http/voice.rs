@@ -51,7 +51,10 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
         params: &params,
         now: state.clock.now(),
     };
-    let flows = state.flows.load();
+    // A call in progress stays on the flows it started with.
+    let flows = state
+        .flow_store
+        .for_call(engine::CallState::version_in(&query));
     let mut visited = String::new();
     let twiml = match catch_unwind(AssertUnwindSafe(|| {
         engine::answer(&flows, &state.engine, &webhook)
