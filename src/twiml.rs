@@ -273,58 +273,84 @@ const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 /// Text content escapes `&`, `<` and `>`, as Twilio's libraries do, and
 /// `\r`, which XML parsers would otherwise turn into `\n`.
 fn escape_text(text: &str, out: &mut String) {
-    escape(text, out, |byte| match byte {
-        b'&' => Some("&amp;"),
-        b'<' => Some("&lt;"),
-        b'>' => Some("&gt;"),
-        b'\r' => Some("&#13;"),
-        _ => None,
-    });
+    escape(text, out, &TEXT_SPECIAL);
 }
 
 /// Attribute values also escape `"` and the whitespace that XML parsers
 /// would otherwise normalise to spaces.
 fn escape_attribute(value: &str, out: &mut String) {
-    escape(value, out, |byte| match byte {
-        b'&' => Some("&amp;"),
-        b'<' => Some("&lt;"),
-        b'>' => Some("&gt;"),
-        b'"' => Some("&quot;"),
-        b'\n' => Some("&#10;"),
-        b'\r' => Some("&#13;"),
-        b'\t' => Some("&#09;"),
-        _ => None,
-    });
+    escape(value, out, &ATTRIBUTE_SPECIAL);
 }
 
-/// Copies `text` into `out`, replacing the bytes `entity` names and
-/// dropping characters XML 1.0 cannot carry at all (control characters,
-/// U+FFFE, U+FFFF): a caller's speech or a custom parameter containing one
-/// would otherwise make Twilio refuse the whole document. Every special
-/// character is ASCII or starts with 0xEF, so runs between them are copied
-/// whole: this is on every webhook's path.
-fn escape(text: &str, out: &mut String, entity: impl Fn(u8) -> Option<&'static str>) {
+/// What to do with each byte: copy it ([`COPY`]), replace it with its
+/// entity ([`ESCAPE`]), or look closer ([`INSPECT`]: control characters,
+/// which XML cannot carry, and 0xEF, which starts U+FFFE and U+FFFF).
+static TEXT_SPECIAL: [u8; 256] = byte_actions(b"&<>\r");
+static ATTRIBUTE_SPECIAL: [u8; 256] = byte_actions(b"&<>\"\n\r\t");
+
+const COPY: u8 = 0;
+const ESCAPE: u8 = 1;
+const INSPECT: u8 = 2;
+
+const fn byte_actions(escaped: &[u8]) -> [u8; 256] {
+    let mut table = [COPY; 256];
+    let mut byte = 0;
+    while byte < 0x20 {
+        if byte != b'\t' as usize && byte != b'\n' as usize && byte != b'\r' as usize {
+            table[byte] = INSPECT;
+        }
+        byte += 1;
+    }
+    table[0xEF] = INSPECT;
+    let mut i = 0;
+    while i < escaped.len() {
+        table[escaped[i] as usize] = ESCAPE;
+        i += 1;
+    }
+    table
+}
+
+fn entity(byte: u8) -> &'static str {
+    match byte {
+        b'&' => "&amp;",
+        b'<' => "&lt;",
+        b'>' => "&gt;",
+        b'"' => "&quot;",
+        b'\n' => "&#10;",
+        b'\r' => "&#13;",
+        b'\t' => "&#09;",
+        _ => "",
+    }
+}
+
+/// Copies `text` into `out`, escaping what `actions` marks and dropping
+/// characters XML 1.0 cannot carry at all (control characters, U+FFFE,
+/// U+FFFF): a caller's speech or a custom parameter containing one would
+/// otherwise make Twilio refuse the whole document. Runs of ordinary bytes
+/// are copied whole; this is on every webhook's path.
+fn escape(text: &str, out: &mut String, actions: &[u8; 256]) {
     let bytes = text.as_bytes();
     let mut copied = 0;
-    for (at, &byte) in bytes.iter().enumerate() {
-        let replacement = match entity(byte) {
-            Some(replacement) => replacement,
-            None if byte < 0x20 && !matches!(byte, b'\t' | b'\n' | b'\r') => "",
-            None if byte == 0xEF
-                && matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) =>
-            {
-                out.push_str(&text[copied..at]);
-                copied = at + 3;
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        let (replacement, width) = match actions[byte as usize] {
+            COPY => {
+                at += 1;
                 continue;
             }
-            None => continue,
+            ESCAPE => (entity(byte), 1),
+            _ if byte < 0x20 => ("", 1),
+            _ if matches!(bytes.get(at + 1..at + 3), Some([0xBF, 0xBE | 0xBF])) => ("", 3),
+            _ => {
+                at += 1;
+                continue;
+            }
         };
-        if at < copied {
-            continue;
-        }
         out.push_str(&text[copied..at]);
         out.push_str(replacement);
-        copied = at + 1;
+        at += width;
+        copied = at;
     }
     out.push_str(&text[copied..]);
 }
@@ -354,6 +380,13 @@ mod tests {
         response.push(Element::new("Hangup"));
         let parsed = Response::parse(&response.to_xml()).unwrap();
         assert_eq!(parsed, response);
+    }
+
+    #[test]
+    fn newlines_and_tabs_stay_raw_in_text_as_twilio_writes_them() {
+        let mut response = Response::new();
+        response.push(Element::with_text("Say", "one\ntwo\tthree\u{1}\u{fffe}"));
+        assert!(response.to_xml().contains("<Say>one\ntwo\tthree</Say>"));
     }
 
     #[test]
