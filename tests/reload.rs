@@ -77,11 +77,12 @@ fn open(dir: &Path) -> FlowStore {
         .0
 }
 
+/// In-process requests carry no peer address, so `/flows` is opened to
+/// them as `SIMULATOR=on` would (the access rule has its own test).
 fn router(store: &Arc<FlowStore>) -> Router {
-    http::router(AppState::with_store(
-        store.clone(),
-        EngineSettings::default(),
-    ))
+    let page = callflow::http::page::PageSettings::new("public")
+        .with_simulator(callflow::http::simulate::SimulatorMode::On);
+    http::router(AppState::with_store(store.clone(), EngineSettings::default()).with_page(page))
 }
 
 /// A store over `folder` with the real watcher running.
@@ -625,4 +626,43 @@ fn get_flows(port: u16) -> Option<Value> {
     stream.read_to_string(&mut response).ok()?;
     let (_, body) = response.split_once("\r\n\r\n")?;
     serde_json::from_str(body).ok()
+}
+
+#[tokio::test]
+async fn flows_are_shown_only_as_the_simulator_rule_allows() {
+    let folder = Folder::new("flows_access");
+    folder.write("main.yaml", "steps:\n  hello:\n    say: Hi.\n");
+    let store = Arc::new(open(&folder.path));
+    // The default rule: a client on this machine, asked for by a local name.
+    let local = http::router(AppState::with_store(
+        store.clone(),
+        EngineSettings::default(),
+    ));
+    let from = |addr: &str, host: &str, proxied: bool| {
+        let mut request = Request::get("/flows").header("host", host);
+        if proxied {
+            request = request.header("x-forwarded-for", "203.0.113.9");
+        }
+        let mut request = request.body(Body::empty()).unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(
+            addr.parse::<std::net::SocketAddr>().unwrap(),
+        ));
+        request
+    };
+    let status = |request: Request<Body>| {
+        let router = local.clone();
+        async move { router.oneshot(request).await.unwrap().status() }
+    };
+    assert_eq!(
+        status(from("127.0.0.1:5000", "localhost:3000", false)).await,
+        200
+    );
+    assert_eq!(
+        status(from("198.51.100.7:5000", "ivr.example.com", false)).await,
+        403
+    );
+    assert_eq!(
+        status(from("127.0.0.1:5000", "abc.ngrok.app", true)).await,
+        403
+    );
 }

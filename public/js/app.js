@@ -112,7 +112,7 @@ async function checkSimulator() {
   const pill = $('#status-sim');
   if (answer.ok && answer.json && answer.json.enabled) {
     setPill(pill, 'Simulator: on', 'ok');
-    return;
+    return true;
   }
   const reason = answer.json && answer.json.reason ? answer.json.reason : `GET /simulate answered ${answer.status || 'nothing'}.`;
   setPill(pill, 'Simulator: off', 'off');
@@ -122,6 +122,7 @@ async function checkSimulator() {
     explanation: reason,
     fix: 'See SIMULATOR in the README. Real calls are not affected.',
   });
+  return false;
 }
 
 async function checkSdk() {
@@ -140,7 +141,9 @@ try {
 }
 selectMode(new URLSearchParams(window.location.search).get('mode') || saved || 'sim');
 document.body.dataset.ready = 'loading';
-Promise.all([flows.refresh(), checkSimulator(), checkSdk()]).finally(() => {
+// /flows follows the simulator's rule: ask for it only where that is open.
+const flowList = checkSimulator().then((open) => (open ? flows.refresh() : flows.withhold()));
+Promise.all([flowList, checkSdk()]).finally(() => {
   document.body.dataset.ready = 'true';
 });
 window.addEventListener('focus', () => flows.isListed() && flows.refresh());

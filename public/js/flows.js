@@ -88,5 +88,16 @@ export function createFlowPicker() {
         : `The flow list could not be read (${answer.status ? `HTTP ${answer.status}` : 'no answer'}): type a flow name.`;
   }
 
-  return { value, refresh, isListed: () => available === true };
+  /** The server shows its flows only where the simulator is open: ask for a name instead. */
+  function withhold() {
+    missing = true;
+    available = false;
+    renderTextField();
+    renderDiagnostics(null);
+    setPill($('#status-flows'), 'Flows: type a name', null);
+    $('#flow-hint').textContent =
+      'This server lists its flows only where the simulator is open (SIMULATOR): type a flow name.';
+  }
+
+  return { value, refresh, withhold, isListed: () => available === true };
 }

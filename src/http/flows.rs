@@ -5,7 +5,12 @@
 //! its steps, and the last refused reload with every diagnostic, as
 //! `callflow check` reports them.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -18,8 +23,27 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/flows", get(list_flows))
 }
 
-async fn list_flows(State(state): State<AppState>) -> Json<FlowsView> {
-    Json(FlowsView::of(&state.flow_store.status()))
+/// `/flows` shows what the flows say and whom they dial, as the simulator
+/// does, so the same `SIMULATOR` rule decides who may read it (by default,
+/// only a client on the server's own machine).
+async fn list_flows(
+    State(state): State<AppState>,
+    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let peer = peer.ok().map(|ConnectInfo(addr)| addr);
+    if state.page.simulator.refusal(peer, &headers).is_some() {
+        let reason = format!(
+            "/flows lists what the flows say and whom they dial, so this server shows it only as the simulator allows: {}. Read it from the server's own machine (curl http://localhost:PORT/flows) or set SIMULATOR=on on a server only you can reach.",
+            state.page.simulator.describe()
+        );
+        return (
+            StatusCode::FORBIDDEN,
+            Json(serde_json::json!({ "error": reason })),
+        )
+            .into_response();
+    }
+    Json(FlowsView::of(&state.flow_store.status())).into_response()
 }
 
 #[derive(Debug, Serialize)]

@@ -131,7 +131,11 @@ impl SimulatorMode {
     }
 
     /// Why this request may not simulate, or `None` when it may.
-    fn refusal(self, peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<&'static str> {
+    pub(crate) fn refusal(
+        self,
+        peer: Option<SocketAddr>,
+        headers: &HeaderMap,
+    ) -> Option<&'static str> {
         match self {
             SimulatorMode::On => None,
             SimulatorMode::Off => Some(
