@@ -1,0 +1,48 @@
+//! Over a real socket: on shutdown (SIGTERM in production) the server stops
+//! accepting calls but finishes the webhook it is in the middle of.
+
+mod common;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+#[tokio::test]
+async fn a_webhook_in_flight_is_finished_after_shutdown_begins() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(callflow::http::run(
+        listener,
+        common::router_at("flows", common::OPEN),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    // A webhook whose body is still on its way when shutdown begins.
+    let body = "CallSid=CA1&From=%2B15551112222&To=%2B15553334444";
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!(
+        "POST /voice HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&body.as_bytes()[..10]).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    stop.send(()).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    stream.write_all(&body.as_bytes()[10..]).await.unwrap();
+
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("Thanks for calling Acme"), "{answer}");
+
+    // And the server has stopped.
+    tokio::time::timeout(std::time::Duration::from_secs(5), server)
+        .await
+        .expect("the server stops once the webhook is answered")
+        .unwrap()
+        .unwrap();
+    assert!(TcpStream::connect(address).await.is_err());
+}
