@@ -17,8 +17,7 @@ use super::diagnostic::{Diagnostic, Position, Report, closest};
 use super::hours::Schedule;
 use super::position::PositionIndex;
 use super::spec::{
-    self, DialOutcome, FlowSpec, GatherSpec, InputMode, PlaySpec, SaySpec, Scalar, Shorthand,
-    StepSpec,
+    self, FlowSpec, GatherSpec, InputMode, PlaySpec, SaySpec, Scalar, Shorthand, StepSpec,
 };
 use super::template::{Templates, Text};
 use super::*;
@@ -241,7 +240,7 @@ pub fn load_sources_with(sources: Vec<Source>, cache: &mut ParseCache) -> Result
             report: &mut report,
             templates: &mut templates,
             names: &names,
-            flow: flow_id_name(id, &flow.source.name),
+            flow: (id, flow.source.name.clone()),
             file: &flow.source.file,
             index: &flow.index,
             spec: &flow.spec,
@@ -269,10 +268,6 @@ pub fn load_sources_with(sources: Vec<Source>, cache: &mut ParseCache) -> Result
         },
         warnings: report,
     })
-}
-
-fn flow_id_name(id: FlowId, name: &str) -> (FlowId, String) {
-    (id, name.to_owned())
 }
 
 /// A short content hash of every file: equal sets have equal versions.
@@ -1378,9 +1373,4 @@ pub fn normalise_speech(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// All outcomes a dial can route, for messages.
-pub fn dial_outcomes() -> impl Iterator<Item = &'static str> {
-    DialOutcome::ALL.into_iter().map(DialOutcome::as_str)
 }
