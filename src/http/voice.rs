@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use super::AppState;
+use super::signature::MAX_WEBHOOK_BODY_BYTES;
 use crate::engine::{self, Webhook};
 use crate::twiml;
 
@@ -39,7 +40,7 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let params = if is_form {
-        match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        match axum::body::to_bytes(body, MAX_WEBHOOK_BODY_BYTES).await {
             Ok(body) => parse_pairs(&body),
             Err(_) => return too_large(),
         }
@@ -94,15 +95,11 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
     response
 }
 
-/// Twilio's webhook bodies are a few hundred bytes; anything near this is
-/// not Twilio.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
 fn too_large() -> Response {
     (
         StatusCode::PAYLOAD_TOO_LARGE,
         axum::Json(serde_json::json!({
-            "error": format!("the request body is over {} KiB; Twilio's webhooks are far smaller", MAX_BODY_BYTES / 1024)
+            "error": format!("the request body is over {} KiB; Twilio's webhooks are far smaller", MAX_WEBHOOK_BODY_BYTES / 1024)
         })),
     )
         .into_response()
