@@ -510,10 +510,13 @@ impl SimulatedCall {
             .finish();
         let request = if method == Method::GET {
             let separator = if path.contains('?') { '&' } else { '?' };
-            Request::get(format!("{path}{separator}{encoded}")).body(Body::empty())
+            Request::get(format!("{path}{separator}{encoded}"))
+                .header(crate::http::voice::STEPS_HEADER, "?")
+                .body(Body::empty())
         } else {
             Request::post(path)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(crate::http::voice::STEPS_HEADER, "?")
                 .body(Body::from(encoded))
         }
         .map_err(|e| SimulationError::Http {

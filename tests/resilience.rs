@@ -208,16 +208,73 @@ impl axum::body::HttpBody for StalledBody {
     }
 }
 
+fn webhook_with(body: Body) -> Request<Body> {
+    Request::post("/voice")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .unwrap()
+}
+
 #[tokio::test(start_paused = true)]
-async fn a_stalled_request_is_cut_off() {
+async fn a_stalled_request_is_cut_off_with_a_reason() {
+    let started = tokio::time::Instant::now();
     let response = router_at("flows", OPEN)
-        .oneshot(
-            Request::post("/voice")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::new(StalledBody))
-                .unwrap(),
-        )
+        .oneshot(webhook_with(Body::new(StalledBody)))
         .await
         .unwrap();
     assert_eq!(response.status(), 408);
+    assert_eq!(started.elapsed().as_secs(), 10);
+    let text = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&text).contains("did not arrive in time"));
+}
+
+/// A body sent in parts over a channel, the way a slow client sends it.
+struct BodyInParts(tokio::sync::mpsc::Receiver<&'static str>);
+
+impl axum::body::HttpBody for BodyInParts {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|part| part.map(|text| Ok(http_body::Frame::data(text.into()))))
+    }
+}
+
+fn body_in_parts() -> (tokio::sync::mpsc::Sender<&'static str>, Body) {
+    let (send, receive) = tokio::sync::mpsc::channel(4);
+    (send, Body::new(BodyInParts(receive)))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_that_stalls_half_way_is_cut_off() {
+    let (send, body) = body_in_parts();
+    send.send("CallSid=CA1&From=%2B1").await.unwrap();
+    let response = router_at("flows", OPEN)
+        .oneshot(webhook_with(body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 408);
+    drop(send);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_request_that_arrives_in_time_is_answered() {
+    let (send, body) = body_in_parts();
+    tokio::spawn(async move {
+        send.send("CallSid=CA1&From=%2B1555").await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_secs(9)).await;
+        send.send("1112222").await.unwrap();
+    });
+    let response = router_at("flows", OPEN)
+        .oneshot(webhook_with(body))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&text).contains("<Response>"));
 }

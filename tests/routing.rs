@@ -53,3 +53,34 @@ async fn an_unknown_flow_gets_an_apology_not_an_error() {
     assert!(heard(&call, "something went wrong"));
     assert_eq!(call.ended(), Some(&CallEnd::Hangup));
 }
+
+/// The steps a webhook ran travel back only to those who ask (the
+/// simulator, flow tests); Twilio's answers carry no extra header.
+#[tokio::test]
+async fn the_steps_header_is_sent_only_when_asked_for() {
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    let webhook = |ask: bool| {
+        let mut request =
+            Request::post("/voice").header("content-type", "application/x-www-form-urlencoded");
+        if ask {
+            request = request.header("x-callflow-steps", "?");
+        }
+        request
+            .body(Body::from(
+                "CallSid=CA1&From=%2B15551112222&To=%2B15559999999",
+            ))
+            .unwrap()
+    };
+    let router = router_at(DIR, OPEN);
+    let plain = router.clone().oneshot(webhook(false)).await.unwrap();
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers().get("x-callflow-steps").is_none());
+    let asked = router.oneshot(webhook(true)).await.unwrap();
+    assert_eq!(
+        asked.headers().get("x-callflow-steps").unwrap(),
+        "main:hello"
+    );
+}

@@ -8,9 +8,12 @@
 //! - [`page`]: the browser test page (`/voice-client.html`) and the SDK.
 //! - [`simulate`]: `/simulate/calls`, simulated calls for the page.
 //!
+//! Every request has ten seconds to arrive and be answered ([`deadline`]).
+//!
 //! [`run`] takes a bound listener and a shutdown future, so tests can serve
 //! on port 0 and stop the server when they are done.
 
+mod deadline;
 pub mod flows;
 pub mod page;
 pub mod signature;
@@ -56,9 +59,22 @@ impl Clock {
     }
 }
 
-/// What every handler shares.
+/// What every handler shares. One `Arc`, so the clone each request takes
+/// is a single reference count, not one per part.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The parts of [`AppState`].
+#[derive(Clone)]
+pub struct Shared {
     pub flows: SharedFlows,
     /// Owns `flows`: pinned versions for calls in progress, reload status.
     pub flow_store: Arc<FlowStore>,
@@ -78,7 +94,7 @@ impl AppState {
 
     /// Serves the flows of `store`, which may reload them.
     pub fn with_store(store: Arc<FlowStore>, engine: EngineSettings) -> Self {
-        AppState {
+        AppState(Arc::new(Shared {
             flows: store.flows().clone(),
             flow_store: store,
             engine: Arc::new(engine),
@@ -89,26 +105,31 @@ impl AppState {
                     .expect("no settings cannot be malformed settings"),
             ),
             page: Arc::new(page::PageSettings::default()),
-        }
+        }))
+    }
+
+    /// The parts, to change before serving; copied if already shared.
+    pub(crate) fn parts_mut(&mut self) -> &mut Shared {
+        Arc::make_mut(&mut self.0)
     }
 
     pub fn with_webhook_auth(mut self, auth: WebhookAuth) -> Self {
-        self.webhook_auth = Arc::new(auth);
+        self.parts_mut().webhook_auth = Arc::new(auth);
         self
     }
 
     pub fn with_tokens(mut self, tokens: TokenService) -> Self {
-        self.tokens = Arc::new(tokens);
+        self.parts_mut().tokens = Arc::new(tokens);
         self
     }
 
     pub fn with_page(mut self, page: page::PageSettings) -> Self {
-        self.page = Arc::new(page);
+        self.parts_mut().page = Arc::new(page);
         self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
+        self.parts_mut().clock = clock;
         self
     }
 }
@@ -134,16 +155,8 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens)
         .merge(simulations)
         .merge(page)
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(deadline::DeadlineLayer::default())
 }
-
-/// How long a request may take, body included. Twilio gives up on a
-/// webhook after 15 seconds; a client slower than this is not Twilio and
-/// should not hold a connection.
-pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A token service with no Twilio credentials: `/voice/token` answers 503
 /// and names what to set.

@@ -229,9 +229,9 @@ impl Simulator {
     /// `/voice` on the live flows, unsigned, at the call's clock.
     fn voice_router(&self, at: Option<Timestamp>) -> Router {
         let mut state = self.app.clone();
-        state.webhook_auth = self.unsigned.clone();
+        state.parts_mut().webhook_auth = self.unsigned.clone();
         if let Some(at) = at {
-            state.clock = Clock::Fixed(at);
+            state.parts_mut().clock = Clock::Fixed(at);
         }
         voice::router().with_state(state)
     }

@@ -20,7 +20,8 @@ use crate::engine::{self, Webhook};
 use crate::twiml;
 
 /// Response header listing the steps a webhook ran, as `flow:step` separated
-/// by spaces. Twilio ignores it.
+/// by spaces, for a request that carries the same header (any value): the
+/// simulator asks for it; Twilio does not, and its answers stay lean.
 pub const STEPS_HEADER: &str = "x-callflow-steps";
 
 pub fn router() -> Router<AppState> {
@@ -33,6 +34,7 @@ const PANIC_APOLOGY: &str =
 
 async fn voice(State(state): State<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    let wants_steps = parts.headers.contains_key(STEPS_HEADER);
     let query = parse_pairs(parts.uri.query().unwrap_or("").as_bytes());
     let is_form = parts
         .headers
@@ -89,7 +91,7 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
     };
     let mut response = ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], twiml).into_response();
     // The steps taken, for the simulator, flow tests and the browser page.
-    if let Ok(value) = HeaderValue::from_str(&visited) {
+    if wants_steps && let Ok(value) = HeaderValue::from_str(&visited) {
         response.headers_mut().insert(STEPS_HEADER, value);
     }
     response
