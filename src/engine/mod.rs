@@ -22,6 +22,8 @@
 pub mod render;
 pub mod state;
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use minijinja::Value;
 
@@ -32,7 +34,7 @@ use crate::flow::{
     Action, Dial, DialNoun, Flow, FlowId, FlowSet, Menu, MenuOption, Prompt, Speech, Step, StepId,
     Target, Text,
 };
-use crate::twiml::{Element, Response};
+use crate::twiml::{self, Element, Prewritten};
 pub use state::CallState;
 
 /// Most steps one webhook may run before the engine decides the flow is
@@ -133,7 +135,7 @@ pub fn answer(flows: &FlowSet, settings: &EngineSettings, webhook: &Webhook<'_>)
         _ => None,
     };
     Answer {
-        twiml: turn.response.to_xml(),
+        twiml: twiml::document(&turn.xml),
         flow,
         step,
         problem: turn.problem,
@@ -150,6 +152,17 @@ pub fn preview(
     step: Option<&str>,
     now: Timestamp,
 ) -> Result<String, String> {
+    preview_written(flows, settings, flow, step, now, true)
+}
+
+fn preview_written(
+    flows: &FlowSet,
+    settings: &EngineSettings,
+    flow: &str,
+    step: Option<&str>,
+    now: Timestamp,
+    prewritten: bool,
+) -> Result<String, String> {
     let webhook = Webhook {
         query: &[],
         params: &[],
@@ -157,6 +170,7 @@ pub fn preview(
     };
     // A preview is no call: its URLs name no version.
     let mut turn = Turn::new(flows, settings, &webhook, None);
+    turn.prewritten = prewritten;
     let flow_id = flows
         .id_of(flow)
         .ok_or_else(|| Problem::UnknownFlow(flow.to_owned()).to_string())?;
@@ -172,7 +186,7 @@ pub fn preview(
         })?,
     };
     turn.run(Target::Step(start)).map_err(|p| p.to_string())?;
-    Ok(turn.response.to_xml())
+    Ok(twiml::document(&turn.xml))
 }
 
 /// Something that stops a turn from going on as the flow says.
@@ -201,7 +215,11 @@ struct Turn<'a> {
     flow: Option<FlowId>,
     step: Option<StepId>,
     state: CallState,
-    response: Response,
+    /// The verbs answered so far, as TwiML.
+    xml: String,
+    /// Copy the TwiML written at load time where a step has it; off only in
+    /// the test that holds it to the element writer.
+    prewritten: bool,
     /// Parts of the template context, each built on first use and dropped
     /// when what it shows changes.
     context: ContextParts,
@@ -226,7 +244,8 @@ impl<'a> Turn<'a> {
             flow: None,
             step: None,
             state: CallState::default(),
-            response: Response::new(),
+            xml: String::with_capacity(1024),
+            prewritten: true,
             context: ContextParts::default(),
             problem: None,
             visited: String::new(),
@@ -396,8 +415,7 @@ impl<'a> Turn<'a> {
             &menu.no_match
         };
         if let Some(message) = message {
-            let said = self.speech(message)?;
-            self.response.push(said);
+            self.say(message)?;
         }
         self.state.attempt += 1;
         if self.state.attempt > menu.retries {
@@ -412,7 +430,7 @@ impl<'a> Turn<'a> {
         for _ in 0..MAX_STEPS_PER_TURN {
             let id = match target {
                 Target::Hangup => {
-                    self.response.push(render::hangup());
+                    self.emit(render::hangup());
                     return Ok(());
                 }
                 Target::Step(id) => id,
@@ -439,19 +457,24 @@ impl<'a> Turn<'a> {
     /// waits for a webhook or ends the call.
     fn perform(&mut self, step: &'a Step) -> Result<Option<Target>, Problem> {
         let after = Some(step.next.unwrap_or(Target::Hangup));
+        if let Some(twiml) = step.twiml.as_ref().filter(|_| self.prewritten) {
+            return Ok(self
+                .perform_prewritten(step, twiml)?
+                .then_some(after)
+                .flatten());
+        }
         match &step.action {
             Action::Say(speech) => {
-                let said = self.speech(speech)?;
-                self.response.push(said);
+                self.say(speech)?;
                 Ok(after)
             }
             Action::Play(play) => {
                 let url = self.render_opt(play.url.as_ref())?;
-                self.response.push(render::play(play, url.as_deref()));
+                self.emit(render::play(play, url.as_deref()));
                 Ok(after)
             }
             Action::Pause(seconds) => {
-                self.response.push(render::pause(*seconds));
+                self.emit(render::pause(*seconds));
                 Ok(after)
             }
             Action::Set(assignments) => {
@@ -490,43 +513,70 @@ impl<'a> Turn<'a> {
             })),
             Action::Goto(target) => Ok(Some(*target)),
             Action::Hangup => {
-                self.response.push(render::hangup());
+                self.emit(render::hangup());
                 Ok(None)
             }
             Action::Reject(reason) => {
-                self.response.push(render::reject(*reason));
+                self.emit(render::reject(*reason));
                 Ok(None)
             }
             Action::Gather(gather) => {
                 let prompts = self.prompts(&gather.prompts)?;
                 let url = self.waiting_url();
-                self.response.push(render::gather(gather, &url, prompts));
-                self.response.push(render::redirect(&url));
+                self.emit(render::gather(gather, &url, prompts));
+                self.emit(render::redirect(&url));
                 Ok(None)
             }
             Action::Menu(menu) => {
                 let prompts = self.prompts(&menu.gather.prompts)?;
                 let url = self.waiting_url();
-                self.response
-                    .push(render::gather(&menu.gather, &url, prompts));
-                self.response.push(render::redirect(&url));
+                self.emit(render::gather(&menu.gather, &url, prompts));
+                self.emit(render::redirect(&url));
                 Ok(None)
             }
             Action::Dial(dial) => self.dial(dial, step),
             Action::Record(record) => {
-                let prompts = self.prompts(&record.prompts)?;
-                self.response.verbs.extend(prompts);
+                for prompt in self.prompts(&record.prompts)? {
+                    self.emit(prompt);
+                }
                 let transcribe = self.render_opt(record.transcribe_callback.as_ref())?;
                 let status = self.render_opt(record.recording_status_callback.as_ref())?;
                 let url = self.waiting_url();
-                self.response.push(render::record(
+                self.emit(render::record(
                     record,
                     &url,
                     transcribe.as_deref(),
                     status.as_deref(),
                 ));
-                self.response.push(render::redirect(&url));
+                self.emit(render::redirect(&url));
                 Ok(None)
+            }
+        }
+    }
+
+    /// Performs a step whose TwiML was written at load time; `false` when
+    /// the step waits or ends the call.
+    fn perform_prewritten(&mut self, step: &'a Step, twiml: &Prewritten) -> Result<bool, Problem> {
+        match &step.action {
+            Action::Play(_) | Action::Pause(_) => {
+                twiml.write(&[], &mut self.xml);
+                Ok(true)
+            }
+            Action::Hangup | Action::Reject(_) => {
+                twiml.write(&[], &mut self.xml);
+                Ok(false)
+            }
+            action => {
+                if let Action::Dial(Dial {
+                    before: Some(before),
+                    ..
+                }) = action
+                {
+                    self.say(before)?;
+                }
+                let url = self.waiting_url();
+                twiml.write(&[&url], &mut self.xml);
+                Ok(false)
             }
         }
     }
@@ -535,7 +585,7 @@ impl<'a> Turn<'a> {
         let mut nouns = Vec::with_capacity(dial.nouns.len());
         for noun in &dial.nouns {
             let element = match noun {
-                DialNoun::Fixed(target) => target_noun(target),
+                DialNoun::Fixed(target) => render::target_noun(target),
                 DialNoun::Templated { text, kind } => {
                     let raw = self.render(text)?;
                     let checked = dial_target::parse(&raw, *kind)
@@ -548,7 +598,7 @@ impl<'a> Turn<'a> {
                             None => Err("the step has no allow list".to_owned()),
                         });
                     match checked {
-                        Ok(target) => target_noun(&target),
+                        Ok(target) => render::target_noun(&target),
                         Err(reason) => {
                             tracing::warn!(
                                 call_sid = self.webhook.call_sid(),
@@ -557,8 +607,7 @@ impl<'a> Turn<'a> {
                                 %reason,
                                 "refused to dial a target built from caller input"
                             );
-                            let said = self.speech(&dial.refused)?;
-                            self.response.push(said);
+                            self.say(&dial.refused)?;
                             let next = dial.route(DialOutcome::Refused).unwrap_or(Target::Hangup);
                             return Ok(Some(next));
                         }
@@ -568,17 +617,18 @@ impl<'a> Turn<'a> {
                     let room = self.render(&conference.room)?;
                     render::conference(conference, &room)
                 }
-                DialNoun::Queue(queue) => Element::with_text("Queue", self.render(queue)?),
+                DialNoun::Queue(queue) => {
+                    Element::with_text("Queue", self.render(queue)?.into_owned())
+                }
             };
             nouns.push(element);
         }
         if let Some(before) = &dial.before {
-            let said = self.speech(before)?;
-            self.response.push(said);
+            self.say(before)?;
         }
         let caller_id = self.render_opt(dial.caller_id.as_ref())?;
         let url = self.waiting_url();
-        self.response.push(render::dial(
+        self.emit(render::dial(
             render::DialAttributes {
                 action: &url,
                 caller_id: caller_id.as_deref(),
@@ -616,7 +666,10 @@ impl<'a> Turn<'a> {
         prompts
             .iter()
             .map(|prompt| match prompt {
-                Prompt::Say(speech) => self.speech(speech),
+                Prompt::Say(speech) => {
+                    let text = self.render(&speech.text)?;
+                    Ok(self.speech_element(speech, &text))
+                }
                 Prompt::Play(play) => {
                     let url = self.render_opt(play.url.as_ref())?;
                     Ok(render::play(play, url.as_deref()))
@@ -625,29 +678,47 @@ impl<'a> Turn<'a> {
             .collect()
     }
 
-    fn speech(&mut self, speech: &Speech) -> Result<Element, Problem> {
+    fn emit(&mut self, verb: Element) {
+        verb.write_to(&mut self.xml);
+    }
+
+    /// Says `speech`: its `<Say>` written at load time, with the rendered
+    /// text in its hole when it is a template.
+    fn say(&mut self, speech: &'a Speech) -> Result<(), Problem> {
         let text = self.render(&speech.text)?;
-        Ok(render::say(
-            &text,
+        match speech.xml.as_ref().filter(|_| self.prewritten) {
+            Some(xml) if matches!(speech.text, Text::Plain(_)) => xml.write(&[], &mut self.xml),
+            // An empty text closes the element (`<Say />`): not the hole's shape.
+            Some(xml) if !text.is_empty() => xml.write(&[&text], &mut self.xml),
+            _ => {
+                let element = self.speech_element(speech, &text);
+                self.emit(element);
+            }
+        }
+        Ok(())
+    }
+
+    fn speech_element(&self, speech: &Speech, text: &str) -> Element {
+        render::say(
+            text,
             speech.voice.as_deref(),
             speech.language.as_deref(),
             speech.loop_count,
-        ))
+        )
     }
 
-    fn render(&mut self, text: &Text) -> Result<String, Problem> {
+    fn render<'t>(&mut self, text: &'t Text) -> Result<Cow<'t, str>, Problem> {
         if let Text::Plain(plain) = text {
-            return Ok(plain.clone());
+            return Ok(Cow::Borrowed(plain));
         }
         let context = self.context(text.uses());
         self.flows
             .templates()
             .render(text, &context)
-            .map(|rendered| rendered.into_owned())
             .map_err(|message| self.template_problem(message))
     }
 
-    fn render_opt(&mut self, text: Option<&Text>) -> Result<Option<String>, Problem> {
+    fn render_opt<'t>(&mut self, text: Option<&'t Text>) -> Result<Option<Cow<'t, str>>, Problem> {
         text.map(|t| self.render(t)).transpose()
     }
 
@@ -676,16 +747,26 @@ impl<'a> Turn<'a> {
         if uses.now && self.context.now.is_none() {
             self.context.now = Some(now_value(self.webhook.now, &self.current_flow().timezone));
         }
+        let caller_id = self.settings.caller_id.as_deref().unwrap_or("");
+        let config = self
+            .context
+            .config
+            .get_or_insert_with(|| minijinja::context! { caller_id })
+            .clone();
         let part = |part: &Option<Value>| part.clone().unwrap_or(Value::UNDEFINED);
         let flow = self.current_flow();
-        minijinja::context! {
-            call => part(&self.context.call),
-            vars => part(&self.context.vars),
-            now => part(&self.context.now),
-            config => minijinja::context! { caller_id => self.settings.caller_id.as_deref().unwrap_or("") },
-            flow => &flow.name,
-            step => self.step.map(|id| flow.step(id).name.as_str()).unwrap_or(""),
-        }
+        Value::from_object(TemplateContext {
+            call: part(&self.context.call),
+            vars: part(&self.context.vars),
+            now: part(&self.context.now),
+            config,
+            flow: Value::from(flow.name.as_str()),
+            step: Value::from(
+                self.step
+                    .map(|id| flow.step(id).name.as_str())
+                    .unwrap_or(""),
+            ),
+        })
     }
 
     /// Turns a problem into the flow's fallback step or an apology, and
@@ -694,9 +775,8 @@ impl<'a> Turn<'a> {
         let flow_name = self.flow.map(|id| self.flows.get(id).name.clone());
         if let Problem::Idle = problem {
             tracing::info!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "{problem}; ending the call");
-            self.response
-                .push(render::say(IDLE_GOODBYE, None, None, None));
-            self.response.push(render::hangup());
+            self.emit(render::say(IDLE_GOODBYE, None, None, None));
+            self.emit(render::hangup());
             return;
         }
         tracing::error!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "{problem}");
@@ -721,15 +801,14 @@ impl<'a> Turn<'a> {
                 first_say.and_then(|s| s.language.clone()),
             )
         });
-        let mut response = Response::new();
-        response.push(render::say(
+        self.xml.clear();
+        self.emit(render::say(
             APOLOGY,
             voice.as_deref(),
             language.as_deref(),
             None,
         ));
-        response.push(render::hangup());
-        self.response = response;
+        self.emit(render::hangup());
     }
 }
 
@@ -738,27 +817,72 @@ struct ContextParts {
     call: Option<Value>,
     vars: Option<Value>,
     now: Option<Value>,
+    config: Option<Value>,
+}
+
+/// What a template sees at its top level: one object whose parts are
+/// shared with the turn, rather than a map built for every render.
+#[derive(Debug)]
+struct TemplateContext {
+    call: Value,
+    vars: Value,
+    now: Value,
+    config: Value,
+    flow: Value,
+    step: Value,
+}
+
+impl minijinja::value::Object for TemplateContext {
+    fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
+        let part = match key.as_str()? {
+            "call" => &self.call,
+            "vars" => &self.vars,
+            "now" => &self.now,
+            "config" => &self.config,
+            "flow" => &self.flow,
+            "step" => &self.step,
+            _ => return None,
+        };
+        Some(part.clone())
+    }
+
+    fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
+        minijinja::value::Enumerator::Str(crate::flow::template::CONTEXT_NAMES)
+    }
 }
 
 /// Twilio's parameters (and custom ones), without callflow's own state
 /// keys, as a template sees them in `call`. Looked up on use rather than
-/// converted up front: a greeting reads one parameter of a dozen.
+/// converted up front: a greeting reads one parameter of a dozen. All
+/// names and values share one string, so building it is two allocations.
 #[derive(Debug)]
-struct CallParams(Vec<(String, String)>);
+struct CallParams {
+    text: String,
+    /// Where each name starts, where it ends (and its value starts), and
+    /// where the value ends, in `text`.
+    bounds: Vec<(usize, usize, usize)>,
+}
+
+impl CallParams {
+    fn pairs(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> {
+        self.bounds
+            .iter()
+            .map(|&(start, middle, end)| (&self.text[start..middle], &self.text[middle..end]))
+    }
+}
 
 impl minijinja::value::Object for CallParams {
     fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
         // The body wins over the query, as in `Webhook::param`.
-        self.0
-            .iter()
+        self.pairs()
             .rev()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| Value::from(value.as_str()))
+            .find(|(name, _)| *name == key)
+            .map(|(_, value)| Value::from(value))
     }
 
     fn enumerate(self: &std::sync::Arc<Self>) -> minijinja::value::Enumerator {
-        let mut names: Vec<&str> = self.0.iter().map(|(name, _)| name.as_str()).collect();
+        let mut names: Vec<&str> = self.pairs().map(|(name, _)| name).collect();
         names.sort_unstable();
         names.dedup();
         minijinja::value::Enumerator::Values(names.into_iter().map(Value::from).collect())
@@ -766,14 +890,26 @@ impl minijinja::value::Object for CallParams {
 }
 
 fn call_value(webhook: &Webhook<'_>) -> Value {
-    let params = webhook
-        .query
-        .iter()
-        .filter(|(key, _)| !CallState::is_state_key(key))
-        .chain(webhook.params)
-        .cloned()
-        .collect();
-    Value::from_object(CallParams(params))
+    let pairs = || {
+        webhook
+            .query
+            .iter()
+            .filter(|(key, _)| !CallState::is_state_key(key))
+            .chain(webhook.params)
+    };
+    let size = pairs().map(|(name, value)| name.len() + value.len()).sum();
+    let mut params = CallParams {
+        text: String::with_capacity(size),
+        bounds: Vec::with_capacity(webhook.query.len() + webhook.params.len()),
+    };
+    for (name, value) in pairs() {
+        let start = params.text.len();
+        params.text.push_str(name);
+        let middle = params.text.len();
+        params.text.push_str(value);
+        params.bounds.push((start, middle, params.text.len()));
+    }
+    Value::from_object(params)
 }
 
 fn now_value(now: Timestamp, zone: &jiff::tz::TimeZone) -> Value {
@@ -789,15 +925,6 @@ fn now_value(now: Timestamp, zone: &jiff::tz::TimeZone) -> Value {
         month => local.month(),
         year => local.year(),
     }
-}
-
-fn target_noun(target: &dial_target::DialTarget) -> Element {
-    let name = match target.kind() {
-        TargetKind::Number => "Number",
-        TargetKind::Client => "Client",
-        TargetKind::Sip => "Sip",
-    };
-    Element::with_text(name, target.noun_text())
 }
 
 /// Spoken digits, so "one" or "1" picks option 1 by speech.
@@ -836,4 +963,58 @@ pub fn choose<'m>(
             .iter()
             .find(|o| o.words.is_none() && o.key == as_digit)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    /// Every step of every flow we ship, answered with the TwiML written at
+    /// load time and with the element writer: the bytes must be the same.
+    #[test]
+    fn prewritten_twiml_is_what_the_element_writer_writes() {
+        let settings = EngineSettings::default();
+        let mut prewritten_steps = 0;
+        for dir in [
+            "flows",
+            "examples/flows",
+            "tests/fixtures/flows/steps",
+            "tests/fixtures/flows/routing",
+        ] {
+            let flows = crate::flow::load(Path::new(dir))
+                .unwrap_or_else(|report| panic!("{dir}: {report}"))
+                .flows;
+            for flow in flows.flows() {
+                for step in &flow.steps {
+                    prewritten_steps += usize::from(step.twiml.is_some());
+                    for now in ["2026-11-24T15:30:00Z", "2026-11-24T03:30:00Z"] {
+                        let now = now.parse().unwrap();
+                        let answer = |prewritten| {
+                            preview_written(
+                                &flows,
+                                &settings,
+                                &flow.name,
+                                Some(&step.name),
+                                now,
+                                prewritten,
+                            )
+                        };
+                        assert_eq!(
+                            answer(true),
+                            answer(false),
+                            "{dir}: {}.{}",
+                            flow.name,
+                            step.name
+                        );
+                    }
+                }
+            }
+        }
+        assert!(
+            prewritten_steps > 20,
+            "only {prewritten_steps} steps prewritten"
+        );
+    }
 }

@@ -5,9 +5,123 @@
 //! flow leaves out are left out of the TwiML too, so Twilio's documented
 //! defaults apply.
 
+use crate::dial_target::{DialTarget, TargetKind};
 use crate::flow::spec::{InputMode, RejectReason};
-use crate::flow::{Conference, Gather, Play, Record};
-use crate::twiml::Element;
+use crate::flow::{Action, Conference, DialNoun, Gather, Play, Prompt, Record, Speech, Text};
+use crate::twiml::{Element, Prewritten};
+
+/// The `<Say>` of `speech`, written when flows load: whole for plain text,
+/// with the text as hole 0 for a template.
+pub fn prewrite_say(speech: &Speech) -> Option<Prewritten> {
+    let say_with = |text: &str| {
+        say(
+            text,
+            speech.voice.as_deref(),
+            speech.language.as_deref(),
+            speech.loop_count,
+        )
+    };
+    match &speech.text {
+        Text::Plain(text) => Prewritten::new(&[say_with(text)], 0),
+        Text::Template { .. } => Prewritten::new(&[say_with(&Prewritten::hole(0))], 1),
+    }
+}
+
+/// A step's TwiML written when flows load, with the callback URL as hole
+/// 0, when nothing in it is templated. `say` steps use their speech's own
+/// (see [`prewrite_say`]); steps that write no TwiML have none.
+pub fn prewrite_step(action: &Action) -> Option<Prewritten> {
+    let url = Prewritten::hole(0);
+    match action {
+        Action::Play(spec) => Prewritten::new(&[play(spec, plain_opt(spec.url.as_ref())?)], 0),
+        Action::Pause(seconds) => Prewritten::new(&[pause(*seconds)], 0),
+        Action::Hangup => Prewritten::new(&[hangup()], 0),
+        Action::Reject(reason) => Prewritten::new(&[reject(*reason)], 0),
+        Action::Gather(spec) => {
+            let prompts = plain_prompts(&spec.prompts)?;
+            Prewritten::new(&[gather(spec, &url, prompts), redirect(&url)], 2)
+        }
+        Action::Menu(menu) => {
+            let prompts = plain_prompts(&menu.gather.prompts)?;
+            Prewritten::new(&[gather(&menu.gather, &url, prompts), redirect(&url)], 2)
+        }
+        Action::Record(spec) => {
+            let mut verbs = plain_prompts(&spec.prompts)?;
+            verbs.push(record(
+                spec,
+                &url,
+                plain_opt(spec.transcribe_callback.as_ref())?,
+                plain_opt(spec.recording_status_callback.as_ref())?,
+            ));
+            verbs.push(redirect(&url));
+            Prewritten::new(&verbs, 2)
+        }
+        // Only the `<Dial>`: the engine says `say` before it.
+        Action::Dial(spec) => {
+            let nouns = spec
+                .nouns
+                .iter()
+                .map(|noun| match noun {
+                    DialNoun::Fixed(target) => Some(target_noun(target)),
+                    DialNoun::Templated { .. } => None,
+                    DialNoun::Conference(conference) => {
+                        Some(self::conference(conference, plain(&conference.room)?))
+                    }
+                    DialNoun::Queue(queue) => Some(Element::with_text("Queue", plain(queue)?)),
+                })
+                .collect::<Option<Vec<_>>>()?;
+            let attributes = DialAttributes {
+                action: &url,
+                caller_id: plain_opt(spec.caller_id.as_ref())?,
+                timeout: spec.timeout,
+                time_limit: spec.time_limit,
+                record: spec.record.map(|r| r.as_str()),
+                answer_on_bridge: spec.answer_on_bridge,
+                ring_tone: spec.ring_tone.as_deref(),
+                hangup_on_star: spec.hangup_on_star,
+            };
+            Prewritten::new(&[dial(attributes, nouns)], 1)
+        }
+        _ => None,
+    }
+}
+
+fn plain(text: &Text) -> Option<&str> {
+    match text {
+        Text::Plain(text) => Some(text),
+        Text::Template { .. } => None,
+    }
+}
+
+/// `Some(None)` when there is no text, `None` when it is templated.
+fn plain_opt(text: Option<&Text>) -> Option<Option<&str>> {
+    text.map_or(Some(None), |text| plain(text).map(Some))
+}
+
+fn plain_prompts(prompts: &[Prompt]) -> Option<Vec<Element>> {
+    prompts
+        .iter()
+        .map(|prompt| match prompt {
+            Prompt::Say(speech) => Some(say(
+                plain(&speech.text)?,
+                speech.voice.as_deref(),
+                speech.language.as_deref(),
+                speech.loop_count,
+            )),
+            Prompt::Play(spec) => Some(play(spec, plain_opt(spec.url.as_ref())?)),
+        })
+        .collect()
+}
+
+/// `<Number>`, `<Client>` or `<Sip>` for a checked target.
+pub fn target_noun(target: &DialTarget) -> Element {
+    let name = match target.kind() {
+        TargetKind::Number => "Number",
+        TargetKind::Client => "Client",
+        TargetKind::Sip => "Sip",
+    };
+    Element::with_text(name, target.noun_text())
+}
 
 pub fn say(
     text: &str,

@@ -719,11 +719,7 @@ impl Compiler<'_> {
             );
         }
         self.check_modifiers(spec, &action, &path);
-        Step {
-            name: name.to_owned(),
-            action,
-            next,
-        }
+        Step::new(name.to_owned(), action, next)
     }
 
     /// `on`, `open` and `closed` belong to one kind of step each.
@@ -831,12 +827,12 @@ impl Compiler<'_> {
             let at = self.index.value(path);
             self.warning(at, "this says nothing: the text is empty");
         }
-        Speech {
-            text: self.text(say.text.as_str(), &text_path),
-            voice: say.voice.clone().or_else(|| self.spec.voice.clone()),
-            language: say.language.clone().or_else(|| self.spec.language.clone()),
-            loop_count: say.loop_count,
-        }
+        Speech::new(
+            self.text(say.text.as_str(), &text_path),
+            say.voice.clone().or_else(|| self.spec.voice.clone()),
+            say.language.clone().or_else(|| self.spec.language.clone()),
+            say.loop_count,
+        )
     }
 
     fn optional_speech(&mut self, say: &Option<Shorthand<SaySpec>>, path: &str) -> Option<Speech> {
@@ -1036,11 +1032,13 @@ impl Compiler<'_> {
             .as_deref()
             .is_none_or(|l| l.to_lowercase().starts_with("en"));
         let default_message = |text: &str| {
-            english.then(|| Speech {
-                text: Text::Plain(text.to_owned()),
-                voice: self.spec.voice.clone(),
-                language: self.spec.language.clone(),
-                loop_count: None,
+            english.then(|| {
+                Speech::new(
+                    Text::Plain(text.to_owned()),
+                    self.spec.voice.clone(),
+                    self.spec.language.clone(),
+                    None,
+                )
             })
         };
         let no_input = match &spec.no_input {
@@ -1272,12 +1270,12 @@ impl Compiler<'_> {
             .map(|c| self.text(c.as_str(), &format!("{dial_path}.caller_id")));
         let refused = match &spec.refused {
             Some(Shorthand(say)) => self.speech(say, &format!("{dial_path}.refused")),
-            None => Speech {
-                text: Text::Plain("Sorry, that number cannot be called from this line.".into()),
-                voice: self.spec.voice.clone(),
-                language: self.spec.language.clone(),
-                loop_count: None,
-            },
+            None => Speech::new(
+                Text::Plain("Sorry, that number cannot be called from this line.".into()),
+                self.spec.voice.clone(),
+                self.spec.language.clone(),
+                None,
+            ),
         };
         let routes = step
             .on

@@ -27,6 +27,7 @@ use std::path::PathBuf;
 use jiff::tz::TimeZone;
 
 use crate::dial_target::{AllowList, DialTarget, TargetKind};
+use crate::twiml::Prewritten;
 pub use diagnostic::{Diagnostic, Report};
 pub use load::{load, load_sources};
 use spec::{DialOutcome, InputMode, RejectReason};
@@ -108,6 +109,22 @@ pub struct Step {
     pub action: Action,
     /// Where the call goes after this step; `None` ends the call.
     pub next: Option<Target>,
+    /// The step's TwiML written at load time, with a hole for the callback
+    /// URL, when nothing in it is templated (most steps): a webhook then
+    /// copies it instead of building it.
+    pub twiml: Option<Prewritten>,
+}
+
+impl Step {
+    pub fn new(name: String, action: Action, next: Option<Target>) -> Self {
+        let twiml = crate::engine::render::prewrite_step(&action);
+        Step {
+            name,
+            action,
+            next,
+            twiml,
+        }
+    }
 }
 
 /// Where a call goes: a step of the same flow, another flow, or the end.
@@ -177,6 +194,27 @@ pub struct Speech {
     pub voice: Option<String>,
     pub language: Option<String>,
     pub loop_count: Option<u32>,
+    /// The `<Say>` written at load time; a templated text is its hole.
+    pub xml: Option<Prewritten>,
+}
+
+impl Speech {
+    pub fn new(
+        text: Text,
+        voice: Option<String>,
+        language: Option<String>,
+        loop_count: Option<u32>,
+    ) -> Self {
+        let mut speech = Speech {
+            text,
+            voice,
+            language,
+            loop_count,
+            xml: None,
+        };
+        speech.xml = crate::engine::render::prewrite_say(&speech);
+        speech
+    }
 }
 
 #[derive(Debug, Clone)]
