@@ -189,6 +189,23 @@ impl fmt::Display for Changes {
     }
 }
 
+/// The flow set one webhook runs on; see [`FlowStore::for_call`].
+pub enum CallFlows {
+    Serving(arc_swap::Guard<Arc<FlowSet>>),
+    Kept(Arc<FlowSet>),
+}
+
+impl std::ops::Deref for CallFlows {
+    type Target = FlowSet;
+
+    fn deref(&self) -> &FlowSet {
+        match self {
+            CallFlows::Serving(guard) => guard,
+            CallFlows::Kept(set) => set,
+        }
+    }
+}
+
 impl FlowStore {
     /// Loads `dir` for start-up: an error here should stop the server, as
     /// a server with no good flows has nothing to fall back on. The `Ok`
@@ -266,8 +283,12 @@ impl FlowStore {
 
     /// The set a webhook runs on: the version its URL names while the store
     /// keeps it, else the serving set.
-    pub fn for_call(&self, version: Option<&str>) -> Arc<FlowSet> {
-        let current = self.flows.load_full();
+    ///
+    /// The serving set is borrowed through arc-swap's guard rather than
+    /// cloned: every webhook taking a reference count on the same `Arc`
+    /// would make the server's threads fight over one cache line.
+    pub fn for_call(&self, version: Option<&str>) -> CallFlows {
+        let current = self.flows.load();
         match version {
             Some(version) if version != current.version() => {
                 match self
@@ -278,12 +299,12 @@ impl FlowStore {
                 {
                     Some(kept) => {
                         kept.last_used.store(self.millis(), Ordering::Relaxed);
-                        kept.set.clone()
+                        CallFlows::Kept(kept.set.clone())
                     }
-                    None => current,
+                    None => CallFlows::Serving(current),
                 }
             }
-            _ => current,
+            _ => CallFlows::Serving(current),
         }
     }
 

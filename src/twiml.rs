@@ -272,19 +272,38 @@ impl fmt::Display for Response {
 
 const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
-/// A whole document around verbs already written by [`Element::write_to`]
-/// or [`Prewritten::write`]: the same bytes as [`Response::to_xml`].
-pub fn document(verbs: &str) -> String {
-    let mut out = String::with_capacity(XML_DECLARATION.len() + verbs.len() + 21);
-    out.push_str(XML_DECLARATION);
-    if verbs.is_empty() {
-        out.push_str("<Response />");
-    } else {
-        out.push_str("<Response>");
-        out.push_str(verbs);
-        out.push_str("</Response>");
+/// A document written as it goes: verbs are appended by
+/// [`Element::write_to`] or [`Prewritten::write`], and [`Document::finish`]
+/// gives the same bytes as [`Response::to_xml`] without building a tree.
+#[derive(Debug)]
+pub struct Document {
+    out: String,
+}
+
+const DOCUMENT_START: &str = concat!(r#"<?xml version="1.0" encoding="UTF-8"?>"#, "<Response>");
+
+impl Document {
+    pub fn start() -> Self {
+        // Most answers are a few hundred bytes to a kilobyte.
+        let mut out = String::with_capacity(1024);
+        out.push_str(DOCUMENT_START);
+        Document { out }
     }
-    out
+
+    /// Where the next verbs go.
+    pub fn verbs(&mut self) -> &mut String {
+        &mut self.out
+    }
+
+    pub fn finish(mut self) -> String {
+        if self.out.len() == DOCUMENT_START.len() {
+            self.out.truncate(XML_DECLARATION.len());
+            self.out.push_str("<Response />");
+        } else {
+            self.out.push_str("</Response>");
+        }
+        self.out
+    }
 }
 
 /// Verbs written once, when flows load, with holes for the values that
@@ -511,11 +530,11 @@ mod tests {
         let prewritten =
             Prewritten::new(&verbs(&Prewritten::hole(0), &Prewritten::hole(1)), 3).unwrap();
         for said in ["Tom & \"Jerry\" <3>", "line\r\nbreak\u{1}"] {
-            let mut fast = String::new();
-            prewritten.write(&[url, said], &mut fast);
+            let mut fast = Document::start();
+            prewritten.write(&[url, said], fast.verbs());
             let mut slow = Response::new();
             slow.verbs = verbs(url, said);
-            assert_eq!(document(&fast), slow.to_xml());
+            assert_eq!(fast.finish(), slow.to_xml());
         }
     }
 

@@ -107,39 +107,61 @@ impl<'a> Webhook<'a> {
 
 /// The TwiML for a webhook, and what happened, for the log.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub struct Answer<'f> {
     pub twiml: String,
-    pub flow: Option<String>,
+    pub flow: Option<&'f str>,
     /// The step the call waits at or ended at.
-    pub step: Option<String>,
+    pub step: Option<&'f str>,
     /// What went wrong, when the caller heard an apology or a fallback.
     pub problem: Option<String>,
+    flows: &'f FlowSet,
+    visited: Vec<(FlowId, StepId)>,
+}
+
+impl Answer<'_> {
     /// The steps this turn took in, in order, as `flow:step` separated by
     /// spaces.
-    pub visited: String,
+    pub fn visited(&self) -> String {
+        let names: Vec<String> = self
+            .visited
+            .iter()
+            .map(|&(flow, step)| {
+                let flow = self.flows.get(flow);
+                format!("{}:{}", flow.name, flow.step(step).name)
+            })
+            .collect();
+        names.join(" ")
+    }
 }
 
 /// Answers one webhook. Never fails: problems become an apology.
 ///
 /// `flows` should be the set the call's URL names when the server still
 /// has it ([`CallState::version_in`]); callback URLs name `flows`.
-pub fn answer(flows: &FlowSet, settings: &EngineSettings, webhook: &Webhook<'_>) -> Answer {
+pub fn answer<'f>(
+    flows: &'f FlowSet,
+    settings: &EngineSettings,
+    webhook: &Webhook<'_>,
+) -> Answer<'f> {
     let mut turn = Turn::new(flows, settings, webhook, Some(flows.version()));
     let outcome = turn.begin().and_then(|target| turn.run(target));
     if let Err(problem) = outcome {
         turn.recover(problem);
     }
-    let flow = turn.flow.map(|id| flows.get(id).name.clone());
+    let flow = turn.flow.map(|id| flows.get(id).name.as_str());
     let step = match (turn.flow, turn.step) {
-        (Some(flow), Some(step)) => Some(flows.get(flow).step(step).name.clone()),
+        (Some(flow), Some(step)) => Some(flows.get(flow).step(step).name.as_str()),
         _ => None,
     };
+    let problem = turn.problem.take();
+    let visited = std::mem::take(&mut turn.visited);
     Answer {
-        twiml: twiml::document(&turn.xml),
+        twiml: turn.finish(),
         flow,
         step,
-        problem: turn.problem,
-        visited: turn.visited,
+        problem,
+        flows,
+        visited,
     }
 }
 
@@ -186,7 +208,7 @@ fn preview_written(
         })?,
     };
     turn.run(Target::Step(start)).map_err(|p| p.to_string())?;
-    Ok(twiml::document(&turn.xml))
+    Ok(turn.finish())
 }
 
 /// Something that stops a turn from going on as the flow says.
@@ -215,8 +237,8 @@ struct Turn<'a> {
     flow: Option<FlowId>,
     step: Option<StepId>,
     state: CallState,
-    /// The verbs answered so far, as TwiML.
-    xml: String,
+    /// The verbs answered so far.
+    xml: twiml::Document,
     /// Copy the TwiML written at load time where a step has it; off only in
     /// the test that holds it to the element writer.
     prewritten: bool,
@@ -224,7 +246,7 @@ struct Turn<'a> {
     /// when what it shows changes.
     context: ContextParts,
     problem: Option<String>,
-    visited: String,
+    visited: Vec<(FlowId, StepId)>,
 }
 
 impl<'a> Turn<'a> {
@@ -244,12 +266,17 @@ impl<'a> Turn<'a> {
             flow: None,
             step: None,
             state: CallState::default(),
-            xml: String::with_capacity(1024),
+            xml: twiml::Document::start(),
             prewritten: true,
             context: ContextParts::default(),
             problem: None,
-            visited: String::new(),
+            visited: Vec::with_capacity(8),
         }
+    }
+
+    /// The whole TwiML document.
+    fn finish(self) -> String {
+        self.xml.finish()
     }
 
     fn current_flow(&self) -> &'a Flow {
@@ -328,16 +355,30 @@ impl<'a> Turn<'a> {
                 .id_of(name)
                 .ok_or_else(|| Problem::NoFlow(name.clone()));
         }
-        if let Some(flow) = to
-            .and_then(|to| dial_target::parse(to, Some(TargetKind::Number)).ok())
-            .and_then(|number| self.flows.for_number(number.as_str()))
-        {
+        if let Some(flow) = to.and_then(|to| self.flow_for_number(to)) {
             return Ok(flow);
         }
         let name = &self.settings.default_flow;
         self.flows
             .id_of(name)
             .ok_or_else(|| Problem::NoFlow(name.clone()))
+    }
+
+    /// The flow that claims the number `to`, however it is written.
+    fn flow_for_number(&self, to: &str) -> Option<FlowId> {
+        if let Some(flow) = self.flows.for_number(to) {
+            return Some(flow);
+        }
+        // Twilio sends numbers as E.164, which the lookup above has tried:
+        // only other spellings need reading.
+        let e164 = to
+            .strip_prefix('+')
+            .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()));
+        if e164 {
+            return None;
+        }
+        let number = dial_target::parse(to, Some(TargetKind::Number)).ok()?;
+        self.flows.for_number(number.as_str())
     }
 
     fn enter_flow(&mut self, flow: FlowId) {
@@ -559,11 +600,11 @@ impl<'a> Turn<'a> {
     fn perform_prewritten(&mut self, step: &'a Step, twiml: &Prewritten) -> Result<bool, Problem> {
         match &step.action {
             Action::Play(_) | Action::Pause(_) => {
-                twiml.write(&[], &mut self.xml);
+                twiml.write(&[], self.xml.verbs());
                 Ok(true)
             }
             Action::Hangup | Action::Reject(_) => {
-                twiml.write(&[], &mut self.xml);
+                twiml.write(&[], self.xml.verbs());
                 Ok(false)
             }
             action => {
@@ -575,7 +616,7 @@ impl<'a> Turn<'a> {
                     self.say(before)?;
                 }
                 let url = self.waiting_url();
-                twiml.write(&[&url], &mut self.xml);
+                twiml.write(&[&url], self.xml.verbs());
                 Ok(false)
             }
         }
@@ -645,13 +686,8 @@ impl<'a> Turn<'a> {
     }
 
     fn visit(&mut self, step: StepId) {
-        let flow = self.current_flow();
-        if !self.visited.is_empty() {
-            self.visited.push(' ');
-        }
-        self.visited.push_str(&flow.name);
-        self.visited.push(':');
-        self.visited.push_str(&flow.step(step).name);
+        let flow = self.flow.expect("a flow is chosen before steps run");
+        self.visited.push((flow, step));
     }
 
     /// The callback URL for the step now waiting.
@@ -679,7 +715,7 @@ impl<'a> Turn<'a> {
     }
 
     fn emit(&mut self, verb: Element) {
-        verb.write_to(&mut self.xml);
+        verb.write_to(self.xml.verbs());
     }
 
     /// Says `speech`: its `<Say>` written at load time, with the rendered
@@ -687,9 +723,9 @@ impl<'a> Turn<'a> {
     fn say(&mut self, speech: &'a Speech) -> Result<(), Problem> {
         let text = self.render(&speech.text)?;
         match speech.xml.as_ref().filter(|_| self.prewritten) {
-            Some(xml) if matches!(speech.text, Text::Plain(_)) => xml.write(&[], &mut self.xml),
+            Some(xml) if matches!(speech.text, Text::Plain(_)) => xml.write(&[], self.xml.verbs()),
             // An empty text closes the element (`<Say />`): not the hole's shape.
-            Some(xml) if !text.is_empty() => xml.write(&[&text], &mut self.xml),
+            Some(xml) if !text.is_empty() => xml.write(&[&text], self.xml.verbs()),
             _ => {
                 let element = self.speech_element(speech, &text);
                 self.emit(element);
@@ -801,7 +837,7 @@ impl<'a> Turn<'a> {
                 first_say.and_then(|s| s.language.clone()),
             )
         });
-        self.xml.clear();
+        self.xml = twiml::Document::start();
         self.emit(render::say(
             APOLOGY,
             voice.as_deref(),

@@ -96,7 +96,11 @@ impl CallState {
     /// The URL Twilio posts the next webhook to: `base` is empty (a URL
     /// relative to the webhook) or the server's public URL.
     pub fn url(&self, base: &str) -> String {
-        let mut query = form_urlencoded::Serializer::new(String::with_capacity(64));
+        let mut url = String::with_capacity(base.len() + 96);
+        url.push_str(base);
+        url.push_str("/voice?");
+        let query_start = url.len();
+        let mut query = form_urlencoded::Serializer::for_suffix(url, query_start);
         query.append_pair(FLOW, &self.flow);
         query.append_pair(STEP, &self.step);
         if let Some(version) = &self.version {
@@ -111,7 +115,7 @@ impl CallState {
         for (name, value) in &self.vars {
             query.append_pair(&format!("{VAR_PREFIX}{name}"), value);
         }
-        format!("{base}/voice?{}", query.finish())
+        query.finish()
     }
 }
 

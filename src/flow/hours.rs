@@ -72,7 +72,9 @@ impl Schedule {
     }
 
     pub fn is_open(&self, at: Timestamp) -> bool {
-        let local = at.to_zoned(self.zone.clone());
+        // Not `to_zoned`: that clones the zone, and a clone of a shared
+        // zone is a reference count every webhook's thread contends for.
+        let local = self.zone.to_datetime(at);
         let date = local.date();
         let closed_today = self.closed.iter().any(|closed| match *closed {
             ClosedDay::Date(closed) => closed == date,

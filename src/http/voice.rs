@@ -65,11 +65,13 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
         Ok(answer) => {
             tracing::debug!(
                 call_sid = webhook.call_sid(),
-                flow = answer.flow.as_deref().unwrap_or("-"),
-                step = answer.step.as_deref().unwrap_or("-"),
+                flow = answer.flow.unwrap_or("-"),
+                step = answer.step.unwrap_or("-"),
                 "answered"
             );
-            visited = answer.visited;
+            if wants_steps {
+                visited = answer.visited();
+            }
             answer.twiml
         }
         Err(panic) => {
@@ -111,6 +113,9 @@ fn too_large() -> Response {
 /// `form_urlencoded` does, with a fast path for the common field with
 /// nothing to decode: most of Twilio's parameters are plain.
 fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+    if bytes.is_empty() {
+        return Vec::new();
+    }
     let mut pairs = Vec::with_capacity(16);
     for part in bytes.split(|&b| b == b'&').filter(|part| !part.is_empty()) {
         let (name, value) = match part.iter().position(|&b| b == b'=') {
@@ -124,7 +129,10 @@ fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
 
 fn decode(raw: &[u8]) -> String {
     if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return String::from_utf8_lossy(raw).into_owned();
+        return match std::str::from_utf8(raw) {
+            Ok(plain) => plain.to_owned(),
+            Err(_) => String::from_utf8_lossy(raw).into_owned(),
+        };
     }
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(raw.len());
