@@ -3,16 +3,15 @@
 //!
 //! Run with `cargo bench --bench render`.
 
+use std::borrow::Cow;
 use std::hint::black_box;
 use std::path::Path;
 
 use callflow::engine::{self, EngineSettings, Webhook};
 use criterion::{Criterion, criterion_group, criterion_main};
 
-fn pairs(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect()
+fn pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    form_urlencoded::parse(query.as_bytes()).collect()
 }
 
 fn bench(c: &mut Criterion) {

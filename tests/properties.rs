@@ -8,6 +8,7 @@ use callflow::engine::{self, EngineSettings, Webhook};
 use callflow::flow::load::{Source, load_sources};
 use callflow::twiml::Response;
 use proptest::prelude::*;
+use std::borrow::Cow;
 
 fn cases(default: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
@@ -124,8 +125,8 @@ proptest! {
             0..5),
     ) {
         let flows = callflow::flow::load(&common::repo_path("flows")).unwrap().flows;
-        let owned = |pairs: Vec<(&str, String)>| -> Vec<(String, String)> {
-            pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        let owned = |pairs: Vec<(&'static str, String)>| -> Vec<(Cow<'static, str>, Cow<'static, str>)> {
+            pairs.into_iter().map(|(k, v)| (Cow::Borrowed(k), Cow::Owned(v))).collect()
         };
         let (params, query) = (owned(params), owned(query));
         let webhook = Webhook { query: &query, params: &params, now: "2026-11-24T15:30:00Z".parse().unwrap() };
@@ -140,7 +141,7 @@ proptest! {
         );
         // `hints` is not a template field: the flow must load regardless.
         let flows = flows.unwrap().flows;
-        let params = vec![("SpeechResult".to_owned(), said.clone()), ("CallerName".to_owned(), name.clone())];
+        let params = vec![("SpeechResult".into(), said.clone().into()), ("CallerName".into(), name.clone().into())];
         let webhook = Webhook { query: &[], params: &params, now: "2026-11-24T15:30:00Z".parse().unwrap() };
         let twiml = engine::answer(&flows, &EngineSettings::default(), &webhook).twiml;
         let parsed = Response::parse(&twiml).unwrap_or_else(|e| panic!("{e}: {twiml}"));

@@ -35,7 +35,7 @@ use crate::flow::{
     Target, Text,
 };
 use crate::twiml::{self, Element, Prewritten};
-pub use state::CallState;
+pub use state::{CallState, Pairs};
 
 /// Most steps one webhook may run before the engine decides the flow is
 /// looping without ever waiting for the caller.
@@ -77,17 +77,17 @@ impl Default for EngineSettings {
 #[derive(Debug, Clone, Copy)]
 pub struct Webhook<'a> {
     /// The URL's query: the call's state after the first webhook.
-    pub query: &'a [(String, String)],
+    pub query: &'a Pairs<'a>,
     /// Twilio's parameters (the form body of a POST).
-    pub params: &'a [(String, String)],
+    pub params: &'a Pairs<'a>,
     pub now: Timestamp,
 }
 
-fn find_param<'p>(pairs: &'p [(String, String)], name: &str) -> Option<&'p str> {
+fn find_param<'p>(pairs: &'p Pairs<'_>, name: &str) -> Option<&'p str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+        .map(|(_, v)| v.as_ref())
 }
 
 impl<'a> Webhook<'a> {

@@ -10,7 +10,12 @@
 //! (`v=3f2a...`), so that a hot reload does not change a flow under a call
 //! in progress; see [`crate::reload`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// Names and values of a query or form, decoded; borrowed from the request
+/// where nothing needed decoding.
+pub type Pairs<'a> = [(Cow<'a, str>, Cow<'a, str>)];
 
 /// Query keys that belong to the state, not to the caller.
 const FLOW: &str = "flow";
@@ -45,16 +50,16 @@ pub struct CallState {
 impl CallState {
     /// Reads the state from a webhook's query, or `None` for the first
     /// webhook of a call (no step yet).
-    pub fn from_query(query: &[(String, String)]) -> Option<CallState> {
+    pub fn from_query(query: &Pairs<'_>) -> Option<CallState> {
         let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-        let step = get(STEP)?.clone();
+        let step = get(STEP)?.to_string();
         let mut state = CallState {
-            flow: get(FLOW).cloned().unwrap_or_default(),
+            flow: get(FLOW).map(|flow| flow.to_string()).unwrap_or_default(),
             step,
             attempt: get(ATTEMPT).and_then(|v| v.parse().ok()).unwrap_or(0),
             idle: get(IDLE).and_then(|v| v.parse().ok()).unwrap_or(0),
             vars: BTreeMap::new(),
-            version: get(VERSION).cloned(),
+            version: get(VERSION).map(|version| version.to_string()),
         };
         for (key, value) in query {
             if let Some(name) = key.strip_prefix(VAR_PREFIX) {
@@ -67,11 +72,11 @@ impl CallState {
     /// The flow set version a webhook's URL names, if any, without reading
     /// the rest of the state: the server picks the set before the engine
     /// runs.
-    pub fn version_in(query: &[(String, String)]) -> Option<&str> {
+    pub fn version_in<'q>(query: &'q Pairs<'_>) -> Option<&'q str> {
         query
             .iter()
             .find(|(k, _)| k == VERSION)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 
     /// Whether a query key is part of the state rather than a parameter the
@@ -123,10 +128,8 @@ impl CallState {
 mod tests {
     use super::*;
 
-    fn pairs(query: &str) -> Vec<(String, String)> {
-        form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect()
+    fn pairs(query: &str) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+        form_urlencoded::parse(query.as_bytes()).collect()
     }
 
     #[test]

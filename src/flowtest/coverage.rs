@@ -34,9 +34,7 @@ impl Coverage {
                 }
             }
             let query = exchange.url.split_once('?').map_or("", |(_, q)| q);
-            let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-                .into_owned()
-                .collect();
+            let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
             let Some(state) = CallState::from_query(&pairs) else {
                 continue;
             };

@@ -525,9 +525,7 @@ fn vars_after(exchange: &Exchange) -> Option<BTreeMap<String, String>> {
     let response = Response::parse(&exchange.twiml).ok()?;
     let url = response.verbs.iter().find_map(callback_url)?;
     let query = url.split_once('?')?.1;
-    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
+    let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
     CallState::from_query(&pairs).map(|state| state.vars)
 }
 

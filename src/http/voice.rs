@@ -6,9 +6,11 @@
 //! apology, because an HTTP error makes Twilio play its own error message
 //! ("an application error has occurred") and drop the caller.
 
+use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -41,14 +43,15 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let params = if is_form {
+    let body = if is_form {
         match axum::body::to_bytes(body, MAX_WEBHOOK_BODY_BYTES).await {
-            Ok(body) => parse_pairs(&body),
+            Ok(body) => body,
             Err(_) => return too_large(),
         }
     } else {
-        Vec::new()
+        Bytes::new()
     };
+    let params = parse_pairs(&body);
     let webhook = Webhook {
         query: &query,
         params: &params,
@@ -110,9 +113,9 @@ fn too_large() -> Response {
 }
 
 /// Decodes `application/x-www-form-urlencoded` pairs, as
-/// `form_urlencoded` does, with a fast path for the common field with
-/// nothing to decode: most of Twilio's parameters are plain.
-fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
+/// `form_urlencoded` does, borrowing every field with nothing to decode:
+/// most of Twilio's parameters are plain.
+fn parse_pairs(bytes: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
     if bytes.is_empty() {
         return Vec::new();
     }
@@ -127,12 +130,9 @@ fn parse_pairs(bytes: &[u8]) -> Vec<(String, String)> {
     pairs
 }
 
-fn decode(raw: &[u8]) -> String {
+fn decode(raw: &[u8]) -> Cow<'_, str> {
     if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        return match std::str::from_utf8(raw) {
-            Ok(plain) => plain.to_owned(),
-            Err(_) => String::from_utf8_lossy(raw).into_owned(),
-        };
+        return String::from_utf8_lossy(raw);
     }
     let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
     let mut out = Vec::with_capacity(raw.len());
@@ -155,8 +155,10 @@ fn decode(raw: &[u8]) -> String {
         }
         at += 1;
     }
-    String::from_utf8(out)
-        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+    Cow::Owned(
+        String::from_utf8(out)
+            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
+    )
 }
 
 #[cfg(test)]
@@ -167,15 +169,18 @@ mod tests {
     proptest! {
         #[test]
         fn decodes_forms_exactly_as_form_urlencoded(body in prop::collection::vec(any::<u8>(), 0..200)) {
-            let expected: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+            let expected: Vec<_> = form_urlencoded::parse(&body).collect();
             prop_assert_eq!(parse_pairs(&body), expected);
         }
 
         #[test]
         fn decodes_twilio_shaped_forms(pairs in prop::collection::vec(("[A-Za-z]{1,12}", ".{0,30}"), 0..12)) {
             let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
-            let expected: Vec<(String, String)> = pairs.into_iter().collect();
-            prop_assert_eq!(parse_pairs(body.as_bytes()), expected);
+            let decoded: Vec<(String, String)> = parse_pairs(body.as_bytes())
+                .into_iter()
+                .map(|(name, value)| (name.into_owned(), value.into_owned()))
+                .collect();
+            prop_assert_eq!(decoded, pairs);
         }
     }
 }
