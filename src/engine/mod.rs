@@ -28,6 +28,7 @@ use jiff::Timestamp;
 use minijinja::Value;
 
 use crate::dial_target::{self, TargetKind};
+use crate::flow::simple::{Lookup, Root};
 use crate::flow::spec::DialOutcome;
 use crate::flow::template::Uses;
 use crate::flow::{
@@ -174,16 +175,16 @@ pub fn preview(
     step: Option<&str>,
     now: Timestamp,
 ) -> Result<String, String> {
-    preview_written(flows, settings, flow, step, now, true)
+    preview_with(flows, settings, flow, step, now, true)
 }
 
-fn preview_written(
+fn preview_with(
     flows: &FlowSet,
     settings: &EngineSettings,
     flow: &str,
     step: Option<&str>,
     now: Timestamp,
-    prewritten: bool,
+    precompiled: bool,
 ) -> Result<String, String> {
     let webhook = Webhook {
         query: &[],
@@ -192,7 +193,7 @@ fn preview_written(
     };
     // A preview is no call: its URLs name no version.
     let mut turn = Turn::new(flows, settings, &webhook, None);
-    turn.prewritten = prewritten;
+    turn.precompiled = precompiled;
     let flow_id = flows
         .id_of(flow)
         .ok_or_else(|| Problem::UnknownFlow(flow.to_owned()).to_string())?;
@@ -239,9 +240,10 @@ struct Turn<'a> {
     state: CallState,
     /// The verbs answered so far.
     xml: twiml::Document,
-    /// Copy the TwiML written at load time where a step has it; off only in
-    /// the test that holds it to the element writer.
-    prewritten: bool,
+    /// Use what was compiled at load time: the TwiML written for a step,
+    /// templates rendered without minijinja. Off only in the tests that
+    /// hold both to the general path.
+    precompiled: bool,
     /// Parts of the template context, each built on first use and dropped
     /// when what it shows changes.
     context: ContextParts,
@@ -267,7 +269,7 @@ impl<'a> Turn<'a> {
             step: None,
             state: CallState::default(),
             xml: twiml::Document::start(),
-            prewritten: true,
+            precompiled: true,
             context: ContextParts::default(),
             problem: None,
             visited: Vec::with_capacity(8),
@@ -498,7 +500,7 @@ impl<'a> Turn<'a> {
     /// waits for a webhook or ends the call.
     fn perform(&mut self, step: &'a Step) -> Result<Option<Target>, Problem> {
         let after = Some(step.next.unwrap_or(Target::Hangup));
-        if let Some(twiml) = step.twiml.as_ref().filter(|_| self.prewritten) {
+        if let Some(twiml) = step.twiml.as_ref().filter(|_| self.precompiled) {
             return Ok(self
                 .perform_prewritten(step, twiml)?
                 .then_some(after)
@@ -722,7 +724,7 @@ impl<'a> Turn<'a> {
     /// text in its hole when it is a template.
     fn say(&mut self, speech: &'a Speech) -> Result<(), Problem> {
         let text = self.render(&speech.text)?;
-        match speech.xml.as_ref().filter(|_| self.prewritten) {
+        match speech.xml.as_ref().filter(|_| self.precompiled) {
             Some(xml) if matches!(speech.text, Text::Plain(_)) => xml.write(&[], self.xml.verbs()),
             // An empty text closes the element (`<Say />`): not the hole's shape.
             Some(xml) if !text.is_empty() => xml.write(&[&text], self.xml.verbs()),
@@ -744,8 +746,17 @@ impl<'a> Turn<'a> {
     }
 
     fn render<'t>(&mut self, text: &'t Text) -> Result<Cow<'t, str>, Problem> {
-        if let Text::Plain(plain) = text {
-            return Ok(Cow::Borrowed(plain));
+        match text {
+            Text::Plain(plain) => return Ok(Cow::Borrowed(plain)),
+            Text::Template {
+                simple: Some(simple),
+                ..
+            } if self.precompiled => {
+                let mut out = String::new();
+                simple.render(&|lookup| self.lookup(lookup), &mut out);
+                return Ok(Cow::Owned(out));
+            }
+            Text::Template { .. } => {}
         }
         let context = self.context(text.uses());
         self.flows
@@ -756,6 +767,26 @@ impl<'a> Turn<'a> {
 
     fn render_opt<'t>(&mut self, text: Option<&'t Text>) -> Result<Option<Cow<'t, str>>, Problem> {
         text.map(|t| self.render(t)).transpose()
+    }
+
+    /// What `call.Name` or `vars.name` reads, as the template context
+    /// shows it (see [`CallParams`]).
+    fn lookup(&self, lookup: &Lookup) -> Option<&str> {
+        match lookup.root {
+            Root::Call => {
+                let key = lookup.key.as_str();
+                let last = |pairs: &'a Pairs<'a>| {
+                    pairs
+                        .iter()
+                        .rev()
+                        .find(|(name, _)| name == key)
+                        .map(|(_, value)| value.as_ref())
+                };
+                last(self.webhook.params)
+                    .or_else(|| last(self.webhook.query).filter(|_| !CallState::is_state_key(key)))
+            }
+            Root::Vars => self.state.vars.get(&lookup.key).map(String::as_str),
+        }
     }
 
     fn template_problem(&self, message: String) -> Problem {
@@ -1005,7 +1036,76 @@ pub fn choose<'m>(
 mod tests {
     use std::path::Path;
 
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Templates of the shape `flow::simple` renders itself.
+    fn simple_template() -> impl Strategy<Value = String> {
+        let lookup = prop::sample::select(vec![
+            "call.CallerName",
+            "call.From",
+            "call.flow",
+            "call.step",
+            "vars.name",
+            "vars.account",
+        ]);
+        let value = (lookup.clone(), "[ \t]{0,2}", "[ \t]{0,2}")
+            .prop_map(|(lookup, before, after)| format!("{{{{{before}{lookup}{after}}}}}"));
+        let piece = prop_oneof!["[A-Za-z ,.!?]{0,8}", value];
+        let condition =
+            (lookup, prop::collection::vec(piece.clone(), 0..3)).prop_map(|(lookup, body)| {
+                format!("{{% if {lookup} %}}{}{{% endif %}}", body.concat())
+            });
+        prop::collection::vec(prop_oneof![piece, condition], 1..5).prop_map(|p| p.concat())
+    }
+
+    fn pairs(
+        names: &[&'static str],
+    ) -> impl Strategy<Value = Vec<(Cow<'static, str>, Cow<'static, str>)>> {
+        prop::collection::vec((prop::sample::select(names.to_vec()), "[a-z ]{0,4}"), 0..5).prop_map(
+            |pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(name, value)| (Cow::Borrowed(name), Cow::Owned(value)))
+                    .collect()
+            },
+        )
+    }
+
+    proptest! {
+        /// Rendered directly or by minijinja, a simple template says the
+        /// same, whichever parameters and variables the call has.
+        #[test]
+        fn simple_templates_render_as_minijinja_does(
+            template in simple_template(),
+            params in pairs(&["CallerName", "From", "flow", "step"]),
+            query in pairs(&["CallerName", "flow", "step", "var.name", "var.account"]),
+        ) {
+            let source = format!("steps:\n  speak:\n    say: \"{template}\"\n");
+            let flows = crate::flow::load_sources(vec![crate::flow::load::Source {
+                name: "main".into(),
+                file: "main.yaml".into(),
+                text: source,
+            }])
+            .unwrap()
+            .flows;
+            let Action::Say(speech) = &flows.get(0).step(0).action else {
+                unreachable!("the flow is one say step")
+            };
+            let webhook = Webhook { query: &query, params: &params, now: Timestamp::UNIX_EPOCH };
+            let settings = EngineSettings::default();
+            let rendered = |precompiled| {
+                let mut turn = Turn::new(&flows, &settings, &webhook, None);
+                turn.precompiled = precompiled;
+                turn.state = CallState::from_query(&query).unwrap_or_default();
+                turn.enter_flow(0);
+                turn.step = Some(0);
+                turn.render(&speech.text).map(Cow::into_owned).map_err(|p| p.to_string())
+            };
+            prop_assert_eq!(rendered(true), rendered(false), "{}", template);
+        }
+    }
 
     /// Every step of every flow we ship, answered with the TwiML written at
     /// load time and with the element writer: the bytes must be the same.
@@ -1027,14 +1127,14 @@ mod tests {
                     prewritten_steps += usize::from(step.twiml.is_some());
                     for now in ["2026-11-24T15:30:00Z", "2026-11-24T03:30:00Z"] {
                         let now = now.parse().unwrap();
-                        let answer = |prewritten| {
-                            preview_written(
+                        let answer = |precompiled| {
+                            preview_with(
                                 &flows,
                                 &settings,
                                 &flow.name,
                                 Some(&step.name),
                                 now,
-                                prewritten,
+                                precompiled,
                             )
                         };
                         assert_eq!(

@@ -11,6 +11,7 @@
 //! - [`diagnostic`]: mistakes, with file, line and column.
 //! - [`position`]: where each key of a YAML file is, for diagnostics.
 //! - [`template`]: templated text.
+//! - [`simple`]: templates rendered without the template engine.
 //! - [`hours`]: opening hours.
 
 mod check;
@@ -18,6 +19,7 @@ pub mod diagnostic;
 pub mod hours;
 pub mod load;
 pub mod position;
+pub mod simple;
 pub mod spec;
 pub mod template;
 

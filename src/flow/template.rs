@@ -14,16 +14,20 @@ use std::borrow::Cow;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
+use super::simple::Simple;
+
 /// The names a template may use.
 pub const CONTEXT_NAMES: &[&str] = &["call", "vars", "now", "config", "flow", "step"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Plain(String),
-    /// A compiled template in [`Templates`], and what it reads.
+    /// A compiled template in [`Templates`], and what it reads; `simple`
+    /// when it can also be rendered without minijinja.
     Template {
         name: String,
         uses: Uses,
+        simple: Option<Simple>,
     },
 }
 
@@ -118,7 +122,11 @@ impl Templates {
                     .join(", ")
             ));
         }
-        Ok(Text::Template { name, uses })
+        Ok(Text::Template {
+            name,
+            uses,
+            simple: Simple::parse(source),
+        })
     }
 
     /// Compiles a condition (`vars.account | length == 6`) as a template
