@@ -15,8 +15,9 @@
 //! body). This layer therefore arms the timer only when a request is still
 //! pending after two polls. Between the first and second poll it wakes its
 //! own task, so a request that stalls right away is still polled a second
-//! time and still gets its timer: no request escapes the limit. The
-//! deadline counts from the first poll either way.
+//! time and still gets its timer: no request escapes the limit. The limit
+//! counts from that second poll, a moment after the first, so a quick
+//! request does not even read the clock.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,7 +27,7 @@ use std::time::Duration;
 use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 /// How long a request may take, body included. Twilio gives up on a
 /// webhook after 15 seconds; a client slower than this is not Twilio and
@@ -85,17 +86,17 @@ where
         DeadlineFuture {
             inner: self.inner.call(request),
             limit: self.limit,
-            timer: Timer::NotYet { started: None },
+            timer: Timer::Fresh,
         }
     }
 }
 
 /// Where a request's timer is.
 enum Timer {
-    /// Not armed: the request has been polled at most once, at `started`.
-    NotYet {
-        started: Option<Instant>,
-    },
+    /// Not polled yet.
+    Fresh,
+    /// Polled once and still waiting for its body.
+    Polled,
     Armed(Pin<Box<Sleep>>),
 }
 
@@ -119,31 +120,26 @@ where
         if let Poll::Ready(output) = this.inner.poll(cx) {
             return Poll::Ready(output);
         }
-        match this.timer {
-            Timer::NotYet { started: None } => {
+        let sleep = match this.timer {
+            Timer::Fresh => {
                 // First poll: hyper has been asked for the body. Come back
                 // once more without a timer; a whole body is here by then.
-                *this.timer = Timer::NotYet {
-                    started: Some(Instant::now()),
-                };
+                *this.timer = Timer::Polled;
                 cx.waker().wake_by_ref();
-                Poll::Pending
+                return Poll::Pending;
             }
-            Timer::NotYet {
-                started: Some(started),
-            } => {
-                let mut sleep = Box::pin(tokio::time::sleep_until(*started + *this.limit));
-                let expired = sleep.as_mut().poll(cx).is_ready();
-                *this.timer = Timer::Armed(sleep);
-                if expired {
-                    return Poll::Ready(Ok(timed_out()));
-                }
-                Poll::Pending
+            Timer::Polled => {
+                *this.timer = Timer::Armed(Box::pin(tokio::time::sleep(*this.limit)));
+                let Timer::Armed(sleep) = this.timer else {
+                    unreachable!("armed just now")
+                };
+                sleep
             }
-            Timer::Armed(sleep) => match sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Ok(timed_out())),
-                Poll::Pending => Poll::Pending,
-            },
+            Timer::Armed(sleep) => sleep,
+        };
+        match sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Ok(timed_out())),
+            Poll::Pending => Poll::Pending,
         }
     }
 }

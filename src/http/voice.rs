@@ -31,6 +31,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/voice", get(voice).post(voice))
 }
 
+/// Built once: a header value from a string is validated and copied on
+/// every use.
+const TWIML_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-8");
+
 /// Said when the engine itself fails, which a test should never see.
 const PANIC_APOLOGY: &str =
     "We're sorry, something went wrong on our side. Please call again later. Goodbye.";
@@ -95,7 +99,7 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
             response.to_xml()
         }
     };
-    let mut response = ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], twiml).into_response();
+    let mut response = ([(header::CONTENT_TYPE, TWIML_TYPE)], twiml).into_response();
     // The steps taken, for the simulator, flow tests and the browser page.
     if wants_steps && let Ok(value) = HeaderValue::from_str(&visited) {
         response.headers_mut().insert(STEPS_HEADER, value);
