@@ -17,7 +17,7 @@ pub struct FlowSettings {
     #[arg(long, env = "FLOWS_DIR", default_value = "./flows", global = true)]
     pub flows_dir: PathBuf,
 
-    /// The base URL Twilio reaches this server at (https://ivr.example.com).
+    /// The base URL Twilio reaches this server at (`https://ivr.example.com`).
     /// Callback URLs are absolute under it; without it they are relative to
     /// the webhook, which works whenever /voice is at the root of the host.
     #[arg(long, env = "PUBLIC_URL", global = true)]

@@ -10,11 +10,13 @@
 //!
 //! - [`flow`]: the flow language. `spec` is the YAML as written, `load`
 //!   reads and checks a folder of flows into a validated [`flow::FlowSet`],
-//!   `diagnostic` reports mistakes with file, line and column.
+//!   `diagnostic` reports mistakes with file, line and column, `simple`
+//!   renders the common templates without the template engine.
 //! - [`engine`]: answers one webhook: resumes the call where its URL says,
 //!   runs steps until the caller has to act, and renders the TwiML.
 //! - [`twiml`]: the TwiML verbs and a serializer that writes what Twilio's
-//!   own helper libraries write.
+//!   own helper libraries write, and TwiML written at load time with holes
+//!   for what changes per call.
 //! - [`dial_target`]: what a flow may dial, and the normalisation that stops
 //!   caller input from dialling anywhere else.
 //! - [`signature`]: X-Twilio-Signature, so forged webhooks are refused.

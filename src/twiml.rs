@@ -1,11 +1,16 @@
 //! TwiML: the XML documents Twilio executes on a call.
 //!
-//! The engine builds a [`Response`] of [`Element`]s and [`Response::to_xml`]
-//! writes it the way Twilio's own helper libraries do: attributes sorted by
-//! name, no whitespace between elements, `<Verb />` for empty elements, and
-//! their escaping rules. Writing the same bytes as the official libraries
-//! means a flow author can compare our output with any Twilio example
-//! character for character, and our tests can hold us to Twilio's vectors.
+//! [`Element`]s are written the way Twilio's own helper libraries write
+//! them: attributes sorted by name, no whitespace between elements,
+//! `<Verb />` for empty elements, and their escaping rules. Writing the same
+//! bytes as the official libraries means a flow author can compare our
+//! output with any Twilio example character for character, and our tests
+//! can hold us to Twilio's vectors.
+//!
+//! The engine writes verbs straight into a [`Document`]. Most of them were
+//! written when the flows loaded, as [`Prewritten`] pieces with holes for
+//! the callback URL or a templated sentence; the rest are built as elements
+//! and written on the spot. [`Response`] is the same document as a tree.
 //!
 //! [`Element::parse`] reads TwiML back into the same tree; the call simulator
 //! and the tests use it, so what we parse is exactly what we write.

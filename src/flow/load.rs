@@ -47,7 +47,7 @@ pub fn load(dir: &Path) -> Result<Loaded, Report> {
     load_sources(read_sources(dir)?)
 }
 
-/// Reads the flow files of `dir` without checking them, as [`load`] does:
+/// Reads the flow files of `dir` without checking them, as [`load()`] does:
 /// hot reload reads first so that it can tell which files changed.
 pub fn read_sources(dir: &Path) -> Result<Vec<Source>, Report> {
     let mut report = Report::default();

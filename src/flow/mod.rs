@@ -1,13 +1,13 @@
 //! Flows: the call scripts a line runs, loaded from YAML and checked.
 //!
-//! A [`FlowSet`] can only be made by [`load`], which reads a folder of flow
+//! A [`FlowSet`] can only be made by [`load()`], which reads a folder of flow
 //! files, checks every reference, template, number and time range, and
 //! compiles the result: step names become indexes, text becomes plain
 //! strings or compiled templates. The request path uses the set as it is and
 //! never re-checks anything.
 //!
 //! - [`spec`]: the YAML as written.
-//! - [`load`]: reading and checking into a [`FlowSet`].
+//! - [`load`](mod@load): reading and checking into a [`FlowSet`].
 //! - [`diagnostic`]: mistakes, with file, line and column.
 //! - [`position`]: where each key of a YAML file is, for diagnostics.
 //! - [`template`]: templated text.

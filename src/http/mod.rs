@@ -13,7 +13,7 @@
 //! [`run`] takes a bound listener and a shutdown future, so tests can serve
 //! on port 0 and stop the server when they are done.
 
-mod deadline;
+pub mod deadline;
 pub mod flows;
 pub mod page;
 pub mod signature;

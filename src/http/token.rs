@@ -2,7 +2,7 @@
 //!
 //! This layer only reads the request (peer address, headers, `identity` query parameter), asks
 //! [`TokenService`] for a token, and turns the outcome into JSON. Each [`TokenError`] variant maps
-//! to exactly one status in [`error_response`].
+//! to exactly one status in `error_response`.
 //!
 //! The router carries its own state, so the main router can `.merge()` it as is. For the per-IP
 //! rate limit the server must be served with

@@ -22,7 +22,7 @@ pub enum AuthFailure {
     /// No `Authorization` header, or one with a scheme that is not configured.
     #[error("this endpoint needs credentials: send {expected}")]
     Missing {
-        /// The accepted form(s), e.g. "Authorization: Bearer <secret>".
+        /// The accepted form(s), e.g. `Authorization: Bearer <secret>`.
         expected: &'static str,
     },
     /// The header was there but the secret or the user/password did not match.
