@@ -10,14 +10,13 @@
 //! an eventfd write per request. It cost about a seventh of `/voice`'s
 //! throughput.
 //!
-//! A webhook from Twilio arrives whole in one read, so its handler finishes
-//! on its second poll at the latest (the first one only asks hyper for the
-//! body). This layer therefore arms the timer only when a request is still
-//! pending after two polls. Between the first and second poll it wakes its
-//! own task, so a request that stalls right away is still polled a second
-//! time and still gets its timer: no request escapes the limit. The limit
-//! counts from that second poll, a moment after the first, so a quick
-//! request does not even read the clock.
+//! A webhook from Twilio arrives whole, with its headers, so its handler
+//! finishes on its first poll: hyper already holds the body. This layer
+//! therefore arms the timer only when a request is still pending after two
+//! polls. After the first it wakes its own task, so a request that stalls
+//! right away is still polled a second time and still gets its timer: no
+//! request escapes the limit. The limit counts from that second poll, a
+//! moment after the first, so a quick request does not even read the clock.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -122,8 +121,9 @@ where
         }
         let sleep = match this.timer {
             Timer::Fresh => {
-                // First poll: hyper has been asked for the body. Come back
-                // once more without a timer; a whole body is here by then.
+                // The body is not all here yet. Come back once more before
+                // paying for a timer: the part hyper was asked for may be
+                // in its buffer already.
                 *this.timer = Timer::Polled;
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
