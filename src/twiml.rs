@@ -238,19 +238,11 @@ impl Response {
 
     /// Serializes the document as Twilio's helper libraries do.
     pub fn to_xml(&self) -> String {
-        // Most answers are a few hundred bytes to a kilobyte.
-        let mut out = String::with_capacity(1024);
-        out.push_str(XML_DECLARATION);
-        if self.verbs.is_empty() {
-            out.push_str("<Response />");
-            return out;
-        }
-        out.push_str("<Response>");
+        let mut document = Document::start();
         for verb in &self.verbs {
-            verb.write_to(&mut out);
+            verb.write_to(document.verbs());
         }
-        out.push_str("</Response>");
-        out
+        document.finish()
     }
 
     /// Reads a document written by [`Response::to_xml`] (or by Twilio's
@@ -279,7 +271,8 @@ const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// A document written as it goes: verbs are appended by
 /// [`Element::write_to`] or [`Prewritten::write`], and [`Document::finish`]
-/// gives the same bytes as [`Response::to_xml`] without building a tree.
+/// closes it. The engine writes its answers this way, without building a
+/// tree; [`Response::to_xml`] writes a tree through it too.
 #[derive(Debug)]
 pub struct Document {
     out: String,

@@ -278,3 +278,29 @@ async fn a_slow_request_that_arrives_in_time_is_answered() {
     let text = response.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&text).contains("<Response>"));
 }
+
+/// A body that breaks off, like a client that disconnects mid-request.
+struct BrokenBody;
+
+impl axum::body::HttpBody for BrokenBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::ErrorKind::ConnectionReset.into())))
+    }
+}
+
+#[tokio::test]
+async fn a_body_that_breaks_off_is_refused_with_a_reason() {
+    let response = router_at("flows", OPEN)
+        .oneshot(webhook_with(Body::new(BrokenBody)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let text = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&text).contains("could not be read"));
+}

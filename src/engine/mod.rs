@@ -501,10 +501,8 @@ impl<'a> Turn<'a> {
     fn perform(&mut self, step: &'a Step) -> Result<Option<Target>, Problem> {
         let after = Some(step.next.unwrap_or(Target::Hangup));
         if let Some(twiml) = step.twiml.as_ref().filter(|_| self.precompiled) {
-            return Ok(self
-                .perform_prewritten(step, twiml)?
-                .then_some(after)
-                .flatten());
+            let goes_on = self.perform_prewritten(step, twiml)?;
+            return Ok(if goes_on { after } else { None });
         }
         match &step.action {
             Action::Say(speech) => {
@@ -600,28 +598,20 @@ impl<'a> Turn<'a> {
     /// Performs a step whose TwiML was written at load time; `false` when
     /// the step waits or ends the call.
     fn perform_prewritten(&mut self, step: &'a Step, twiml: &Prewritten) -> Result<bool, Problem> {
-        match &step.action {
-            Action::Play(_) | Action::Pause(_) => {
-                twiml.write(&[], self.xml.verbs());
-                Ok(true)
-            }
-            Action::Hangup | Action::Reject(_) => {
-                twiml.write(&[], self.xml.verbs());
-                Ok(false)
-            }
-            action => {
-                if let Action::Dial(Dial {
-                    before: Some(before),
-                    ..
-                }) = action
-                {
-                    self.say(before)?;
-                }
-                let url = self.waiting_url();
-                twiml.write(&[&url], self.xml.verbs());
-                Ok(false)
-            }
+        if let Action::Dial(Dial {
+            before: Some(before),
+            ..
+        }) = &step.action
+        {
+            self.say(before)?;
         }
+        if step.action.waits() {
+            let url = self.waiting_url();
+            twiml.write(&[&url], self.xml.verbs());
+            return Ok(false);
+        }
+        twiml.write(&[], self.xml.verbs());
+        Ok(!matches!(step.action, Action::Hangup | Action::Reject(_)))
     }
 
     fn dial(&mut self, dial: &'a Dial, step: &'a Step) -> Result<Option<Target>, Problem> {
@@ -703,15 +693,9 @@ impl<'a> Turn<'a> {
     fn prompts(&mut self, prompts: &'a [Prompt]) -> Result<Vec<Element>, Problem> {
         prompts
             .iter()
-            .map(|prompt| match prompt {
-                Prompt::Say(speech) => {
-                    let text = self.render(&speech.text)?;
-                    Ok(self.speech_element(speech, &text))
-                }
-                Prompt::Play(play) => {
-                    let url = self.render_opt(play.url.as_ref())?;
-                    Ok(render::play(play, url.as_deref()))
-                }
+            .map(|prompt| {
+                let rendered = self.render_opt(prompt.text())?;
+                Ok(render::prompt(prompt, rendered.as_deref()))
             })
             .collect()
     }
@@ -729,20 +713,10 @@ impl<'a> Turn<'a> {
             // An empty text closes the element (`<Say />`): not the hole's shape.
             Some(xml) if !text.is_empty() => xml.write(&[&text], self.xml.verbs()),
             _ => {
-                let element = self.speech_element(speech, &text);
-                self.emit(element);
+                self.emit(render::spoken(speech, &text));
             }
         }
         Ok(())
-    }
-
-    fn speech_element(&self, speech: &Speech, text: &str) -> Element {
-        render::say(
-            text,
-            speech.voice.as_deref(),
-            speech.language.as_deref(),
-            speech.loop_count,
-        )
     }
 
     fn render<'t>(&mut self, text: &'t Text) -> Result<Cow<'t, str>, Problem> {
@@ -773,18 +747,10 @@ impl<'a> Turn<'a> {
     /// shows it (see [`CallParams`]).
     fn lookup(&self, lookup: &Lookup) -> Option<&str> {
         match lookup.root {
-            Root::Call => {
-                let key = lookup.key.as_str();
-                let last = |pairs: &'a Pairs<'a>| {
-                    pairs
-                        .iter()
-                        .rev()
-                        .find(|(name, _)| name == key)
-                        .map(|(_, value)| value.as_ref())
-                };
-                last(self.webhook.params)
-                    .or_else(|| last(self.webhook.query).filter(|_| !CallState::is_state_key(key)))
-            }
+            Root::Call => call_pairs(self.webhook)
+                .rev()
+                .find(|(name, _)| *name == lookup.key)
+                .map(|(_, value)| value),
             Root::Vars => self.state.vars.get(&lookup.key).map(String::as_str),
         }
     }
@@ -941,7 +907,7 @@ impl CallParams {
 impl minijinja::value::Object for CallParams {
     fn get_value(self: &std::sync::Arc<Self>, key: &Value) -> Option<Value> {
         let key = key.as_str()?;
-        // The body wins over the query, as in `Webhook::param`.
+        // The last wins, as in `call_pairs`.
         self.pairs()
             .rev()
             .find(|(name, _)| *name == key)
@@ -956,20 +922,26 @@ impl minijinja::value::Object for CallParams {
     }
 }
 
+/// What `call` shows, in order: the query's parameters that are not
+/// callflow's state, then the body's. A name given twice reads the last.
+fn call_pairs<'w>(webhook: &Webhook<'w>) -> impl DoubleEndedIterator<Item = (&'w str, &'w str)> {
+    webhook
+        .query
+        .iter()
+        .filter(|(key, _)| !CallState::is_state_key(key))
+        .chain(webhook.params)
+        .map(|(name, value)| (name.as_ref(), value.as_ref()))
+}
+
 fn call_value(webhook: &Webhook<'_>) -> Value {
-    let pairs = || {
-        webhook
-            .query
-            .iter()
-            .filter(|(key, _)| !CallState::is_state_key(key))
-            .chain(webhook.params)
-    };
-    let size = pairs().map(|(name, value)| name.len() + value.len()).sum();
+    let size = call_pairs(webhook)
+        .map(|(name, value)| name.len() + value.len())
+        .sum();
     let mut params = CallParams {
         text: String::with_capacity(size),
         bounds: Vec::with_capacity(webhook.query.len() + webhook.params.len()),
     };
-    for (name, value) in pairs() {
+    for (name, value) in call_pairs(webhook) {
         let start = params.text.len();
         params.text.push_str(name);
         let middle = params.text.len();

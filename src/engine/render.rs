@@ -13,17 +13,9 @@ use crate::twiml::{Element, Prewritten};
 /// The `<Say>` of `speech`, written when flows load: whole for plain text,
 /// with the text as hole 0 for a template.
 pub fn prewrite_say(speech: &Speech) -> Option<Prewritten> {
-    let say_with = |text: &str| {
-        say(
-            text,
-            speech.voice.as_deref(),
-            speech.language.as_deref(),
-            speech.loop_count,
-        )
-    };
     match &speech.text {
-        Text::Plain(text) => Prewritten::new(&[say_with(text)], 0),
-        Text::Template { .. } => Prewritten::new(&[say_with(&Prewritten::hole(0))], 1),
+        Text::Plain(text) => Prewritten::new(&[spoken(speech, text)], 0),
+        Text::Template { .. } => Prewritten::new(&[spoken(speech, &Prewritten::hole(0))], 1),
     }
 }
 
@@ -101,16 +93,26 @@ fn plain_opt(text: Option<&Text>) -> Option<Option<&str>> {
 fn plain_prompts(prompts: &[Prompt]) -> Option<Vec<Element>> {
     prompts
         .iter()
-        .map(|prompt| match prompt {
-            Prompt::Say(speech) => Some(say(
-                plain(&speech.text)?,
-                speech.voice.as_deref(),
-                speech.language.as_deref(),
-                speech.loop_count,
-            )),
-            Prompt::Play(spec) => Some(play(spec, plain_opt(spec.url.as_ref())?)),
-        })
+        .map(|spec| Some(prompt(spec, plain_opt(spec.text())?)))
         .collect()
+}
+
+/// `<Say>` for `speech`, saying `text` (its text as rendered).
+pub fn spoken(speech: &Speech, text: &str) -> Element {
+    say(
+        text,
+        speech.voice.as_deref(),
+        speech.language.as_deref(),
+        speech.loop_count,
+    )
+}
+
+/// A gather's or recording's prompt, with its [`Prompt::text`] as rendered.
+pub fn prompt(spec: &Prompt, rendered: Option<&str>) -> Element {
+    match spec {
+        Prompt::Say(speech) => spoken(speech, rendered.unwrap_or("")),
+        Prompt::Play(play_spec) => play(play_spec, rendered),
+    }
 }
 
 /// `<Number>`, `<Client>` or `<Sip>` for a checked target.

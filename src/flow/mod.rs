@@ -233,6 +233,16 @@ pub enum Prompt {
     Play(Play),
 }
 
+impl Prompt {
+    /// What is rendered per call: the words said, or the URL played.
+    pub fn text(&self) -> Option<&Text> {
+        match self {
+            Prompt::Say(speech) => Some(&speech.text),
+            Prompt::Play(play) => play.url.as_ref(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Gather {
     pub prompts: Vec<Prompt>,

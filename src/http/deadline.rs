@@ -85,18 +85,10 @@ where
         DeadlineFuture {
             inner: self.inner.call(request),
             limit: self.limit,
-            timer: Timer::Fresh,
+            polled: false,
+            timer: None,
         }
     }
-}
-
-/// Where a request's timer is.
-enum Timer {
-    /// Not polled yet.
-    Fresh,
-    /// Polled once and still waiting for its body.
-    Polled,
-    Armed(Pin<Box<Sleep>>),
 }
 
 pin_project_lite::pin_project! {
@@ -104,7 +96,10 @@ pin_project_lite::pin_project! {
         #[pin]
         inner: F,
         limit: Duration,
-        timer: Timer,
+        // Polled once already, still waiting.
+        polled: bool,
+        // Armed on the second poll that finds the request still waiting.
+        timer: Option<Pin<Box<Sleep>>>,
     }
 }
 
@@ -119,25 +114,19 @@ where
         if let Poll::Ready(output) = this.inner.poll(cx) {
             return Poll::Ready(output);
         }
-        let sleep = match this.timer {
-            Timer::Fresh => {
-                // The body is not all here yet. Come back once more before
-                // paying for a timer: the part hyper was asked for may be
-                // in its buffer already.
-                *this.timer = Timer::Polled;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Timer::Polled => {
-                *this.timer = Timer::Armed(Box::pin(tokio::time::sleep(*this.limit)));
-                let Timer::Armed(sleep) = this.timer else {
-                    unreachable!("armed just now")
-                };
-                sleep
-            }
-            Timer::Armed(sleep) => sleep,
-        };
-        match sleep.as_mut().poll(cx) {
+        if !*this.polled {
+            // The body is not all here yet. Come back once more before
+            // paying for a timer: the part hyper was asked for may be in
+            // its buffer already.
+            *this.polled = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        let limit = *this.limit;
+        let timer = this
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Ok(timed_out())),
             Poll::Pending => Poll::Pending,
         }

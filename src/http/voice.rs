@@ -15,7 +15,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http_body_util::BodyExt;
+use http_body_util::LengthLimitError;
 
 use super::AppState;
 use super::signature::MAX_WEBHOOK_BODY_BYTES;
@@ -107,46 +107,23 @@ async fn voice(State(state): State<AppState>, request: Request) -> Response {
     response
 }
 
-/// The whole body, up to `limit` bytes. A webhook arrives as one frame,
-/// which is kept as it is: no buffer list, no copy.
-async fn read_body(mut body: axum::body::Body, limit: usize) -> Result<Bytes, Response> {
-    let mut first: Option<Bytes> = None;
-    let mut joined = Vec::new();
-    let mut size = 0;
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|_| {
+/// The whole body, up to `limit` bytes, or the answer refusing it.
+async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Response> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        if error.into_inner().is::<LengthLimitError>() {
             refusal(
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read".to_owned(),
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        size += data.len();
-        if size > limit {
-            return Err(refusal(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "the request body is over {} KiB; Twilio's webhooks are far smaller",
                     limit / 1024
                 ),
-            ));
+            )
+        } else {
+            refusal(
+                StatusCode::BAD_REQUEST,
+                "the request body could not be read".to_owned(),
+            )
         }
-        match &first {
-            None => first = Some(data),
-            Some(first) => {
-                if joined.is_empty() {
-                    joined.extend_from_slice(first);
-                }
-                joined.extend_from_slice(&data);
-            }
-        }
-    }
-    Ok(if joined.is_empty() {
-        first.unwrap_or_default()
-    } else {
-        Bytes::from(joined)
     })
 }
 
