@@ -63,8 +63,8 @@ async fn a_silent_caller_on_a_menu_that_loops_is_let_go() {
 
 #[tokio::test]
 async fn a_callback_for_a_step_that_no_longer_exists_gets_an_apology() {
-    let router = router_at(DIR, OPEN);
-    let response = router
+    let app = app_at(DIR, OPEN);
+    let response = app
         .oneshot(
             Request::post("/voice?flow=menu_forever&step=removed_step")
                 .header("content-type", "application/x-www-form-urlencoded")
@@ -88,8 +88,8 @@ async fn a_callback_for_a_step_that_no_longer_exists_gets_an_apology() {
 
 #[tokio::test]
 async fn get_webhooks_are_answered_too() {
-    let router = router_at("flows", OPEN);
-    let response = router
+    let app = app_at("flows", OPEN);
+    let response = app
         .oneshot(
             Request::get("/voice?CallSid=CA1&From=%2B15551112222&To=%2B15553334444")
                 .body(Body::empty())
@@ -104,7 +104,7 @@ async fn get_webhooks_are_answered_too() {
 
 #[tokio::test]
 async fn health_check() {
-    let response = router_at("flows", OPEN)
+    let response = app_at("flows", OPEN)
         .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -136,7 +136,7 @@ async fn with_an_auth_token_only_signed_webhooks_are_answered() {
     })
     .unwrap();
     let flows = callflow::flow::load(&repo_path("flows")).unwrap().flows;
-    let router = callflow::http::router(
+    let app = callflow::http::App::new(
         callflow::http::AppState::new(flows, Default::default()).with_webhook_auth(auth),
     );
     let params = [
@@ -159,17 +159,13 @@ async fn with_an_auth_token_only_signed_webhooks_are_answered() {
         }
         request.body(Body::from(body)).unwrap()
     };
-    let signed = router
-        .clone()
-        .oneshot(post(Some(&signature)))
-        .await
-        .unwrap();
+    let signed = app.clone().oneshot(post(Some(&signature))).await.unwrap();
     assert_eq!(signed.status(), 200);
     let text = signed.into_body().collect().await.unwrap().to_bytes();
     assert!(String::from_utf8_lossy(&text).contains("Thanks for calling Acme"));
-    let unsigned = router.clone().oneshot(post(None)).await.unwrap();
+    let unsigned = app.clone().oneshot(post(None)).await.unwrap();
     assert_eq!(unsigned.status(), 403);
-    let forged = router
+    let forged = app
         .oneshot(post(Some("bm90IGEgc2lnbmF0dXJl")))
         .await
         .unwrap();
@@ -179,7 +175,7 @@ async fn with_an_auth_token_only_signed_webhooks_are_answered() {
 #[tokio::test]
 async fn an_oversized_body_is_refused_with_a_reason() {
     let body = format!("CallSid=CA1&Junk={}", "x".repeat(70 * 1024));
-    let response = router_at("flows", OPEN)
+    let response = app_at("flows", OPEN)
         .oneshot(
             Request::post("/voice")
                 .header("content-type", "application/x-www-form-urlencoded")
@@ -215,17 +211,26 @@ fn webhook_with(body: Body) -> Request<Body> {
         .unwrap()
 }
 
+/// Both ways to `/voice` (the server's direct path, the router's route)
+/// cut a stalled request off after ten seconds.
 #[tokio::test(start_paused = true)]
 async fn a_stalled_request_is_cut_off_with_a_reason() {
     let started = tokio::time::Instant::now();
-    let response = router_at("flows", OPEN)
+    let direct = app_at("flows", OPEN)
         .oneshot(webhook_with(Body::new(StalledBody)))
         .await
         .unwrap();
-    assert_eq!(response.status(), 408);
     assert_eq!(started.elapsed().as_secs(), 10);
-    let text = response.into_body().collect().await.unwrap().to_bytes();
-    assert!(String::from_utf8_lossy(&text).contains("did not arrive in time"));
+    let routed = router_at("flows", OPEN)
+        .oneshot(webhook_with(Body::new(StalledBody)))
+        .await
+        .unwrap();
+    assert_eq!(started.elapsed().as_secs(), 20);
+    for response in [direct, routed] {
+        assert_eq!(response.status(), 408);
+        let text = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&text).contains("did not arrive in time"));
+    }
 }
 
 /// A body sent in parts over a channel, the way a slow client sends it.
@@ -254,7 +259,7 @@ fn body_in_parts() -> (tokio::sync::mpsc::Sender<&'static str>, Body) {
 async fn a_request_that_stalls_half_way_is_cut_off() {
     let (send, body) = body_in_parts();
     send.send("CallSid=CA1&From=%2B1").await.unwrap();
-    let response = router_at("flows", OPEN)
+    let response = app_at("flows", OPEN)
         .oneshot(webhook_with(body))
         .await
         .unwrap();
@@ -270,7 +275,7 @@ async fn a_slow_request_that_arrives_in_time_is_answered() {
         tokio::time::sleep(std::time::Duration::from_secs(9)).await;
         send.send("1112222").await.unwrap();
     });
-    let response = router_at("flows", OPEN)
+    let response = app_at("flows", OPEN)
         .oneshot(webhook_with(body))
         .await
         .unwrap();
@@ -296,7 +301,7 @@ impl axum::body::HttpBody for BrokenBody {
 
 #[tokio::test]
 async fn a_body_that_breaks_off_is_refused_with_a_reason() {
-    let response = router_at("flows", OPEN)
+    let response = app_at("flows", OPEN)
         .oneshot(webhook_with(Body::new(BrokenBody)))
         .await
         .unwrap();

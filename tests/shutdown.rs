@@ -4,20 +4,11 @@
 mod common;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
 #[tokio::test]
 async fn a_webhook_in_flight_is_finished_after_shutdown_begins() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(callflow::http::run(
-        listener,
-        common::router_at("flows", common::OPEN),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let (address, stop, server) = common::serve(common::app_at("flows", common::OPEN)).await;
 
     // A webhook whose body is still on its way when shutdown begins.
     let body = "CallSid=CA1&From=%2B15551112222&To=%2B15553334444";

@@ -82,12 +82,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        DeadlineFuture {
-            inner: self.inner.call(request),
-            limit: self.limit,
-            polled: false,
-            timer: None,
-        }
+        DeadlineFuture::new(self.inner.call(request), self.limit)
     }
 }
 
@@ -100,6 +95,18 @@ pin_project_lite::pin_project! {
         polled: bool,
         // Armed on the second poll that finds the request still waiting.
         timer: Option<Pin<Box<Sleep>>>,
+    }
+}
+
+impl<F> DeadlineFuture<F> {
+    /// Gives `inner`, a request's answer, `limit` to finish.
+    pub fn new(inner: F, limit: Duration) -> Self {
+        DeadlineFuture {
+            inner,
+            limit,
+            polled: false,
+            timer: None,
+        }
     }
 }
 

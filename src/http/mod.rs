@@ -1,5 +1,7 @@
 //! The HTTP face of callflow: the router and the server loop.
 //!
+//! - [`app`]: what the server runs, [`App`]: webhooks straight to
+//!   [`voice`], everything else through [`router`].
 //! - [`voice`]: `POST /voice` and `GET /voice`, Twilio's webhook.
 //! - [`signature`]: checks X-Twilio-Signature on every webhook.
 //! - [`token`]: `GET /voice/token`, access tokens for the browser SDK.
@@ -10,9 +12,10 @@
 //!
 //! Every request has ten seconds to arrive and be answered ([`deadline`]).
 //!
-//! [`run`] takes a bound listener and a shutdown future, so tests can serve
-//! on port 0 and stop the server when they are done.
+//! [`run`] takes a bound listener, the [`App`] and a shutdown future, so
+//! tests can serve on port 0 and stop the server when they are done.
 
+pub mod app;
 pub mod deadline;
 pub mod flows;
 pub mod page;
@@ -22,7 +25,6 @@ pub mod token;
 pub mod voice;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -35,6 +37,7 @@ use crate::engine::EngineSettings;
 use crate::flow::FlowSet;
 use crate::reload::FlowStore;
 use crate::token::TokenService;
+pub use app::App;
 use signature::WebhookAuth;
 
 /// The flow set now serving. A webhook takes one atomic load of it; a
@@ -138,17 +141,8 @@ pub fn router(state: AppState) -> Router {
     let tokens = token::router(state.tokens.clone());
     let page = page::router(&state.page);
     let simulations = simulate::router(state.clone());
-    let webhooks = if state.webhook_auth.checks_enabled() {
-        voice::router().layer(axum::middleware::from_fn_with_state(
-            state.webhook_auth.clone(),
-            signature::verify_twilio_signature,
-        ))
-    } else {
-        // Nothing to check: skip the middleware (start-up has warned).
-        voice::router()
-    };
     Router::new()
-        .merge(webhooks)
+        .merge(voice::router())
         .merge(flows::router())
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
@@ -168,13 +162,10 @@ fn unconfigured_tokens() -> TokenService {
 /// webhooks in flight finish.
 pub async fn run(
     listener: TcpListener,
-    app: Router,
+    app: App,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

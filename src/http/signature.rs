@@ -230,23 +230,33 @@ pub async fn verify_twilio_signature(
     request: Request,
     next: Next,
 ) -> Response {
+    match check(&auth, request).await {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal,
+    }
+}
+
+/// The check itself, for a service that calls its handler directly rather
+/// than through a middleware stack (the server's `/voice` path): the
+/// request to hand on, its body buffered, or the refusal to send back.
+pub async fn check(auth: &WebhookAuth, request: Request) -> Result<Request, Response> {
     let Some(token) = auth.enforcing_token() else {
-        return next.run(request).await;
+        return Ok(request);
     };
     let (parts, body) = request.into_parts();
-    let url = match requested_url(&auth, &parts) {
+    let url = match requested_url(auth, &parts) {
         Ok(url) => url,
-        Err(problem) => return refuse(Refused::forbidden(problem), &parts, "-", None),
+        Err(problem) => return Err(refusal(Refused::forbidden(problem), &parts, "-", None)),
     };
     let Some(signature) = header_str(&parts.headers, SIGNATURE_HEADER) else {
         let reason = format!(
             "missing {SIGNATURE_HEADER} header: this URL only accepts requests signed by Twilio"
         );
-        return refuse(Refused::forbidden(reason), &parts, &url, None);
+        return Err(refusal(Refused::forbidden(reason), &parts, &url, None));
     };
     if signature.len() > MAX_SIGNATURE_LEN {
         let reason = format!("the {SIGNATURE_HEADER} header is not a Twilio signature");
-        return refuse(Refused::forbidden(reason), &parts, &url, None);
+        return Err(refusal(Refused::forbidden(reason), &parts, &url, None));
     }
     let algorithm = match Algorithm::from_settings_header(header_str(
         &parts.headers,
@@ -259,15 +269,15 @@ pub async fn verify_twilio_signature(
             let reason = format!(
                 "this request is signed with a Twilio shared key (HMAC_SHA256, see {SIGNATURE_SETTINGS_HEADER}); callflow checks auth-token signatures only, so remove the Webhooks Rule for this URL"
             );
-            return refuse(Refused::forbidden(reason), &parts, &url, None);
+            return Err(refusal(Refused::forbidden(reason), &parts, &url, None));
         }
         Err(unsupported) => {
-            return refuse(
+            return Err(refusal(
                 Refused::forbidden(unsupported.to_string()),
                 &parts,
                 &url,
                 None,
-            );
+            ));
         }
     };
 
@@ -278,11 +288,11 @@ pub async fn verify_twilio_signature(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .is_some_and(|len| len > MAX_WEBHOOK_BODY_BYTES as u64);
     if declared_too_large {
-        return refuse(Refused::too_large(), &parts, &url, None);
+        return Err(refusal(Refused::too_large(), &parts, &url, None));
     }
     let bytes = match read_capped(body, MAX_WEBHOOK_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(refused) => return refuse(refused, &parts, &url, None),
+        Err(refused) => return Err(refusal(refused, &parts, &url, None)),
     };
 
     // Form POSTs carry the parameters in the body and the signature covers them. Anything else
@@ -311,10 +321,9 @@ pub async fn verify_twilio_signature(
         if error == BodyCheckError::Signature {
             refused.hint = Some(MISMATCH_HINT);
         }
-        return refuse(refused, &parts, &url, call_sid);
+        return Err(refusal(refused, &parts, &url, call_sid));
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 /// The URL Twilio requested: `PUBLIC_URL` + path-and-query, or scheme and host from the
@@ -430,7 +439,7 @@ impl Refused {
 }
 
 /// Logs the refusal (URL checked, CallSid; never the token) and builds the JSON response.
-fn refuse(refused: Refused, parts: &Parts, url: &str, call_sid: Option<&str>) -> Response {
+fn refusal(refused: Refused, parts: &Parts, url: &str, call_sid: Option<&str>) -> Response {
     let call_sid = call_sid
         .map(str::to_owned)
         .or_else(|| query_call_sid(parts))

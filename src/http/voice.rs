@@ -18,7 +18,7 @@ use axum::routing::get;
 use http_body_util::LengthLimitError;
 
 use super::AppState;
-use super::signature::MAX_WEBHOOK_BODY_BYTES;
+use super::signature::{self, MAX_WEBHOOK_BODY_BYTES};
 use crate::engine::{self, Webhook};
 use crate::twiml;
 
@@ -28,7 +28,7 @@ use crate::twiml;
 pub const STEPS_HEADER: &str = "x-callflow-steps";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/voice", get(voice).post(voice))
+    Router::new().route("/voice", get(handle).post(handle))
 }
 
 /// Built once: a header value from a string is validated and copied on
@@ -39,7 +39,18 @@ const TWIML_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-
 const PANIC_APOLOGY: &str =
     "We're sorry, something went wrong on our side. Please call again later. Goodbye.";
 
-async fn voice(State(state): State<AppState>, request: Request) -> Response {
+async fn handle(State(state): State<AppState>, request: Request) -> Response {
+    answer(&state, request).await
+}
+
+/// Answers one webhook: checks its signature when an auth token is set,
+/// then asks the engine. Both ways into `/voice` come here: the router,
+/// and the server's direct path ([`super::App`]).
+pub async fn answer(state: &AppState, request: Request) -> Response {
+    let request = match signature::check(&state.webhook_auth, request).await {
+        Ok(request) => request,
+        Err(refusal) => return refusal,
+    };
     let (parts, body) = request.into_parts();
     let wants_steps = parts.headers.contains_key(STEPS_HEADER);
     let query = parse_pairs(parts.uri.query().unwrap_or("").as_bytes());

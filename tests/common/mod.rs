@@ -11,7 +11,8 @@ pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-pub fn router_at(dir: &str, at: &str) -> axum::Router {
+/// The flows in `dir` at the instant `at`, as the server's state.
+pub fn state_at(dir: &str, at: &str) -> AppState {
     let flows = callflow::flow::load(&repo_path(dir))
         .unwrap_or_else(|report| panic!("{dir} should load:\n{report}"))
         .flows;
@@ -19,7 +20,17 @@ pub fn router_at(dir: &str, at: &str) -> axum::Router {
         caller_id: Some("+15550001111".into()),
         ..EngineSettings::default()
     };
-    http::router(AppState::new(flows, settings).with_clock(Clock::Fixed(at.parse().unwrap())))
+    AppState::new(flows, settings).with_clock(Clock::Fixed(at.parse().unwrap()))
+}
+
+/// The router, as the simulator and flow tests use it.
+pub fn router_at(dir: &str, at: &str) -> axum::Router {
+    http::router(state_at(dir, at))
+}
+
+/// What the server runs: `/voice` answered directly, the rest routed.
+pub fn app_at(dir: &str, at: &str) -> http::App {
+    http::App::new(state_at(dir, at))
 }
 
 /// A Tuesday morning, when the default flow's office is open.
@@ -61,4 +72,22 @@ pub fn setup(from: &str, to: &str) -> CallSetup {
 /// Whether any line heard contains `needle`.
 pub fn heard(call: &SimulatedCall, needle: &str) -> bool {
     call.heard().iter().any(|line| line.contains(needle))
+}
+
+/// `app` served on a loopback port until the returned sender sends (or is
+/// dropped); the handle says how the server ended.
+pub async fn serve(
+    app: http::App,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(http::run(listener, app, async move {
+        let _ = stopped.await;
+    }));
+    (address, stop, server)
 }
