@@ -1,5 +1,6 @@
-//! The cost of answering one webhook, without HTTP: what the engine adds
-//! on top of the web server for each turn of a call.
+//! The cost of answering one webhook: what the engine adds on top of the
+//! web server for each turn of a call, and the whole webhook short of the
+//! socket.
 //!
 //! Run with `cargo bench --bench render`.
 
@@ -75,6 +76,31 @@ fn bench(c: &mut Criterion) {
                 &first,
                 forged,
             ))
+        })
+    });
+    // The whole webhook as the server handles it, short of the socket:
+    // dispatch, body, form, engine and the HTTP answer.
+    let app = callflow::http::App::new(
+        callflow::http::AppState::new(
+            callflow::flow::load(Path::new("flows")).unwrap().flows,
+            settings.clone(),
+        )
+        .with_clock(callflow::http::Clock::Fixed(open)),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let body = "AccountSid=AC00000000000000000000000000000000&CallSid=CA00000000000000000000000000000001\
+         &From=%2B15551112222&To=%2B15553334444&CallStatus=ringing&Direction=inbound&ApiVersion=2010-04-01";
+    c.bench_function("first webhook through the server, no socket", |b| {
+        b.iter(|| {
+            let request = axum::http::Request::post("/voice")
+                .header("host", "ivr.example.com")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let response = runtime.block_on(tower::ServiceExt::oneshot(app.clone(), request));
+            black_box(response.unwrap())
         })
     });
     c.bench_function("render one say step (preview)", |b| {

@@ -18,6 +18,7 @@
 pub mod app;
 pub mod deadline;
 pub mod flows;
+pub mod form;
 pub mod page;
 pub mod signature;
 pub mod simulate;

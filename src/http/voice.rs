@@ -6,7 +6,6 @@
 //! apology, because an HTTP error makes Twilio play its own error message
 //! ("an application error has occurred") and drop the caller.
 
-use std::borrow::Cow;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use axum::Router;
@@ -18,6 +17,7 @@ use axum::routing::get;
 use http_body_util::LengthLimitError;
 
 use super::AppState;
+use super::form;
 use super::signature::{self, MAX_WEBHOOK_BODY_BYTES};
 use crate::engine::{self, Webhook};
 use crate::twiml;
@@ -53,7 +53,7 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
     };
     let (parts, body) = request.into_parts();
     let wants_steps = parts.headers.contains_key(STEPS_HEADER);
-    let query = parse_pairs(parts.uri.query().unwrap_or("").as_bytes());
+    let query = form::parse(parts.uri.query().unwrap_or("").as_bytes());
     let is_form = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -67,7 +67,7 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
     } else {
         Bytes::new()
     };
-    let params = parse_pairs(&body);
+    let params = form::parse(&body);
     let webhook = Webhook {
         query: &query,
         params: &params,
@@ -110,7 +110,12 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
             response.to_xml()
         }
     };
-    let mut response = ([(header::CONTENT_TYPE, TWIML_TYPE)], twiml).into_response();
+    // Built directly: the tuple form would first insert a text/plain type,
+    // then replace it.
+    let mut response = Response::new(axum::body::Body::from(twiml));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, TWIML_TYPE);
     // The steps taken, for the simulator, flow tests and the browser page.
     if wants_steps && let Ok(value) = HeaderValue::from_str(&visited) {
         response.headers_mut().insert(STEPS_HEADER, value);
@@ -140,82 +145,4 @@ async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Respon
 
 fn refusal(status: StatusCode, reason: String) -> Response {
     (status, axum::Json(serde_json::json!({ "error": reason }))).into_response()
-}
-
-/// Decodes `application/x-www-form-urlencoded` pairs, as
-/// `form_urlencoded` does, borrowing every field with nothing to decode:
-/// most of Twilio's parameters are plain.
-fn parse_pairs(bytes: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
-    if bytes.is_empty() {
-        return Vec::new();
-    }
-    let mut pairs = Vec::with_capacity(16);
-    for part in bytes.split(|&b| b == b'&').filter(|part| !part.is_empty()) {
-        let (name, value) = match part.iter().position(|&b| b == b'=') {
-            Some(equals) => (&part[..equals], &part[equals + 1..]),
-            None => (part, &part[part.len()..]),
-        };
-        pairs.push((decode(name), decode(value)));
-    }
-    pairs
-}
-
-fn decode(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
-        // `from_utf8` first: the lossy reader is several times slower on
-        // the valid text every real webhook carries.
-        return match std::str::from_utf8(raw) {
-            Ok(text) => Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(raw),
-        };
-    }
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(raw.len());
-    let mut at = 0;
-    while at < raw.len() {
-        match raw[at] {
-            b'+' => out.push(b' '),
-            b'%' => match (
-                raw.get(at + 1).and_then(|&b| hex(b)),
-                raw.get(at + 2).and_then(|&b| hex(b)),
-            ) {
-                (Some(high), Some(low)) => {
-                    out.push(high << 4 | low);
-                    at += 2;
-                }
-                // A `%` not followed by two hex digits stays as it is.
-                _ => out.push(b'%'),
-            },
-            byte => out.push(byte),
-        }
-        at += 1;
-    }
-    Cow::Owned(
-        String::from_utf8(out)
-            .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned()),
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_pairs;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn decodes_forms_exactly_as_form_urlencoded(body in prop::collection::vec(any::<u8>(), 0..200)) {
-            let expected: Vec<_> = form_urlencoded::parse(&body).collect();
-            prop_assert_eq!(parse_pairs(&body), expected);
-        }
-
-        #[test]
-        fn decodes_twilio_shaped_forms(pairs in prop::collection::vec(("[A-Za-z]{1,12}", ".{0,30}"), 0..12)) {
-            let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
-            let decoded: Vec<(String, String)> = parse_pairs(body.as_bytes())
-                .into_iter()
-                .map(|(name, value)| (name.into_owned(), value.into_owned()))
-                .collect();
-            prop_assert_eq!(decoded, pairs);
-        }
-    }
 }
