@@ -4,10 +4,10 @@
 //! [`TokenService`] for a token, and turns the outcome into JSON. Each [`TokenError`] variant maps
 //! to exactly one status in `error_response`.
 //!
-//! The router carries its own state, so the main router can `.merge()` it as is. For the per-IP
-//! rate limit the server must be served with
-//! `into_make_service_with_connect_info::<SocketAddr>()`; without that, all requests count as
-//! one unknown client (a shared budget) rather than failing.
+//! The router carries its own state, so the main router can `.merge()` it as is. The per-IP
+//! rate limit reads the peer's `ConnectInfo`, which the server's [`super::App`] adds to every
+//! request it routes (as `into_make_service_with_connect_info::<SocketAddr>()` would); without
+//! it, all requests count as one unknown client (a shared budget) rather than failing.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
