@@ -37,3 +37,31 @@ async fn a_webhook_in_flight_is_finished_after_shutdown_begins() {
         .unwrap();
     assert!(TcpStream::connect(address).await.is_err());
 }
+
+/// Twilio keeps connections open between webhooks; one that sits idle must
+/// not hold the server up when it stops.
+#[tokio::test]
+async fn an_idle_kept_alive_connection_does_not_delay_shutdown() {
+    let (address, stop, server) = common::serve(common::app_at("flows", common::OPEN)).await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = [0; 512];
+    let read = stream.read(&mut answer).await.unwrap();
+    assert!(answer[..read].starts_with(b"HTTP/1.1 200"));
+
+    // The connection stays open, idle, while the server stops.
+    stop.send(()).unwrap();
+    tokio::time::timeout(std::time::Duration::from_secs(2), server)
+        .await
+        .expect("the server stops without waiting for the idle connection")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stream.read(&mut answer).await.unwrap(),
+        0,
+        "closed by the server"
+    );
+}

@@ -18,7 +18,7 @@
 //! the router's requests.
 
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -27,8 +27,6 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request};
 use axum::http::Method;
 use axum::response::Response;
-use axum::serve::IncomingStream;
-use tokio::net::TcpListener;
 
 use super::deadline::{DeadlineFuture, REQUEST_TIMEOUT};
 use super::{AppState, router, voice};
@@ -42,7 +40,7 @@ pub struct App {
     state: AppState,
     router: Router,
     /// The connection's remote address, for handlers that show or check it
-    /// (`ConnectInfo`); set per connection by [`axum::serve()`].
+    /// (`ConnectInfo`); set per connection by the server loop.
     peer: Option<SocketAddr>,
 }
 
@@ -68,6 +66,26 @@ fn is_webhook(request: &Request) -> bool {
     request.uri().path() == "/voice" && matches!(*request.method(), Method::POST | Method::GET)
 }
 
+impl App {
+    /// Answers one request: a webhook directly, anything else through the
+    /// router.
+    pub fn answer(&self, mut request: Request) -> Answering {
+        if is_webhook(&request) {
+            let state = self.state.clone();
+            let answer = async move { Ok(voice::answer(&state, request).await) };
+            return Box::pin(DeadlineFuture::new(answer, REQUEST_TIMEOUT));
+        }
+        if let Some(peer) = self.peer {
+            request.extensions_mut().insert(ConnectInfo(peer));
+        }
+        // `Router::call` takes `&mut`; a clone is one reference count, and
+        // only requests off the hot path pay it.
+        Box::pin(tower::Service::call(&mut self.router.clone(), request))
+    }
+}
+
+/// For tests and for serving the app some other way (`oneshot`, a tower
+/// stack).
 impl tower::Service<Request> for App {
     type Response = Response;
     type Error = Infallible;
@@ -79,31 +97,19 @@ impl tower::Service<Request> for App {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, mut request: Request) -> Answering {
-        if is_webhook(&request) {
-            let state = self.state.clone();
-            let answer = async move { Ok(voice::answer(&state, request).await) };
-            return Box::pin(DeadlineFuture::new(answer, REQUEST_TIMEOUT));
-        }
-        if let Some(peer) = self.peer {
-            request.extensions_mut().insert(ConnectInfo(peer));
-        }
-        Box::pin(tower::Service::call(&mut self.router, request))
+    fn call(&mut self, request: Request) -> Answering {
+        self.answer(request)
     }
 }
 
-/// What [`axum::serve()`] asks for each accepted connection: the app, told
-/// who is on the other end.
-impl tower::Service<IncomingStream<'_, TcpListener>> for App {
-    type Response = App;
+/// What the server loop ([`super::server`]) runs for each request of a
+/// connection.
+impl hyper::service::Service<hyper::Request<hyper::body::Incoming>> for App {
+    type Response = Response;
     type Error = Infallible;
-    type Future = Ready<Result<App, Infallible>>;
+    type Future = Answering;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, connection: IncomingStream<'_, TcpListener>) -> Self::Future {
-        ready(Ok(self.clone().with_peer(*connection.remote_addr())))
+    fn call(&self, request: hyper::Request<hyper::body::Incoming>) -> Answering {
+        self.answer(request.map(axum::body::Body::new))
     }
 }

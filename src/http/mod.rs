@@ -20,25 +20,25 @@ pub mod deadline;
 pub mod flows;
 pub mod form;
 pub mod page;
+pub mod server;
 pub mod signature;
 pub mod simulate;
 pub mod token;
 pub mod voice;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 use axum::Router;
 use axum::routing::get;
 use jiff::Timestamp;
-use tokio::net::TcpListener;
 
 use crate::engine::EngineSettings;
 use crate::flow::FlowSet;
 use crate::reload::FlowStore;
 use crate::token::TokenService;
 pub use app::App;
+pub use server::run;
 use signature::WebhookAuth;
 
 /// The flow set now serving. A webhook takes one atomic load of it; a
@@ -157,16 +157,4 @@ pub fn router(state: AppState) -> Router {
 /// and names what to set.
 fn unconfigured_tokens() -> TokenService {
     TokenService::from_lookup(|_| None).expect("no settings cannot be malformed settings")
-}
-
-/// Serves `app` on `listener` until `shutdown` completes, then lets
-/// webhooks in flight finish.
-pub async fn run(
-    listener: TcpListener,
-    app: App,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
