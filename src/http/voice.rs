@@ -11,7 +11,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::LengthLimitError;
@@ -26,6 +26,10 @@ use crate::twiml;
 /// by spaces, for a request that carries the same header (any value): the
 /// simulator asks for it; Twilio does not, and its answers stay lean.
 pub const STEPS_HEADER: &str = "x-callflow-steps";
+
+/// [`STEPS_HEADER`] as a header name, so looking for it on every webhook
+/// does not parse the name again.
+const STEPS: HeaderName = HeaderName::from_static(STEPS_HEADER);
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/voice", get(handle).post(handle))
@@ -52,7 +56,7 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
         Err(refusal) => return refusal,
     };
     let (parts, body) = request.into_parts();
-    let wants_steps = parts.headers.contains_key(STEPS_HEADER);
+    let wants_steps = parts.headers.contains_key(&STEPS);
     let query = form::parse(parts.uri.query().unwrap_or("").as_bytes());
     let is_form = parts
         .headers
@@ -118,7 +122,7 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
         .insert(header::CONTENT_TYPE, TWIML_TYPE);
     // The steps taken, for the simulator, flow tests and the browser page.
     if wants_steps && let Ok(value) = HeaderValue::from_str(&visited) {
-        response.headers_mut().insert(STEPS_HEADER, value);
+        response.headers_mut().insert(STEPS, value);
     }
     response
 }
