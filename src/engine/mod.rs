@@ -726,7 +726,8 @@ impl<'a> Turn<'a> {
                 simple: Some(simple),
                 ..
             } if self.precompiled => {
-                let mut out = String::new();
+                // Room for a sentence, so it is not grown piece by piece.
+                let mut out = String::with_capacity(128);
                 simple.render(&|lookup| self.lookup(lookup), &mut out);
                 return Ok(Cow::Owned(out));
             }
