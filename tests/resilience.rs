@@ -102,6 +102,30 @@ async fn get_webhooks_are_answered_too() {
     assert!(String::from_utf8_lossy(&body).contains("Thanks for calling Acme"));
 }
 
+/// HTTP media types ignore letter case and may carry parameters: the
+/// handler reads such a body, as the signature check does.
+#[tokio::test]
+async fn a_form_is_read_however_its_type_is_written() {
+    let response = app_at("flows", OPEN)
+        .oneshot(
+            Request::post("/voice")
+                .header(
+                    "content-type",
+                    "Application/X-WWW-Form-Urlencoded; charset=UTF-8",
+                )
+                .body(Body::from("CallSid=CA1&CallerName=Ada"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(
+        String::from_utf8_lossy(&body).contains("Thanks for calling Acme, Ada."),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+}
+
 #[tokio::test]
 async fn health_check() {
     let response = app_at("flows", OPEN)

@@ -14,7 +14,8 @@
 //!
 //! Both ways to `/voice` share everything after the dispatch: the router's
 //! `/voice` route calls the same [`voice::answer`], which checks the
-//! signature, and a webhook here gets the same [`REQUEST_TIMEOUT`] as
+//! signature, and a webhook here gets the same
+//! [`REQUEST_TIMEOUT`](super::deadline::REQUEST_TIMEOUT) as
 //! the router's requests.
 
 use std::convert::Infallible;
@@ -28,7 +29,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::http::Method;
 use axum::response::Response;
 
-use super::deadline::{DeadlineFuture, REQUEST_TIMEOUT};
+use super::deadline::DeadlineFuture;
 use super::{AppState, router, voice};
 
 /// The answer to one request, whichever way it went.
@@ -58,22 +59,14 @@ impl App {
         self.peer = Some(peer);
         self
     }
-}
 
-/// True for the requests [`voice::answer`] takes directly. HEAD and other
-/// methods go through the router, which answers them as before.
-fn is_webhook(request: &Request) -> bool {
-    request.uri().path() == "/voice" && matches!(*request.method(), Method::POST | Method::GET)
-}
-
-impl App {
     /// Answers one request: a webhook directly, anything else through the
     /// router.
     pub fn answer(&self, mut request: Request) -> Answering {
         if is_webhook(&request) {
             let state = self.state.clone();
             let answer = async move { Ok(voice::answer(&state, request).await) };
-            return Box::pin(DeadlineFuture::new(answer, REQUEST_TIMEOUT));
+            return Box::pin(DeadlineFuture::new(answer));
         }
         if let Some(peer) = self.peer {
             request.extensions_mut().insert(ConnectInfo(peer));
@@ -82,6 +75,12 @@ impl App {
         // only requests off the hot path pay it.
         Box::pin(tower::Service::call(&mut self.router.clone(), request))
     }
+}
+
+/// True for the requests [`voice::answer`] takes directly. HEAD and other
+/// methods go through the router, which answers them as before.
+fn is_webhook(request: &Request) -> bool {
+    request.uri().path() == "/voice" && matches!(*request.method(), Method::POST | Method::GET)
 }
 
 /// For tests and for serving the app some other way (`oneshot`, a tower

@@ -33,40 +33,22 @@ use tokio::time::Sleep;
 /// should not hold a connection.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Wraps a service so each request gets [`REQUEST_TIMEOUT`] (or the given
-/// limit), and a 408 with a JSON reason after it.
-#[derive(Debug, Clone, Copy)]
-pub struct DeadlineLayer {
-    limit: Duration,
-}
-
-impl DeadlineLayer {
-    pub fn new(limit: Duration) -> Self {
-        DeadlineLayer { limit }
-    }
-}
-
-impl Default for DeadlineLayer {
-    fn default() -> Self {
-        DeadlineLayer::new(REQUEST_TIMEOUT)
-    }
-}
+/// Wraps a service so each request gets [`REQUEST_TIMEOUT`], and a 408
+/// with a JSON reason after it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeadlineLayer;
 
 impl<S> tower::Layer<S> for DeadlineLayer {
     type Service = Deadline<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Deadline {
-            inner,
-            limit: self.limit,
-        }
+        Deadline { inner }
     }
 }
 
 #[derive(Debug, Clone)]
 pub struct Deadline<S> {
     inner: S,
-    limit: Duration,
 }
 
 impl<S> tower::Service<Request> for Deadline<S>
@@ -82,7 +64,7 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        DeadlineFuture::new(self.inner.call(request), self.limit)
+        DeadlineFuture::new(self.inner.call(request))
     }
 }
 
@@ -90,7 +72,6 @@ pin_project_lite::pin_project! {
     pub struct DeadlineFuture<F> {
         #[pin]
         inner: F,
-        limit: Duration,
         // Polled once already, still waiting.
         polled: bool,
         // Armed on the second poll that finds the request still waiting.
@@ -99,11 +80,10 @@ pin_project_lite::pin_project! {
 }
 
 impl<F> DeadlineFuture<F> {
-    /// Gives `inner`, a request's answer, `limit` to finish.
-    pub fn new(inner: F, limit: Duration) -> Self {
+    /// Gives `inner`, a request's answer, [`REQUEST_TIMEOUT`] to finish.
+    pub fn new(inner: F) -> Self {
         DeadlineFuture {
             inner,
-            limit,
             polled: false,
             timer: None,
         }
@@ -129,10 +109,9 @@ where
             cx.waker().wake_by_ref();
             return Poll::Pending;
         }
-        let limit = *this.limit;
         let timer = this
             .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(REQUEST_TIMEOUT)));
         match timer.as_mut().poll(cx) {
             Poll::Ready(()) => Poll::Ready(Ok(timed_out())),
             Poll::Pending => Poll::Pending,

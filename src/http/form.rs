@@ -1,7 +1,68 @@
 //! Twilio's webhook parameters: `application/x-www-form-urlencoded`, in
-//! the body of a POST and in the query of every callback URL.
+//! the body of a POST and in the query of every callback URL. The
+//! signature check and the webhook handler read the body through here, so
+//! they agree on what a form is and on how a body is refused.
 
 use std::borrow::Cow;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, StatusCode, header};
+use http_body_util::LengthLimitError;
+
+/// Whether the request says its body is a form (any letter case, any
+/// parameters after the media type, as HTTP allows).
+pub fn is_form(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// Why a webhook's body was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Over the limit given to [`read`].
+    TooLarge { limit: usize },
+    /// The client broke off or sent something that is not a body.
+    Broken,
+}
+
+impl Unreadable {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Unreadable::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Unreadable::Broken => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The sentence sent back as `{"error": ...}`.
+    pub fn reason(self) -> String {
+        match self {
+            Unreadable::TooLarge { limit } => format!(
+                "the request body is over {} KiB; Twilio's webhooks are far smaller",
+                limit / 1024
+            ),
+            Unreadable::Broken => "the request body could not be read".to_owned(),
+        }
+    }
+}
+
+/// The whole body, up to `limit` bytes. A webhook's body is already in
+/// hyper's buffer when its handler runs, so this is one frame.
+pub async fn read(body: Body, limit: usize) -> Result<Bytes, Unreadable> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
+        if error.into_inner().is::<LengthLimitError>() {
+            Unreadable::TooLarge { limit }
+        } else {
+            Unreadable::Broken
+        }
+    })
+}
 
 /// Decodes `application/x-www-form-urlencoded` pairs, as
 /// `form_urlencoded` does, borrowing every field with nothing to decode:

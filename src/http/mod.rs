@@ -150,7 +150,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tokens)
         .merge(simulations)
         .merge(page)
-        .layer(deadline::DeadlineLayer::default())
+        .layer(deadline::DeadlineLayer)
 }
 
 /// A token service with no Twilio credentials: `/voice/token` answers 503

@@ -43,17 +43,17 @@
 //! - Shared-key (HMAC_SHA256) signatures are refused with an explanation: callflow is configured
 //!   with the auth token only.
 
-use std::future::poll_fn;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::Body;
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+
+use super::form;
 
 use crate::signature::{
     self, Algorithm, AuthToken, BodyCheckError, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER,
@@ -288,27 +288,30 @@ pub async fn check(auth: &WebhookAuth, request: Request) -> Result<Request, Resp
         .and_then(|v| v.trim().parse::<u64>().ok())
         .is_some_and(|len| len > MAX_WEBHOOK_BODY_BYTES as u64);
     if declared_too_large {
-        return Err(refusal(Refused::too_large(), &parts, &url, None));
+        let too_large = form::Unreadable::TooLarge {
+            limit: MAX_WEBHOOK_BODY_BYTES,
+        };
+        return Err(refusal(too_large.into(), &parts, &url, None));
     }
-    let bytes = match read_capped(body, MAX_WEBHOOK_BODY_BYTES).await {
+    let bytes = match form::read(body, MAX_WEBHOOK_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(refused) => return Err(refusal(refused, &parts, &url, None)),
+        Err(unreadable) => return Err(refusal(unreadable.into(), &parts, &url, None)),
     };
 
     // Form POSTs carry the parameters in the body and the signature covers them. Anything else
     // (GET, an empty POST) is signed over the URL alone, and a body is only acceptable when the
     // URL binds it with bodySHA256 (Twilio's JSON webhooks): an unsigned body never reaches the
     // handler.
-    let form_post = parts.method == Method::POST && is_form(&parts.headers);
-    let params: Vec<(String, String)> = if form_post {
-        form_urlencoded::parse(&bytes).into_owned().collect()
+    let form_post = parts.method == Method::POST && form::is_form(&parts.headers);
+    let params = if form_post {
+        form::parse(&bytes)
     } else {
         Vec::new()
     };
     let call_sid = params
         .iter()
         .find(|(name, _)| name == "CallSid")
-        .map(|(_, value)| value.as_str());
+        .map(|(_, value)| value.as_ref());
     let verdict = if form_post || (bytes.is_empty() && signature::body_hash_param(&url).is_none()) {
         signature::validate(token, algorithm, &url, &params, signature)
             .then_some(())
@@ -380,35 +383,6 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn is_form(headers: &HeaderMap) -> bool {
-    header_str(headers, header::CONTENT_TYPE.as_str())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|media| {
-            media
-                .trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-}
-
-/// Buffers the body, stopping as soon as it passes `limit`.
-async fn read_capped(mut body: Body, limit: usize) -> Result<Bytes, Refused> {
-    let mut collected = Vec::new();
-    while let Some(frame) = poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        let frame = frame.map_err(|_| Refused {
-            status: StatusCode::BAD_REQUEST,
-            reason: "the request body could not be read".to_owned(),
-            hint: None,
-        })?;
-        if let Ok(data) = frame.into_data() {
-            if collected.len() + data.len() > limit {
-                return Err(Refused::too_large());
-            }
-            collected.extend_from_slice(&data);
-        }
-    }
-    Ok(Bytes::from(collected))
-}
-
 /// A refusal: status and the sentence sent back as `{"error": ...}`.
 struct Refused {
     status: StatusCode,
@@ -417,22 +391,21 @@ struct Refused {
     hint: Option<&'static str>,
 }
 
+impl From<form::Unreadable> for Refused {
+    fn from(unreadable: form::Unreadable) -> Refused {
+        Refused {
+            status: unreadable.status(),
+            reason: unreadable.reason(),
+            hint: None,
+        }
+    }
+}
+
 impl Refused {
     fn forbidden(reason: impl Into<String>) -> Refused {
         Refused {
             status: StatusCode::FORBIDDEN,
             reason: reason.into(),
-            hint: None,
-        }
-    }
-
-    fn too_large() -> Refused {
-        Refused {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            reason: format!(
-                "the request body is larger than {} KiB, far more than any Twilio webhook",
-                MAX_WEBHOOK_BODY_BYTES / 1024
-            ),
             hint: None,
         }
     }

@@ -11,10 +11,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use http_body_util::LengthLimitError;
 
 use super::AppState;
 use super::form;
@@ -58,15 +57,13 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let wants_steps = parts.headers.contains_key(&STEPS);
     let query = form::parse(parts.uri.query().unwrap_or("").as_bytes());
-    let is_form = parts
-        .headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let body = if is_form {
-        match read_body(body, MAX_WEBHOOK_BODY_BYTES).await {
+    let body = if form::is_form(&parts.headers) {
+        match form::read(body, MAX_WEBHOOK_BODY_BYTES).await {
             Ok(body) => body,
-            Err(refusal) => return refusal,
+            Err(unreadable) => {
+                let reason = serde_json::json!({ "error": unreadable.reason() });
+                return (unreadable.status(), axum::Json(reason)).into_response();
+            }
         }
     } else {
         Bytes::new()
@@ -125,28 +122,4 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
         response.headers_mut().insert(STEPS, value);
     }
     response
-}
-
-/// The whole body, up to `limit` bytes, or the answer refusing it.
-async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, Response> {
-    axum::body::to_bytes(body, limit).await.map_err(|error| {
-        if error.into_inner().is::<LengthLimitError>() {
-            refusal(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the request body is over {} KiB; Twilio's webhooks are far smaller",
-                    limit / 1024
-                ),
-            )
-        } else {
-            refusal(
-                StatusCode::BAD_REQUEST,
-                "the request body could not be read".to_owned(),
-            )
-        }
-    })
-}
-
-fn refusal(status: StatusCode, reason: String) -> Response {
-    (status, axum::Json(serde_json::json!({ "error": reason }))).into_response()
 }
