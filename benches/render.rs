@@ -79,8 +79,8 @@ fn bench(c: &mut Criterion) {
         })
     });
     // The whole webhook as the server handles it, short of the socket:
-    // dispatch, body, form, engine and the HTTP answer.
-    let app = callflow::http::App::new(
+    // the router and its layers, body, form, engine and the HTTP answer.
+    let app = callflow::http::router(
         callflow::http::AppState::new(
             callflow::flow::load(Path::new("flows")).unwrap().flows,
             settings.clone(),
@@ -88,6 +88,7 @@ fn bench(c: &mut Criterion) {
         .with_clock(callflow::http::Clock::Fixed(open)),
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
     let body = "AccountSid=AC00000000000000000000000000000000&CallSid=CA00000000000000000000000000000001\

@@ -228,7 +228,14 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
         "callflow serving {count} flows from {} (version {version}) on http://{address}",
         flows.flows_dir.display()
     );
-    match http::run(listener, http::App::new(state), shutdown_signal()).await {
+    match http::run(
+        listener,
+        http::router(state),
+        http::Limits::default(),
+        shutdown_signal(),
+    )
+    .await
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("callflow: the server stopped: {error}");

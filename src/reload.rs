@@ -42,7 +42,10 @@ use crate::engine::EngineSettings;
 use crate::flow::diagnostic::Position;
 use crate::flow::load::{ParseCache, Source, load_sources_with, read_sources};
 use crate::flow::{Diagnostic, FlowSet, Report};
-use crate::http::SharedFlows;
+
+/// The flow set now serving. A webhook takes one atomic load of it; a
+/// reload swaps in a new set without ever blocking a request.
+pub type SharedFlows = Arc<ArcSwap<FlowSet>>;
 
 /// How many versions of the flow set the store keeps, the serving one
 /// included, for calls that started on an earlier one. Each is a whole

@@ -100,9 +100,14 @@ async fn serve(state: AppState) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(http::run(listener, http::App::new(state), async {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(http::run(
+        listener,
+        http::router(state),
+        http::Limits::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     Server { url, _stop: stop }
 }
 

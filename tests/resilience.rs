@@ -160,7 +160,7 @@ async fn with_an_auth_token_only_signed_webhooks_are_answered() {
     })
     .unwrap();
     let flows = callflow::flow::load(&repo_path("flows")).unwrap().flows;
-    let app = callflow::http::App::new(
+    let app = callflow::http::router(
         callflow::http::AppState::new(flows, Default::default()).with_webhook_auth(auth),
     );
     let params = [

@@ -1,7 +1,7 @@
-//! What the server runs ([`callflow::http::App`]): Twilio's webhook taken
-//! straight to its handler, every other request through the router. The
-//! direct path must answer exactly as the router's `/voice` route does, and
-//! the rest must not notice the difference.
+//! What the server runs: every request, webhooks included, through the one
+//! router. Served over a real socket ([`callflow::http::run`], as in
+//! production), it must answer exactly as the router does in-process (as
+//! the simulator and flow tests drive it), and every route must be reached.
 
 mod common;
 
@@ -27,14 +27,19 @@ async fn read(response: Response) -> (StatusCode, Option<String>, Bytes) {
     )
 }
 
-/// Each request sent to both, with the answers side by side.
+/// Each request sent over a socket and in-process, with the answers side
+/// by side.
 async fn both(
     at: &str,
     request: impl Fn() -> Request<Body>,
 ) -> [(StatusCode, Option<String>, Bytes); 2] {
-    let direct = app_at("flows", at).oneshot(request()).await.unwrap();
+    let (address, stop, server) = serve(app_at("flows", at)).await;
+    let served = send_over_socket(address, request()).await;
+    let served = read(served).await;
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
     let routed = router_at("flows", at).oneshot(request()).await.unwrap();
-    [read(direct).await, read(routed).await]
+    [served, read(routed).await]
 }
 
 /// Builds the same request again for each side.
@@ -76,7 +81,7 @@ async fn webhooks_are_answered_as_the_router_answers_them() {
                 .body(Body::from("{}"))
                 .unwrap()
         }),
-        ("a PUT, which only the router knows to refuse", || {
+        ("a PUT, which /voice refuses", || {
             Request::put("/voice").body(Body::empty()).unwrap()
         }),
     ];

@@ -353,6 +353,7 @@ async fn a_reload_reaches_the_next_simulated_webhook() {
     let state = state(SimulatorMode::Local);
     state
         .flows
+        .flows()
         .store(std::sync::Arc::new(flows_saying("version one")));
     let app = app_from(state.clone(), LOCAL);
     let call = start(&app, json!({})).await;
@@ -362,6 +363,7 @@ async fn a_reload_reaches_the_next_simulated_webhook() {
     // What a hot reload does: swap the flow set under the running server.
     state
         .flows
+        .flows()
         .store(std::sync::Arc::new(flows_saying("version two")));
     let call = act(&app, &id, "press", Some("5")).await;
     assert_eq!(heard(&call).last().unwrap(), "Bye from version two");
@@ -381,7 +383,7 @@ async fn a_looping_flow_ends_the_call_instead_of_hanging_the_page() {
     .unwrap()
     .flows;
     let state = state(SimulatorMode::Local);
-    state.flows.store(std::sync::Arc::new(looping));
+    state.flows.flows().store(std::sync::Arc::new(looping));
     let app = app_from(state, LOCAL);
     let call = start(&app, json!({})).await;
     assert_eq!(call["waiting"]["for"], "ended");

@@ -81,7 +81,7 @@ pub async fn run(
         writeln!(out, "{report}")?;
     }
     let state = AppState::new(loaded.flows, engine);
-    let flows = state.flows.load_full();
+    let flows = state.flows.current();
     let filter = options.filter.as_deref().map(str::to_lowercase);
     let mut summary = Summary::default();
     let mut coverage = Coverage::default();

@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 
 use axum::extract::rejection::ExtensionRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
+
+use super::HttpError;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -37,13 +39,9 @@ async fn list_flows(
             "/flows lists what the flows say and whom they dial, so this server shows it only as the simulator allows: {}. Read it from the server's own machine (curl http://localhost:PORT/flows) or set SIMULATOR=on on a server only you can reach.",
             state.page.simulator.describe()
         );
-        return (
-            StatusCode::FORBIDDEN,
-            Json(serde_json::json!({ "error": reason })),
-        )
-            .into_response();
+        return HttpError::Forbidden(reason).into_response();
     }
-    Json(FlowsView::of(&state.flow_store.status())).into_response()
+    Json(FlowsView::of(&state.flows.status())).into_response()
 }
 
 #[derive(Debug, Serialize)]

@@ -1,24 +1,22 @@
-//! The HTTP face of callflow: the router and the server loop.
+//! The HTTP face of callflow: one router, its layers, and the server loop.
 //!
-//! - [`app`]: what the server runs, [`App`]: webhooks straight to
-//!   [`voice`], everything else through [`router`].
 //! - [`voice`]: `POST /voice` and `GET /voice`, Twilio's webhook.
-//! - [`signature`]: checks X-Twilio-Signature on every webhook.
+//! - [`signature`]: reads a webhook once and checks X-Twilio-Signature.
 //! - [`token`]: `GET /voice/token`, access tokens for the browser SDK.
 //! - [`flows`]: `GET /flows`, the flows serving and the last reload error.
 //! - `GET /healthz`: 200 while the server runs, for load balancers.
 //! - [`page`]: the browser test page (`/voice-client.html`) and the SDK.
 //! - [`simulate`]: `/simulate/calls`, simulated calls for the page.
+//! - [`error`]: every refusal as a status and a JSON reason.
+//! - [`server`]: the accept loop, with its connection limits.
 //!
-//! Every request has ten seconds to arrive and be answered ([`deadline`]).
-//!
-//! [`run`] takes a bound listener, the [`App`] and a shutdown future, so
-//! tests can serve on port 0 and stop the server when they are done.
+//! Every request, production webhooks included, goes through [`router`]
+//! and the same tower layers: a trace span (which the webhook's CallSid
+//! joins), a [`REQUEST_TIMEOUT`], and a panic guard. Tests drive the same
+//! router in-process or serve it with [`run`] on port 0.
 
-pub mod app;
-pub mod deadline;
+pub mod error;
 pub mod flows;
-pub mod form;
 pub mod page;
 pub mod server;
 pub mod signature;
@@ -26,24 +24,33 @@ pub mod simulate;
 pub mod token;
 pub mod voice;
 
+use std::any::Any;
 use std::sync::Arc;
+use std::time::Duration;
 
-use arc_swap::ArcSwap;
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use jiff::Timestamp;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
 
 use crate::engine::EngineSettings;
 use crate::flow::FlowSet;
 use crate::reload::FlowStore;
 use crate::token::TokenService;
-pub use app::App;
-pub use server::run;
+pub use error::HttpError;
+pub use server::{Limits, run};
 use signature::WebhookAuth;
+pub use voice::Fault;
 
-/// The flow set now serving. A webhook takes one atomic load of it; a
-/// reload swaps in a new set without ever blocking a request.
-pub type SharedFlows = Arc<ArcSwap<FlowSet>>;
+/// How long a request may take, body included. Twilio gives up on a
+/// webhook after 15 seconds; a client slower than this is not Twilio and
+/// should not hold a connection.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where "now" comes from: the system clock, or a fixed instant for
 /// simulated calls and tests (opening hours, `now` in templates).
@@ -79,9 +86,9 @@ impl std::ops::Deref for AppState {
 /// The parts of [`AppState`].
 #[derive(Clone)]
 pub struct Shared {
-    pub flows: SharedFlows,
-    /// Owns `flows`: pinned versions for calls in progress, reload status.
-    pub flow_store: Arc<FlowStore>,
+    /// The flows serving, the versions kept for calls in progress, and
+    /// the last reload's outcome.
+    pub flows: Arc<FlowStore>,
     pub engine: Arc<EngineSettings>,
     pub clock: Clock,
     pub tokens: Arc<TokenService>,
@@ -89,6 +96,8 @@ pub struct Shared {
     pub webhook_auth: Arc<WebhookAuth>,
     /// Where the browser page's files are, and who may simulate calls.
     pub page: Arc<page::PageSettings>,
+    /// Set by tests only: see [`Fault`].
+    fault: Option<Fault>,
 }
 
 impl AppState {
@@ -99,8 +108,7 @@ impl AppState {
     /// Serves the flows of `store`, which may reload them.
     pub fn with_store(store: Arc<FlowStore>, engine: EngineSettings) -> Self {
         AppState(Arc::new(Shared {
-            flows: store.flows().clone(),
-            flow_store: store,
+            flows: store,
             engine: Arc::new(engine),
             clock: Clock::System,
             tokens: Arc::new(unconfigured_tokens()),
@@ -109,6 +117,7 @@ impl AppState {
                     .expect("no settings cannot be malformed settings"),
             ),
             page: Arc::new(page::PageSettings::default()),
+            fault: None,
         }))
     }
 
@@ -136,21 +145,65 @@ impl AppState {
         self.parts_mut().clock = clock;
         self
     }
+
+    /// Puts `fault` in the way of every turn, to test the guards around
+    /// turns; the server never sets one.
+    #[doc(hidden)]
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.parts_mut().fault = Some(fault);
+        self
+    }
 }
 
+/// Every route, with the layers every request goes through.
 pub fn router(state: AppState) -> Router {
     let tokens = token::router(state.tokens.clone());
     let page = page::router(&state.page);
     let simulations = simulate::router(state.clone());
     Router::new()
-        .merge(voice::router())
         .merge(flows::router())
         .route("/healthz", get(|| async { "ok" }))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(voice::router(state))
         .merge(tokens)
         .merge(simulations)
         .merge(page)
-        .layer(deadline::DeadlineLayer)
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
+                    HttpError::Timeout
+                }))
+                .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT))
+                .layer(CatchPanicLayer::custom(internal_error)),
+        )
+}
+
+/// The span every log line of a request is written in. A webhook's
+/// CallSid joins it once the body is read ([`signature::check`]).
+fn request_span(request: &Request) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+        call_sid = tracing::field::Empty,
+    )
+}
+
+/// A panic outside `/voice` (which apologises in TwiML) is the server's
+/// own failure: logged, answered 500.
+fn internal_error(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let cause = panic_cause(panic.as_ref());
+    HttpError::Internal(format!("a handler panicked: {cause}")).into_response()
+}
+
+/// The message a panic was raised with, for the log.
+fn panic_cause(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("")
 }
 
 /// A token service with no Twilio credentials: `/voice/token` answers 503

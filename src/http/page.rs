@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
+
+use super::HttpError;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -135,12 +137,11 @@ pub fn router(settings: &PageSettings) -> Router {
 
 async fn serve_sdk(State(sdk_file): State<PathBuf>, request: Request) -> Response {
     if !sdk_file.is_file() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
-            SDK_MISSING,
-        )
-            .into_response();
+        return HttpError::NotConfigured {
+            message: SDK_MISSING.to_owned(),
+            missing: Vec::new(),
+        }
+        .into_response();
     }
     let result: Result<_, Infallible> = ServeFile::new(&sdk_file).oneshot(request).await;
     match result {

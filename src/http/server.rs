@@ -1,81 +1,150 @@
-//! The server loop: accepts connections and serves HTTP/1.1 on each with
-//! hyper, every request answered by [`App`].
+//! The accept loop: serves the router over HTTP/1.1 with the connection
+//! controls a server facing the internet needs.
 //!
-//! `axum::serve` does the same job in a more general way, and a webhook
-//! paid for the generality: it sniffs every connection for HTTP/2 and
-//! then reads through a rewinding wrapper, clones the whole service for
-//! each request, and is itself a second layer of polling around hyper's.
-//! Twilio, and the proxies that sit in front of a server like this one,
-//! speak HTTP/1.1, so callflow serves that alone.
-//!
-//! Shutdown works as before: stop accepting, tell every connection to
-//! finish the request it is in (an idle keep-alive connection closes at
-//! once), and return when the last one has.
+//! `axum::serve` would do the serving, but it cannot bound what a client
+//! that sends nothing can hold. This loop is hyper-util's documented
+//! pattern plus those bounds ([`Limits`]): a client must send a request's
+//! header within [`Limits::header_timeout`] of connecting or of the last
+//! answer (so a silent or idle connection closes on its own), no more than
+//! [`Limits::max_connections`] are open at once (the rest wait in the
+//! kernel's queue rather than fail), and shutdown ends within
+//! [`Limits::shutdown_grace`] whatever clients do. Every request still goes
+//! through the one router and its layers.
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+use tower::ServiceExt;
 
-use super::App;
+/// The bounds on what clients may hold. The defaults suit a server that
+/// Twilio (and a load balancer) reach over the internet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// How long a client has to send a complete request header, counted
+    /// from connecting or from the end of the previous answer on a kept-alive
+    /// connection. Twilio sends a webhook at once; a client that keeps
+    /// quiet longer is closed, which is also how idle keep-alive
+    /// connections end.
+    pub header_timeout: Duration,
+    /// Connections open at once. Past it, new connections wait to be
+    /// accepted until one closes; keep it below the open-file limit
+    /// (`ulimit -n`) so the process never runs out of descriptors.
+    pub max_connections: usize,
+    /// How long shutdown waits for answers in flight before it closes
+    /// whatever is still open.
+    pub shutdown_grace: Duration,
+}
 
-/// Serves `app` on `listener` until `shutdown` completes, then lets the
-/// requests in flight finish.
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_timeout: Duration::from_secs(10),
+            max_connections: 1000,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then lets the
+/// requests in flight finish, for at most [`Limits::shutdown_grace`].
 pub async fn run(
     listener: TcpListener,
-    app: App,
+    router: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // Every connection holds a receiver: `send` asks them to finish, and
-    // `closed` resolves once the last one has dropped its receiver.
-    let (stopping, stop) = watch::channel(());
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
     let mut shutdown = pin!(shutdown);
     loop {
-        let accepted = tokio::select! {
+        // Forget the connections that have closed since the last accept.
+        while connections.try_join_next().is_some() {}
+        let slot = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            accepted = listener.accept() => accepted,
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
         };
-        let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
-            // The client gave up before we took the connection: nothing to do.
-            Err(error) if is_connection_error(&error) => continue,
-            Err(error) => {
-                // Out of file descriptors, most likely: calls in progress
-                // keep being answered, and new ones wait a moment.
-                tracing::error!("cannot accept a connection: {error}; retrying in a second");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
+        let (stream, peer) = tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    wait_after_accept_error(&error).await;
+                    continue;
+                }
+            },
         };
-        let app = app.clone().with_peer(peer);
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let connection = hyper::server::conn::http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), app);
-            let mut connection = pin!(connection);
-            tokio::select! {
-                biased;
-                _ = connection.as_mut() => return,
-                _ = stop.changed() => connection.as_mut().graceful_shutdown(),
-            }
-            let _ = connection.await;
-        });
+        // Handlers that check who is asking (`ConnectInfo`) see the peer.
+        let service = router
+            .clone()
+            .map_request(move |mut request: hyper::Request<Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            });
+        let connection =
+            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection);
+        connections.spawn(serve(connection, slot));
     }
+    // No new connections; idle ones close now, busy ones after their answer.
     drop(listener);
-    drop(stop);
-    let _ = stopping.send(());
-    stopping.closed().await;
+    let open = connections.len();
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "shutdown: closing the connections still open after {} s",
+            limits.shutdown_grace.as_secs()
+        );
+    } else if open > 0 {
+        tracing::info!("shutdown: every answer in flight was sent");
+    }
+    connections.abort_all();
     Ok(())
 }
 
-fn is_connection_error(error: &std::io::Error) -> bool {
+/// Runs one connection to its end, holding its slot until then.
+async fn serve<C, E>(connection: C, _slot: OwnedSemaphorePermit)
+where
+    C: Future<Output = Result<(), E>>,
+    E: std::fmt::Display,
+{
+    if let Err(error) = connection.await {
+        // A client that timed out or broke off: its business, not the
+        // operator's.
+        tracing::debug!("a connection ended with an error: {error}");
+    }
+}
+
+/// After a failed accept: a client that gave up is nothing to wait for;
+/// anything else (out of file descriptors, most likely) gets a moment to
+/// pass, while the connections already open keep being answered.
+async fn wait_after_accept_error(error: &std::io::Error) {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    matches!(
+    if matches!(
         error.kind(),
         ConnectionAborted | ConnectionRefused | ConnectionReset
-    )
+    ) {
+        return;
+    }
+    tracing::error!("cannot accept a connection: {error}; retrying in a second");
+    tokio::time::sleep(Duration::from_secs(1)).await;
 }

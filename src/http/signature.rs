@@ -43,17 +43,18 @@
 //! - Shared-key (HMAC_SHA256) signatures are refused with an explanation: callflow is configured
 //!   with the auth token only.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Body;
-use axum::extract::{OriginalUri, Request, State};
+use axum::extract::{FromRequestParts, OriginalUri, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use http_body_util::LengthLimitError;
 
-use super::form;
+use super::error::HttpError;
 
 use crate::signature::{
     self, Algorithm, AuthToken, BodyCheckError, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER,
@@ -218,8 +219,9 @@ impl WebhookAuth {
     }
 }
 
-/// Middleware for `axum::middleware::from_fn_with_state`: lets a request through only if its
-/// `X-Twilio-Signature` is valid for the URL Twilio requested and the form parameters it sent.
+/// Middleware for `axum::middleware::from_fn_with_state`: reads the webhook once, checks its
+/// `X-Twilio-Signature` when checks are on, and hands the handler both the body (unchanged) and
+/// the parsed parameters ([`WebhookForm`]), so nothing downstream reads or parses it again.
 ///
 /// Refusals are `403` with `{"error": "..."}` (`413` for a body over
 /// [`MAX_WEBHOOK_BODY_BYTES`], `400` for a body that cannot be read) and a `warn` log line with
@@ -232,53 +234,85 @@ pub async fn verify_twilio_signature(
 ) -> Response {
     match check(&auth, request).await {
         Ok(request) => next.run(request).await,
-        Err(refusal) => refusal,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
-/// The check itself, for a service that calls its handler directly rather
-/// than through a middleware stack (the server's `/voice` path): the
-/// request to hand on, its body buffered, or the refusal to send back.
-pub async fn check(auth: &WebhookAuth, request: Request) -> Result<Request, Response> {
-    let Some(token) = auth.enforcing_token() else {
-        return Ok(request);
-    };
-    let (parts, body) = request.into_parts();
-    let url = match requested_url(auth, &parts) {
-        Ok(url) => url,
-        Err(problem) => return Err(refusal(Refused::forbidden(problem), &parts, "-", None)),
-    };
-    let Some(signature) = header_str(&parts.headers, SIGNATURE_HEADER) else {
-        let reason = format!(
-            "missing {SIGNATURE_HEADER} header: this URL only accepts requests signed by Twilio"
-        );
-        return Err(refusal(Refused::forbidden(reason), &parts, &url, None));
-    };
-    if signature.len() > MAX_SIGNATURE_LEN {
-        let reason = format!("the {SIGNATURE_HEADER} header is not a Twilio signature");
-        return Err(refusal(Refused::forbidden(reason), &parts, &url, None));
+/// A webhook's parameters, decoded once: the callback URL's query (the call's state) and the
+/// form body (Twilio's parameters). Put in the request's extensions by
+/// [`verify_twilio_signature`]; a handler takes it as an extractor.
+#[derive(Debug, Clone, Default)]
+pub struct WebhookForm {
+    pub query: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    pub params: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+}
+
+impl WebhookForm {
+    fn decode(bytes: &[u8]) -> Vec<(Cow<'static, str>, Cow<'static, str>)> {
+        form_urlencoded::parse(bytes)
+            .map(|(name, value)| {
+                (
+                    Cow::Owned(name.into_owned()),
+                    Cow::Owned(value.into_owned()),
+                )
+            })
+            .collect()
     }
-    let algorithm = match Algorithm::from_settings_header(header_str(
-        &parts.headers,
-        SIGNATURE_SETTINGS_HEADER,
-    )) {
-        Ok(Algorithm::HmacSha1) => Algorithm::HmacSha1,
-        // A shared-key signature needs a secret callflow is not configured with; the auth token
-        // would never match, so say what is going on instead of "signature mismatch".
-        Ok(Algorithm::HmacSha256) => {
-            let reason = format!(
-                "this request is signed with a Twilio shared key (HMAC_SHA256, see {SIGNATURE_SETTINGS_HEADER}); callflow checks auth-token signatures only, so remove the Webhooks Rule for this URL"
-            );
-            return Err(refusal(Refused::forbidden(reason), &parts, &url, None));
+
+    /// The call this webhook is about, for logs.
+    pub fn call_sid(&self) -> Option<&str> {
+        self.params
+            .iter()
+            .chain(&self.query)
+            .find(|(name, _)| name == "CallSid")
+            .map(|(_, value)| value.as_ref())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for WebhookForm {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, HttpError> {
+        parts.extensions.remove::<WebhookForm>().ok_or_else(|| {
+            HttpError::Internal(
+                "a webhook route is missing the verify_twilio_signature layer".to_owned(),
+            )
+        })
+    }
+}
+
+/// Whether the request says its body is a form (any letter case, any parameters after the media
+/// type, as HTTP allows).
+fn is_form(headers: &HeaderMap) -> bool {
+    header_str(headers, header::CONTENT_TYPE.as_str())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
+/// The check itself: the request to hand on, its body buffered and its [`WebhookForm`] in the
+/// extensions, or the refusal to send back.
+pub async fn check(auth: &WebhookAuth, request: Request) -> Result<Request, HttpError> {
+    let (mut parts, body) = request.into_parts();
+    let mut form = WebhookForm {
+        query: WebhookForm::decode(parts.uri.query().unwrap_or("").as_bytes()),
+        params: Vec::new(),
+    };
+    let token = auth.enforcing_token();
+    // The URL is only needed to check a signature; work it out first so a refusal can name it.
+    let url = match token.map(|_| requested_url(auth, &parts)) {
+        None => String::new(),
+        Some(Ok(url)) => url,
+        Some(Err(problem)) => {
+            return Err(refusal(HttpError::Forbidden(problem), &parts, "-", &form));
         }
-        Err(unsupported) => {
-            return Err(refusal(
-                Refused::forbidden(unsupported.to_string()),
-                &parts,
-                &url,
-                None,
-            ));
-        }
+    };
+    let signature = match token {
+        Some(_) => Some(signature_of(&parts).map_err(|r| refusal(r, &parts, &url, &form))?),
+        None => None,
     };
 
     let declared_too_large = parts
@@ -287,46 +321,76 @@ pub async fn check(auth: &WebhookAuth, request: Request) -> Result<Request, Resp
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .is_some_and(|len| len > MAX_WEBHOOK_BODY_BYTES as u64);
+    let too_large = HttpError::TooLarge {
+        limit: MAX_WEBHOOK_BODY_BYTES,
+    };
     if declared_too_large {
-        let too_large = form::Unreadable::TooLarge {
-            limit: MAX_WEBHOOK_BODY_BYTES,
-        };
-        return Err(refusal(too_large.into(), &parts, &url, None));
+        return Err(refusal(too_large, &parts, &url, &form));
     }
-    let bytes = match form::read(body, MAX_WEBHOOK_BODY_BYTES).await {
+    let bytes = match axum::body::to_bytes(body, MAX_WEBHOOK_BODY_BYTES).await {
         Ok(bytes) => bytes,
-        Err(unreadable) => return Err(refusal(unreadable.into(), &parts, &url, None)),
+        Err(error) => {
+            let refused = if error.into_inner().is::<LengthLimitError>() {
+                too_large
+            } else {
+                HttpError::BadRequest("the request body could not be read".to_owned())
+            };
+            return Err(refusal(refused, &parts, &url, &form));
+        }
     };
 
     // Form POSTs carry the parameters in the body and the signature covers them. Anything else
     // (GET, an empty POST) is signed over the URL alone, and a body is only acceptable when the
     // URL binds it with bodySHA256 (Twilio's JSON webhooks): an unsigned body never reaches the
     // handler.
-    let form_post = parts.method == Method::POST && form::is_form(&parts.headers);
-    let params = if form_post {
-        form::parse(&bytes)
-    } else {
-        Vec::new()
-    };
-    let call_sid = params
-        .iter()
-        .find(|(name, _)| name == "CallSid")
-        .map(|(_, value)| value.as_ref());
-    let verdict = if form_post || (bytes.is_empty() && signature::body_hash_param(&url).is_none()) {
-        signature::validate(token, algorithm, &url, &params, signature)
-            .then_some(())
-            .ok_or(BodyCheckError::Signature)
-    } else {
-        signature::validate_json_body(token, algorithm, &url, &bytes, signature)
-    };
-    if let Err(error) = verdict {
-        let mut refused = Refused::forbidden(error.to_string());
-        if error == BodyCheckError::Signature {
-            refused.hint = Some(MISMATCH_HINT);
-        }
-        return Err(refusal(refused, &parts, &url, call_sid));
+    let form_post = parts.method == Method::POST && is_form(&parts.headers);
+    if form_post {
+        form.params = WebhookForm::decode(&bytes);
     }
+    if let Some(call_sid) = form.call_sid() {
+        tracing::Span::current().record("call_sid", truncate_for_log(call_sid, 64));
+    }
+    if let (Some(token), Some((algorithm, signature))) = (token, signature) {
+        let verdict =
+            if form_post || (bytes.is_empty() && signature::body_hash_param(&url).is_none()) {
+                signature::validate(token, algorithm, &url, &form.params, &signature)
+                    .then_some(())
+                    .ok_or(BodyCheckError::Signature)
+            } else {
+                signature::validate_json_body(token, algorithm, &url, &bytes, &signature)
+            };
+        if let Err(error) = verdict {
+            let hint = (error == BodyCheckError::Signature).then_some(MISMATCH_HINT);
+            let refused = HttpError::Forbidden(error.to_string());
+            return Err(refusal_with_hint(refused, hint, &parts, &url, &form));
+        }
+    }
+    parts.extensions.insert(form);
     Ok(Request::from_parts(parts, Body::from(bytes)))
+}
+
+/// The signature header and the algorithm it was made with, or why the request cannot be
+/// checked.
+fn signature_of(parts: &Parts) -> Result<(Algorithm, String), HttpError> {
+    let Some(signature) = header_str(&parts.headers, SIGNATURE_HEADER) else {
+        return Err(HttpError::Forbidden(format!(
+            "missing {SIGNATURE_HEADER} header: this URL only accepts requests signed by Twilio"
+        )));
+    };
+    if signature.len() > MAX_SIGNATURE_LEN {
+        return Err(HttpError::Forbidden(format!(
+            "the {SIGNATURE_HEADER} header is not a Twilio signature"
+        )));
+    }
+    match Algorithm::from_settings_header(header_str(&parts.headers, SIGNATURE_SETTINGS_HEADER)) {
+        Ok(Algorithm::HmacSha1) => Ok((Algorithm::HmacSha1, signature.to_owned())),
+        // A shared-key signature needs a secret callflow is not configured with; the auth token
+        // would never match, so say what is going on instead of "signature mismatch".
+        Ok(Algorithm::HmacSha256) => Err(HttpError::Forbidden(format!(
+            "this request is signed with a Twilio shared key (HMAC_SHA256, see {SIGNATURE_SETTINGS_HEADER}); callflow checks auth-token signatures only, so remove the Webhooks Rule for this URL"
+        ))),
+        Err(unsupported) => Err(HttpError::Forbidden(unsupported.to_string())),
+    }
 }
 
 /// The URL Twilio requested: `PUBLIC_URL` + path-and-query, or scheme and host from the
@@ -383,59 +447,30 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// A refusal: status and the sentence sent back as `{"error": ...}`.
-struct Refused {
-    status: StatusCode,
-    reason: String,
-    /// Advice for the log only.
+/// Logs a refusal (URL checked, CallSid; never the token) and hands it back to be answered.
+fn refusal(refused: HttpError, parts: &Parts, url: &str, form: &WebhookForm) -> HttpError {
+    refusal_with_hint(refused, None, parts, url, form)
+}
+
+/// [`refusal`], with advice for the log only.
+fn refusal_with_hint(
+    refused: HttpError,
     hint: Option<&'static str>,
-}
-
-impl From<form::Unreadable> for Refused {
-    fn from(unreadable: form::Unreadable) -> Refused {
-        Refused {
-            status: unreadable.status(),
-            reason: unreadable.reason(),
-            hint: None,
-        }
-    }
-}
-
-impl Refused {
-    fn forbidden(reason: impl Into<String>) -> Refused {
-        Refused {
-            status: StatusCode::FORBIDDEN,
-            reason: reason.into(),
-            hint: None,
-        }
-    }
-}
-
-/// Logs the refusal (URL checked, CallSid; never the token) and builds the JSON response.
-fn refusal(refused: Refused, parts: &Parts, url: &str, call_sid: Option<&str>) -> Response {
-    let call_sid = call_sid
-        .map(str::to_owned)
-        .or_else(|| query_call_sid(parts))
-        .map_or_else(|| "-".to_owned(), |sid| truncate_for_log(&sid, 64));
+    parts: &Parts,
+    url: &str,
+    form: &WebhookForm,
+) -> HttpError {
+    let call_sid = form
+        .call_sid()
+        .map_or_else(|| "-".to_owned(), |sid| truncate_for_log(sid, 64));
     tracing::warn!(
+        method = %parts.method,
         url = %truncate_for_log(url, 300),
         call_sid = %call_sid,
-        status = refused.status.as_u16(),
-        reason = %refused.reason,
-        hint = refused.hint.unwrap_or("-"),
+        status = refused.status().as_u16(),
+        reason = %refused,
+        hint = hint.unwrap_or("-"),
         "refused a webhook that failed the Twilio signature check"
     );
-    (
-        refused.status,
-        Json(serde_json::json!({ "error": refused.reason })),
-    )
-        .into_response()
-}
-
-/// CallSid from the query string (GET webhooks), for the log line.
-fn query_call_sid(parts: &Parts) -> Option<String> {
-    let query = parts.uri.query()?;
-    form_urlencoded::parse(query.as_bytes())
-        .find(|(name, _)| name == "CallSid")
-        .map(|(_, value)| value.into_owned())
+    refused
 }

@@ -52,7 +52,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::signature::WebhookAuth;
-use super::{AppState, Clock, voice};
+use super::{AppState, Clock, HttpError, voice};
 use crate::flow::spec::DialOutcome;
 use crate::simulator::{
     CallSetup, CallerAction, Event, Exchange, SimulatedCall, SimulationError, Waiting,
@@ -218,10 +218,10 @@ impl Simulator {
         &self,
         peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
         headers: &HeaderMap,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), HttpError> {
         let peer = peer.ok().map(|ConnectInfo(addr)| addr);
         match self.mode.refusal(peer, headers) {
-            Some(reason) => Err(ApiError::Refused(reason)),
+            Some(reason) => Err(HttpError::Forbidden(reason.to_owned())),
             None => Ok(()),
         }
     }
@@ -233,7 +233,7 @@ impl Simulator {
         if let Some(at) = at {
             state.parts_mut().clock = Clock::Fixed(at);
         }
-        voice::router().with_state(state)
+        voice::router(state)
     }
 }
 
@@ -293,7 +293,7 @@ async fn start_call(
     peer: Peer,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     sim.check(peer, &headers)?;
     let request: StartRequest = parse_json(&headers, &body)?;
     let defaults = CallSetup::default();
@@ -301,24 +301,24 @@ async fn start_call(
     let to = field("to", request.to)?.unwrap_or(defaults.to);
     let flow = field("flow", request.flow)?;
     if let Some(name) = &flow {
-        let flows = sim.app.flows.load();
+        let flows = sim.app.flows.current();
         if flows.id_of(name).is_none() {
             let known: Vec<&str> = flows.flows().iter().map(|f| f.name.as_str()).collect();
-            return Err(ApiError::BadRequest(format!(
+            return Err(HttpError::BadRequest(format!(
                 "there is no flow named {name:?}; the flows are: {}",
                 known.join(", ")
             )));
         }
     }
     if request.params.len() > MAX_PARAMS {
-        return Err(ApiError::BadRequest(format!(
+        return Err(HttpError::BadRequest(format!(
             "params: at most {MAX_PARAMS} parameters"
         )));
     }
     let mut params = Vec::with_capacity(request.params.len());
     for (name, value) in request.params {
         if name.is_empty() || name.len() > MAX_FIELD_CHARS || value.len() > 4 * MAX_FIELD_CHARS {
-            return Err(ApiError::BadRequest(format!(
+            return Err(HttpError::BadRequest(format!(
                 "params: names must be 1 to {MAX_FIELD_CHARS} characters and values at most {} characters",
                 4 * MAX_FIELD_CHARS
             )));
@@ -327,7 +327,7 @@ async fn start_call(
     }
     let at = match field("at", request.at)? {
         Some(text) => Some(text.parse::<Timestamp>().map_err(|e| {
-            ApiError::BadRequest(format!(
+            HttpError::BadRequest(format!(
                 "at: {text:?} is not a time with an offset, such as 2026-11-24T10:30:00-05:00 ({e})"
             ))
         })?),
@@ -347,7 +347,7 @@ async fn start_call(
     };
     let call = SimulatedCall::start(sim.voice_router(at), setup)
         .await
-        .map_err(|error| ApiError::Flow {
+        .map_err(|error| HttpError::Unprocessable {
             error: error.to_string(),
             call: None,
         })?;
@@ -367,9 +367,9 @@ async fn show_call(
     peer: Peer,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     sim.check(peer, &headers)?;
-    let session = sim.calls.get(&id).ok_or(ApiError::UnknownCall)?;
+    let session = sim.calls.get(&id).ok_or(unknown_call())?;
     let session = session.lock().await;
     Ok(Json(session.view(&id)).into_response())
 }
@@ -379,12 +379,12 @@ async fn forget_call(
     peer: Peer,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     sim.check(peer, &headers)?;
     if sim.calls.remove(&id) {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
-        Err(ApiError::UnknownCall)
+        Err(unknown_call())
     }
 }
 
@@ -402,27 +402,27 @@ async fn act(
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, HttpError> {
     sim.check(peer, &headers)?;
     let request: ActionRequest = parse_json(&headers, &body)?;
     let action = caller_action(request)?;
-    let session = sim.calls.get(&id).ok_or(ApiError::UnknownCall)?;
+    let session = sim.calls.get(&id).ok_or(unknown_call())?;
     // Only this call's lock is held across the webhooks; other calls and the
     // store go on meanwhile.
     let mut session = session.lock().await;
     if let Some(failure) = &session.failure {
-        return Err(ApiError::Conflict(format!(
+        return Err(HttpError::Conflict(format!(
             "the simulated call stopped earlier: {failure}; start a new call"
         )));
     }
     match session.call.respond(action).await {
         Ok(()) => Ok(Json(session.view(&id)).into_response()),
         Err(error @ (SimulationError::Unexpected { .. } | SimulationError::Ended)) => {
-            Err(ApiError::Conflict(error.to_string()))
+            Err(HttpError::Conflict(error.to_string()))
         }
         Err(error) => {
             session.failure = Some(error.to_string());
-            Err(ApiError::Flow {
+            Err(HttpError::Unprocessable {
                 error: error.to_string(),
                 call: Some(Box::new(session.view(&id))),
             })
@@ -431,10 +431,10 @@ async fn act(
 }
 
 /// Checks the page's action and its value.
-fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
+fn caller_action(request: ActionRequest) -> Result<CallerAction, HttpError> {
     let value = request.value.filter(|v| !v.trim().is_empty());
     let needs =
-        |what: &str| ApiError::BadRequest(format!("{}: give {what} as value", request.action));
+        |what: &str| HttpError::BadRequest(format!("{}: give {what} as value", request.action));
     let action = match request.action.as_str() {
         "press" => {
             let keys = value.ok_or_else(|| needs("the keys"))?;
@@ -444,7 +444,7 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
                     .chars()
                     .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
             {
-                return Err(ApiError::BadRequest(format!(
+                return Err(HttpError::BadRequest(format!(
                     "press: keys are 1 to {MAX_KEYS} of 0-9, * and #"
                 )));
             }
@@ -453,7 +453,7 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
         "say" => {
             let words = value.ok_or_else(|| needs("the words"))?;
             if words.chars().count() > MAX_SPEECH_CHARS {
-                return Err(ApiError::BadRequest(format!(
+                return Err(HttpError::BadRequest(format!(
                     "say: at most {MAX_SPEECH_CHARS} characters"
                 )));
             }
@@ -464,7 +464,7 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
             let outcome = outcome.trim().to_ascii_lowercase();
             if !twilio_dial_statuses().any(|o| o.as_str() == outcome) {
                 let known: Vec<&str> = twilio_dial_statuses().map(DialOutcome::as_str).collect();
-                return Err(ApiError::BadRequest(format!(
+                return Err(HttpError::BadRequest(format!(
                     "dial_outcome: {outcome:?} is not one of {}",
                     known.join(", ")
                 )));
@@ -475,7 +475,7 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
         "record" => CallerAction::Record,
         "hang_up" => CallerAction::HangUp,
         other => {
-            return Err(ApiError::BadRequest(format!(
+            return Err(HttpError::BadRequest(format!(
                 "action {:?} is not one of press, say, silence, dial_outcome, record, hang_up",
                 other.chars().take(40).collect::<String>()
             )));
@@ -485,12 +485,12 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, ApiError> {
 }
 
 /// A text field: trimmed, empty counts as unset, bounded.
-fn field(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+fn field(name: &str, value: Option<String>) -> Result<Option<String>, HttpError> {
     let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
         return Ok(None);
     };
     if value.chars().count() > MAX_FIELD_CHARS || value.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(format!(
+        return Err(HttpError::BadRequest(format!(
             "{name}: at most {MAX_FIELD_CHARS} characters, no control characters"
         )));
     }
@@ -502,7 +502,7 @@ fn field(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> 
 fn parse_json<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<T, ApiError> {
+) -> Result<T, HttpError> {
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -512,9 +512,12 @@ fn parse_json<T: serde::de::DeserializeOwned>(
                 .starts_with("application/json")
         });
     if !is_json {
-        return Err(ApiError::NotJson);
+        return Err(HttpError::UnsupportedMediaType(
+            "send the request as JSON, with Content-Type: application/json".to_owned(),
+        ));
     }
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("the request body: {e}")))
+    serde_json::from_slice(body)
+        .map_err(|e| HttpError::BadRequest(format!("the request body: {e}")))
 }
 
 /// One simulated call and what the page needs to show it.
@@ -639,46 +642,12 @@ fn new_id() -> String {
     format!("sim_{hex}")
 }
 
-/// Every failure of the API, each with one status.
-#[derive(Debug, thiserror::Error)]
-enum ApiError {
-    #[error("{0}")]
-    Refused(&'static str),
-    #[error("send the request as JSON, with Content-Type: application/json")]
-    NotJson,
-    #[error("{0}")]
-    BadRequest(String),
-    #[error("there is no simulated call with that id (calls are forgotten after {} minutes unused, or when the server restarts); start a new call", IDLE_EXPIRY.as_secs() / 60)]
-    UnknownCall,
-    #[error("{0}")]
-    Conflict(String),
-    /// The flow broke the simulation: a webhook failed, or the call looped.
-    #[error("{error}")]
-    Flow {
-        error: String,
-        call: Option<Box<serde_json::Value>>,
-    },
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            ApiError::Refused(_) => StatusCode::FORBIDDEN,
-            ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::UnknownCall => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Flow { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        let mut body = serde_json::json!({ "error": self.to_string() });
-        if let ApiError::Flow {
-            call: Some(call), ..
-        } = self
-        {
-            body["call"] = *call;
-        }
-        (status, Json(body)).into_response()
-    }
+/// Why a simulated call is not known: it expired, or never was.
+fn unknown_call() -> HttpError {
+    HttpError::NotFound(format!(
+        "there is no simulated call with that id (calls are forgotten after {} minutes unused, or when the server restarts); start a new call",
+        IDLE_EXPIRY.as_secs() / 60
+    ))
 }
 
 #[cfg(test)]
@@ -790,7 +759,7 @@ mod tests {
         }])
         .unwrap()
         .flows;
-        let router = voice::router().with_state(AppState::new(flows, Default::default()));
+        let router = voice::router(AppState::new(flows, Default::default()));
         for n in 0..5 {
             let call = runtime
                 .block_on(SimulatedCall::start(router.clone(), CallSetup::default()))

@@ -1,12 +1,12 @@
 //! `GET /voice/token`: hands the browser a Twilio Voice access token.
 //!
 //! This layer only reads the request (peer address, headers, `identity` query parameter), asks
-//! [`TokenService`] for a token, and turns the outcome into JSON. Each [`TokenError`] variant maps
-//! to exactly one status in `error_response`.
+//! [`TokenService`] for a token, and turns the outcome into JSON; a [`TokenError`] becomes the
+//! matching [`HttpError`].
 //!
 //! The router carries its own state, so the main router can `.merge()` it as is. The per-IP
-//! rate limit reads the peer's `ConnectInfo`, which the server's [`super::App`] adds to every
-//! request it routes (as `into_make_service_with_connect_info::<SocketAddr>()` would); without
+//! rate limit reads the peer's `ConnectInfo`, which the server loop adds to every request (as
+//! `into_make_service_with_connect_info::<SocketAddr>()` would); without
 //! it, all requests count as one unknown client (a shared budget) rather than failing.
 
 use std::net::SocketAddr;
@@ -17,13 +17,14 @@ use axum::Json;
 use axum::Router;
 use axum::extract::rejection::ExtensionRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, RETRY_AFTER};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use super::HttpError;
 use crate::token::{
     ClientAuth, ClientKey, CorsOrigins, Identity, IssuedToken, TokenError, TokenService, unix_now,
 };
@@ -94,16 +95,6 @@ impl From<IssuedToken> for TokenBody {
     }
 }
 
-/// The error body: always `error`, plus the details a client can act on.
-#[derive(Debug, Serialize)]
-struct ErrorBody {
-    error: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    missing: Option<Vec<&'static str>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    retry_after: Option<u64>,
-}
-
 /// Tokens are credentials: no cache, proxy or browser history should keep one.
 const NO_STORE: (HeaderName, HeaderValue) = (CACHE_CONTROL, HeaderValue::from_static("no-store"));
 
@@ -116,7 +107,10 @@ async fn issue_token(
     let peer = peer.ok().map(|ConnectInfo(addr)| addr);
     match handle(&service, peer, &headers, query.as_deref()) {
         Ok(issued) => ([NO_STORE], Json(TokenBody::from(issued))).into_response(),
-        Err(error) => error_response(error, service.settings().auth()),
+        Err(error) => {
+            tracing::debug!(error = %error, "refused a browser token");
+            refusal(error, service.settings().auth()).into_response()
+        }
     }
 }
 
@@ -166,48 +160,27 @@ fn identity_param(query: Option<&str>) -> Result<Option<String>, TokenError> {
     Ok(found)
 }
 
-/// The one place a [`TokenError`] becomes a status, headers and a JSON body.
-fn error_response(error: TokenError, auth: &ClientAuth) -> Response {
-    let mut extra_headers = HeaderMap::new();
-    let mut missing = None;
-    let mut retry_after = None;
-    let status = match &error {
-        TokenError::NotConfigured { missing: names } => {
-            missing = Some(names.clone());
-            StatusCode::SERVICE_UNAVAILABLE
+/// A [`TokenError`] as the HTTP refusal it is; [`HttpError`] picks the status.
+fn refusal(error: TokenError, auth: &ClientAuth) -> HttpError {
+    let message = error.to_string();
+    match error {
+        TokenError::NotConfigured { missing } => HttpError::NotConfigured { message, missing },
+        TokenError::Unauthorized(_) => HttpError::Unauthorized {
+            reason: message,
+            challenges: auth.challenges(),
+        },
+        TokenError::BadRequest(_) | TokenError::InvalidIdentity(_) => {
+            HttpError::BadRequest(message)
         }
-        TokenError::Unauthorized(_) => {
-            for challenge in auth.challenges() {
-                if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    extra_headers.append(WWW_AUTHENTICATE, value);
-                }
-            }
-            StatusCode::UNAUTHORIZED
+        TokenError::IdentityNotAllowed(_) => HttpError::Forbidden(message),
+        TokenError::RateLimited(wait) => HttpError::RateLimited {
+            message,
+            retry_after: wait.0,
+        },
+        TokenError::Mint(cause) => {
+            HttpError::Internal(format!("could not issue a browser token: {cause}"))
         }
-        TokenError::BadRequest(_) | TokenError::InvalidIdentity(_) => StatusCode::BAD_REQUEST,
-        TokenError::IdentityNotAllowed(_) => StatusCode::FORBIDDEN,
-        TokenError::RateLimited(wait) => {
-            retry_after = Some(wait.0);
-            extra_headers.insert(RETRY_AFTER, HeaderValue::from(wait.0));
-            StatusCode::TOO_MANY_REQUESTS
-        }
-        TokenError::Mint(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-
-    // A signing failure is our fault: log the detail, tell the caller only that it happened.
-    let message = if let TokenError::Mint(cause) = &error {
-        tracing::error!(error = %cause, "could not issue a browser token");
-        "the server could not sign the token; the server log has the details".to_owned()
-    } else {
-        tracing::debug!(status = status.as_u16(), error = %error, "refused a browser token");
-        error.to_string()
-    };
-    let body = ErrorBody {
-        error: message,
-        missing,
-        retry_after,
-    };
-    (status, [NO_STORE], extra_headers, Json(body)).into_response()
+    }
 }
 
 #[cfg(test)]

@@ -1,24 +1,27 @@
 //! `/voice`: the webhook Twilio calls for every turn of a call.
 //!
-//! The handler reads the query (the call's state) and the form body
-//! (Twilio's parameters), asks the engine for the TwiML, and always answers
-//! 200 with a TwiML document: even a panic in the engine becomes a spoken
-//! apology, because an HTTP error makes Twilio play its own error message
-//! ("an application error has occurred") and drop the caller.
+//! The signature layer has already read the request once and handed over
+//! its parameters ([`WebhookForm`]); the handler asks the engine for the
+//! TwiML and always answers 200 with a TwiML document. An HTTP error makes
+//! Twilio play its own "an application error has occurred" and drop the
+//! caller, so a turn that panics or runs past [`TURN_DEADLINE`] is answered
+//! with a spoken apology instead, and logged with the CallSid.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::any::Any;
+use std::time::Duration;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use super::AppState;
-use super::form;
-use super::signature::{self, MAX_WEBHOOK_BODY_BYTES};
-use crate::engine::{self, Webhook};
+use super::signature::{self, WebhookForm};
+use crate::engine::{self, CallState, Webhook};
 use crate::twiml;
 
 /// Response header listing the steps a webhook ran, as `flow:step` separated
@@ -26,62 +29,59 @@ use crate::twiml;
 /// simulator asks for it; Twilio does not, and its answers stay lean.
 pub const STEPS_HEADER: &str = "x-callflow-steps";
 
-/// [`STEPS_HEADER`] as a header name, so looking for it on every webhook
-/// does not parse the name again.
 const STEPS: HeaderName = HeaderName::from_static(STEPS_HEADER);
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/voice", get(handle).post(handle))
-}
-
-/// Built once: a header value from a string is validated and copied on
-/// every use.
 const TWIML_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-8");
 
-/// Said when the engine itself fails, which a test should never see.
-const PANIC_APOLOGY: &str =
+/// How long one turn may take, from the moment the webhook has arrived.
+/// Twilio gives up after 15 seconds and plays its own error; past this the
+/// caller hears the apology with time to spare.
+pub const TURN_DEADLINE: Duration = Duration::from_secs(8);
+
+/// Said when the turn itself fails (a panic, the deadline), which a test
+/// of a flow should never see.
+const APOLOGY: &str =
     "We're sorry, something went wrong on our side. Please call again later. Goodbye.";
 
-async fn handle(State(state): State<AppState>, request: Request) -> Response {
-    answer(&state, request).await
+/// `/voice` for GET and POST. Its own panic guard answers with the
+/// apology in TwiML, so even a bug keeps the call's last words polite.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/voice", get(answer).post(answer))
+        .route_layer(from_fn_with_state(state.clone(), verify))
+        .route_layer(CatchPanicLayer::custom(apologise_for_panic))
+        .with_state(state)
 }
 
-/// Answers one webhook: checks its signature when an auth token is set,
-/// then asks the engine. Both ways into `/voice` come here: the router,
-/// and the server's direct path ([`super::App`]).
-pub async fn answer(state: &AppState, request: Request) -> Response {
-    let request = match signature::check(&state.webhook_auth, request).await {
-        Ok(request) => request,
-        Err(refusal) => return refusal,
-    };
-    let (parts, body) = request.into_parts();
-    let wants_steps = parts.headers.contains_key(&STEPS);
-    let query = form::parse(parts.uri.query().unwrap_or("").as_bytes());
-    let body = if form::is_form(&parts.headers) {
-        match form::read(body, MAX_WEBHOOK_BODY_BYTES).await {
-            Ok(body) => body,
-            Err(unreadable) => {
-                let reason = serde_json::json!({ "error": unreadable.reason() });
-                return (unreadable.status(), axum::Json(reason)).into_response();
-            }
-        }
-    } else {
-        Bytes::new()
-    };
-    let params = form::parse(&body);
+/// The signature check with the server's settings.
+async fn verify(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: Next,
+) -> Response {
+    match signature::check(&state.webhook_auth, request).await {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
+/// Answers one webhook with the TwiML of the call's next turn.
+async fn answer(State(state): State<AppState>, headers: HeaderMap, form: WebhookForm) -> Response {
     let webhook = Webhook {
-        query: &query,
-        params: &params,
+        query: &form.query,
+        params: &form.params,
         now: state.clock.now(),
     };
     // A call in progress stays on the flows it started with.
-    let flows = state
-        .flow_store
-        .for_call(engine::CallState::version_in(&query));
-    let mut visited = String::new();
-    let twiml = match catch_unwind(AssertUnwindSafe(|| {
+    let flows = state.flows.for_call(CallState::version_in(&form.query));
+    let turn = async {
+        if let Some(fault) = state.fault {
+            fault.strike().await;
+        }
         engine::answer(&flows, &state.engine, &webhook)
-    })) {
+    };
+    let mut visited = None;
+    let twiml = match tokio::time::timeout(TURN_DEADLINE, turn).await {
         Ok(answer) => {
             tracing::debug!(
                 call_sid = webhook.call_sid(),
@@ -89,37 +89,65 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
                 step = answer.step.unwrap_or("-"),
                 "answered"
             );
-            if wants_steps {
-                visited = answer.visited();
+            if headers.contains_key(&STEPS) {
+                visited = Some(answer.visited());
             }
             answer.twiml
         }
-        Err(panic) => {
-            let cause = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_default();
+        Err(_) => {
             tracing::error!(
                 call_sid = webhook.call_sid(),
-                cause,
-                "the engine panicked; the caller heard an apology"
+                "the turn took longer than {} s; the caller heard an apology",
+                TURN_DEADLINE.as_secs()
             );
-            let mut response = twiml::Response::new();
-            response.push(engine::render::say(PANIC_APOLOGY, None, None, None));
-            response.push(engine::render::hangup());
-            response.to_xml()
+            apology()
         }
     };
-    // Built directly: the tuple form would first insert a text/plain type,
-    // then replace it.
-    let mut response = Response::new(axum::body::Body::from(twiml));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, TWIML_TYPE);
+    let mut response = twiml_response(twiml);
     // The steps taken, for the simulator, flow tests and the browser page.
-    if wants_steps && let Ok(value) = HeaderValue::from_str(&visited) {
+    if let Some(value) = visited.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(STEPS, value);
     }
     response
+}
+
+fn twiml_response(twiml: String) -> Response {
+    ([(header::CONTENT_TYPE, TWIML_TYPE)], Body::from(twiml)).into_response()
+}
+
+/// The apology and a hang-up, as TwiML.
+fn apology() -> String {
+    let mut response = twiml::Response::new();
+    response.push(engine::render::say(APOLOGY, None, None, None));
+    response.push(engine::render::hangup());
+    response.to_xml()
+}
+
+/// What [`CatchPanicLayer`] answers when a turn panics. The request's span
+/// carries the CallSid, so the log line names the call.
+fn apologise_for_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let cause = super::panic_cause(panic.as_ref());
+    tracing::error!(cause, "the turn panicked; the caller heard an apology");
+    twiml_response(apology())
+}
+
+/// A failure put in a turn's way on purpose, to prove that the guards
+/// around it hold. Only tests set one ([`AppState::with_fault`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The turn panics before the engine runs.
+    Panic,
+    /// The turn waits this long before the engine runs, like a step
+    /// waiting on a slow outside service.
+    Stall(Duration),
+}
+
+impl Fault {
+    async fn strike(self) {
+        match self {
+            Fault::Panic => panic!("a fault put in the turn's way"),
+            Fault::Stall(wait) => tokio::time::sleep(wait).await,
+        }
+    }
 }

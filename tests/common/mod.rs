@@ -28,9 +28,25 @@ pub fn router_at(dir: &str, at: &str) -> axum::Router {
     http::router(state_at(dir, at))
 }
 
-/// What the server runs: `/voice` answered directly, the rest routed.
-pub fn app_at(dir: &str, at: &str) -> http::App {
-    http::App::new(state_at(dir, at))
+/// What the server runs: the same router, with every layer.
+pub fn app_at(dir: &str, at: &str) -> axum::Router {
+    router_at(dir, at)
+}
+
+/// Sends `request` to the server at `address` over a new connection, as
+/// Twilio would, and returns the answer.
+pub async fn send_over_socket(
+    address: std::net::SocketAddr,
+    request: axum::http::Request<axum::body::Body>,
+) -> axum::response::Response {
+    let stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let response = sender.send_request(request).await.unwrap();
+    response.map(axum::body::Body::new)
 }
 
 /// A Tuesday morning, when the default flow's office is open.
@@ -77,7 +93,19 @@ pub fn heard(call: &SimulatedCall, needle: &str) -> bool {
 /// `app` served on a loopback port until the returned sender sends (or is
 /// dropped); the handle says how the server ended.
 pub async fn serve(
-    app: http::App,
+    app: axum::Router,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    serve_with(app, http::Limits::default()).await
+}
+
+/// [`serve`] with other connection limits.
+pub async fn serve_with(
+    app: axum::Router,
+    limits: http::Limits,
 ) -> (
     std::net::SocketAddr,
     tokio::sync::oneshot::Sender<()>,
@@ -86,7 +114,7 @@ pub async fn serve(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(http::run(listener, app, async move {
+    let server = tokio::spawn(http::run(listener, app, limits, async move {
         let _ = stopped.await;
     }));
     (address, stop, server)
