@@ -65,3 +65,76 @@ async fn an_idle_kept_alive_connection_does_not_delay_shutdown() {
         "closed by the server"
     );
 }
+
+/// SIGTERM (what a container platform sends) ends the process within its
+/// grace period, even with clients that stopped half way through a request:
+/// one in its header, one in its body.
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_ends_the_server_in_time_whatever_clients_do() {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let mut server = Command::new(env!("CARGO_BIN_EXE_callflow"))
+        .arg("serve")
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("FLOWS_DIR", common::repo_path("flows"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("callflow starts");
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let started = Instant::now();
+    let mut stuck_in_header = loop {
+        match TcpStream::connect(address).await {
+            Ok(stream) => break stream,
+            Err(_) if started.elapsed() < Duration::from_secs(20) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("callflow did not start listening: {error}"),
+        }
+    };
+    stuck_in_header
+        .write_all(b"POST /voice HTTP/1.1\r\nHost: local")
+        .await
+        .unwrap();
+    let mut stuck_in_body = TcpStream::connect(address).await.unwrap();
+    stuck_in_body
+        .write_all(
+            b"POST /voice HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\nCallSid=CA",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let terminated = Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = loop {
+        if let Some(exit) = server.try_wait().unwrap() {
+            break exit;
+        }
+        if terminated.elapsed() > Duration::from_secs(20) {
+            let _ = server.kill();
+            panic!("callflow was still running 20 s after SIGTERM");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        terminated.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        terminated.elapsed()
+    );
+    assert!(exit.success(), "{exit}");
+    // Both clients are still holding on, and neither kept the server up.
+    drop((stuck_in_header, stuck_in_body));
+}

@@ -348,7 +348,10 @@ pub async fn check(auth: &WebhookAuth, request: Request) -> Result<Request, Http
         form.params = WebhookForm::decode(&bytes);
     }
     if let Some(call_sid) = form.call_sid() {
-        tracing::Span::current().record("call_sid", truncate_for_log(call_sid, 64));
+        tracing::Span::current().record(
+            "call_sid",
+            tracing::field::display(truncate_for_log(call_sid, 64)),
+        );
     }
     if let (Some(token), Some((algorithm, signature))) = (token, signature) {
         let verdict =
