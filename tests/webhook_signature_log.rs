@@ -2,8 +2,7 @@
 //! thread-local tracing subscriber can miss events while other tests register the same call
 //! sites on other threads.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -12,31 +11,13 @@ use axum::routing::post;
 use callflow::http::signature::{WebhookAuth, verify_twilio_signature};
 use tower::ServiceExt;
 
+mod common;
+
 const TOKEN: &str = "0123456789abcdef0123456789abcdef";
-
-/// Collects log output in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn refusal_is_logged_with_url_and_call_sid_but_not_the_token() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = common::capture_log();
 
     let auth =
         WebhookAuth::from_lookup(|name| (name == "TWILIO_AUTH_TOKEN").then(|| TOKEN.to_owned()))
@@ -56,7 +37,7 @@ async fn refusal_is_logged_with_url_and_call_sid_but_not_the_token() {
     let response = app.oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log = captured.text();
     assert!(log.contains("WARN"), "{log}");
     assert!(log.contains("http://ivr.example.com/voice?x=1"), "{log}");
     assert!(log.contains("call_sid=CA42"), "{log}");
