@@ -25,5 +25,5 @@ pub use jwt::{ApiCredentials, MintError, MintedToken, NotBefore, TokenSpec, Ttl,
 pub use rate_limit::{ClientKey, RateLimit, RateLimiter, RetryAfter};
 pub use region::{DEFAULT_EDGE, Region};
 pub use service::{IssuedToken, TokenError, TokenService, unix_now};
-pub use settings::{CorsOrigins, SettingProblem, SettingsError, TokenSettings, vars};
+pub use settings::{CorsOrigins, TokenSettings, vars};
 pub use sid::{AccountSid, ApiKeySid, AppSid, PushCredentialSid, Secret};
