@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Command, FromArgMatches};
 
-pub use parse::{Setting, problem_of, setting, yes_no};
+pub use parse::{Parse, Setting, problem_of, setting, yes_no};
 pub use problem::{SettingProblem, SettingsError};
 pub use public_url::PublicUrl;
 pub use report::effective;
