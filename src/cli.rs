@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::Timestamp;
 
-use crate::config::{Flows, Settings};
+use crate::config::{CommandLineError, Flows, Settings};
 use crate::flow::{self, FlowSet};
 use crate::http::{self, AppState, Clock};
 use crate::reload::{self, FlowStore, WatchSettings};
@@ -98,7 +98,16 @@ struct CallArgs {
 pub fn main() -> ExitCode {
     // Before the command is built: clap reads the environment then.
     let _ = dotenvy::dotenv();
-    let matches = crate::config::get_matches(Cli::command());
+    let matches = match crate::config::read_command_line(Cli::command()) {
+        Ok(matches) => matches,
+        Err(CommandLineError::Settings(error)) => {
+            for problem in &error.problems {
+                eprintln!("callflow: {problem}");
+            }
+            return ExitCode::from(2);
+        }
+        Err(CommandLineError::Clap(error)) => error.exit(),
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => error.exit(),

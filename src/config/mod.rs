@@ -358,26 +358,30 @@ impl Flows {
     }
 }
 
-/// Reads the whole command line of `command` (which flattens [`Settings`]) from the process:
-/// environment variables set but blank count as unset, and a bad setting is reported with every
-/// other bad variable in the environment, one per line, before exiting with status 2. Other
-/// mistakes (an unknown flag, `--help`) are clap's to report.
-pub fn get_matches(command: Command) -> clap::ArgMatches {
+/// Why the command line, with the environment, could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandLineError {
+    /// Settings with bad values: every one found, to print one per line.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// Anything else (an unknown flag), or a request for help or the version: clap prints it.
+    #[error(transparent)]
+    Clap(#[from] clap::Error),
+}
+
+/// Reads the whole command line of `command` (which flattens [`Settings`]) and the process
+/// environment. A variable set but blank counts as unset. A bad setting comes back with every
+/// other bad variable in the environment, so they can all be fixed in one go.
+pub fn read_command_line(command: Command) -> Result<clap::ArgMatches, CommandLineError> {
     let command = parse::ignore_blank_env(command);
-    match command.clone().try_get_matches() {
-        Ok(matches) => matches,
-        Err(error) => {
-            let Some(first) = problem_of(&error).cloned() else {
-                error.exit()
-            };
-            let (_, mut problems) = parse::check_each(&command, &parse::env_var);
-            if !problems.contains(&first) {
-                problems.insert(0, first);
-            }
-            for problem in &problems {
-                eprintln!("callflow: {problem}");
-            }
-            std::process::exit(2)
+    command.clone().try_get_matches().map_err(|error| {
+        let Some(first) = problem_of(&error).cloned() else {
+            return CommandLineError::Clap(error);
+        };
+        let (_, mut problems) = parse::check_each(&command, &parse::env_var);
+        if !problems.contains(&first) {
+            problems.insert(0, first);
         }
-    }
+        SettingsError { problems }.into()
+    })
 }
