@@ -285,3 +285,31 @@ fn a_secret_never_reaches_debug_output() {
     }
     assert!(shown.contains("[redacted]"), "{shown}");
 }
+
+#[test]
+fn nothing_but_the_settings_tree_reads_the_environment() {
+    fn rust_files(dir: &std::path::Path, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, found);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                found.push(path);
+            }
+        }
+    }
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 10, "{files:?}");
+    let readers: Vec<String> = files
+        .iter()
+        .filter(|path| {
+            let code = std::fs::read_to_string(path).unwrap();
+            code.contains("env::var") || code.contains("from_default_env")
+        })
+        .map(|path| path.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    // A variable read anywhere else would be missing from --help and `callflow config`.
+    assert_eq!(readers, ["config/parse.rs"]);
+}
