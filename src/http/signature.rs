@@ -57,8 +57,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::form;
 
-pub use crate::config::PublicUrl;
-use crate::config::{Settings, SettingsError, Webhooks};
+use crate::config::{PublicUrl, Settings, SettingsError, Webhooks};
 use crate::signature::{
     self, Algorithm, AuthToken, BodyCheckError, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER,
     truncate_for_log,
