@@ -1,5 +1,5 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
-//! `check` and `test`.
+//! `check`, `test` and `config`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::Timestamp;
 
-use crate::config::{FlowSettings, ServeSettings};
+use crate::config::{CommandLineError, Flows, Settings};
 use crate::flow::{self, FlowSet};
 use crate::http::{self, AppState, Clock};
 use crate::reload::{self, FlowStore, WatchSettings};
@@ -19,10 +19,7 @@ use crate::simulator::{CallSetup, CallerAction, SimulatedCall};
 #[command(name = "callflow", version)]
 struct Cli {
     #[command(flatten)]
-    flows: FlowSettings,
-
-    #[command(flatten)]
-    serve: ServeSettings,
+    settings: Settings,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -60,6 +57,8 @@ enum Command {
         #[arg(long)]
         coverage: bool,
     },
+    /// Print the settings in effect (secrets hidden) and where each came from.
+    Config,
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,17 +96,34 @@ struct CallArgs {
 }
 
 pub fn main() -> ExitCode {
+    // Before the command is built: clap reads the environment then.
     let _ = dotenvy::dotenv();
-    let matches = Cli::command().get_matches();
+    let matches = match crate::config::read_command_line(Cli::command()) {
+        Ok(matches) => matches,
+        Err(CommandLineError::Settings(error)) => {
+            for problem in &error.problems {
+                eprintln!("callflow: {problem}");
+            }
+            return ExitCode::from(2);
+        }
+        Err(CommandLineError::Clap(error)) => error.exit(),
+    };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(error) => error.exit(),
     };
     // Flow tests refuse dials on purpose; their report says what matters.
-    init_tracing(match cli.command {
+    let default_level = match cli.command {
         Some(Command::Test { .. }) => "error",
         _ => "info",
-    });
+    };
+    init_tracing(
+        cli.settings
+            .server
+            .rust_log
+            .as_deref()
+            .unwrap_or(default_level),
+    );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -115,33 +131,37 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let flows = &cli.settings.flows;
     match cli.command {
-        None | Some(Command::Serve) => runtime.block_on(serve(cli.flows, cli.serve)),
-        Some(Command::Check { dir }) => check(dir.unwrap_or(cli.flows.flows_dir)),
+        None | Some(Command::Serve) => runtime.block_on(serve(&cli.settings)),
+        Some(Command::Config) => {
+            print!("{}", crate::config::effective(&Cli::command(), &matches));
+            ExitCode::SUCCESS
+        }
+        Some(Command::Check { dir }) => check(dir.unwrap_or_else(|| flows.flows_dir.clone())),
         Some(Command::Test {
             dir,
             filter,
             coverage,
         }) => {
             let options = crate::flowtest::Options { filter, coverage };
-            let engine = cli.flows.engine();
-            let dir = dir.unwrap_or(cli.flows.flows_dir);
-            runtime.block_on(test(&dir, engine, &options))
+            let dir = dir.unwrap_or_else(|| flows.flows_dir.clone());
+            runtime.block_on(test(&dir, flows.engine(), &options))
         }
-        Some(Command::Render { flow, step, at }) => render(&cli.flows, &flow, step.as_deref(), at),
+        Some(Command::Render { flow, step, at }) => render(flows, &flow, step.as_deref(), at),
         Some(Command::Call(args)) => {
             let order = matches
                 .subcommand_matches("call")
                 .map(input_order)
                 .unwrap_or_default();
-            runtime.block_on(call(&cli.flows, args, order))
+            runtime.block_on(call(flows, args, order))
         }
     }
 }
 
-fn init_tracing(default_level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+/// `filter` was checked when the settings were parsed (`RUST_LOG`).
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::new(filter);
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -164,13 +184,14 @@ fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
     }
 }
 
-async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
-    let store = match FlowStore::open(&flows.flows_dir, &flows.engine()) {
+async fn serve(settings: &Settings) -> ExitCode {
+    let flows = &settings.flows;
+    let store = match FlowStore::open(&flows.flows_dir, &settings.engine()) {
         Ok((store, warnings)) => {
             if !warnings.is_empty() {
                 eprintln!("{warnings}");
             }
-            Arc::new(store.with_kept_versions(serve.flow_versions_kept))
+            Arc::new(store.with_kept_versions(settings.server.flow_versions_kept))
         }
         Err(report) => {
             eprintln!("{report}");
@@ -180,31 +201,13 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let tokens = match crate::token::TokenService::from_env() {
-        Ok(tokens) => tokens,
-        Err(error) => {
-            eprintln!("callflow: not starting: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let tokens = crate::token::TokenService::new(settings.token_settings());
     tokens.log_startup_warning();
-    let webhook_auth = match crate::http::signature::WebhookAuth::from_env() {
-        Ok(auth) => auth,
-        Err(error) => {
-            eprintln!("callflow: not starting: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let webhook_auth = settings.webhook_auth();
     if let Some(warning) = webhook_auth.startup_warning() {
         tracing::warn!("{warning}");
     }
-    let page = match crate::http::page::PageSettings::from_env() {
-        Ok(page) => page,
-        Err(error) => {
-            eprintln!("callflow: not starting: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let page = settings.page();
     tracing::info!("{}", page.startup_note());
     let count = store.current().flows().len();
     let version = store.current().version().to_owned();
@@ -212,11 +215,11 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
         reload::spawn_watcher(store.clone(), WatchSettings::default()).inspect_err(|error| {
             tracing::warn!("not watching the flows (SIGHUP cannot reload either): {error}")
         });
-    let state = AppState::with_store(store, flows.engine())
+    let state = AppState::with_store(store, settings.engine())
         .with_tokens(tokens)
         .with_webhook_auth(webhook_auth)
         .with_page(page);
-    let address = format!("{}:{}", serve.host, serve.port);
+    let address = format!("{}:{}", settings.server.host, settings.server.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,
         Err(error) => {
@@ -231,7 +234,7 @@ async fn serve(flows: FlowSettings, serve: ServeSettings) -> ExitCode {
     match http::run(
         listener,
         http::router(state),
-        http::Limits::default(),
+        settings.server.limits(),
         shutdown_signal(),
     )
     .await
@@ -304,12 +307,7 @@ async fn test(
     }
 }
 
-fn render(
-    settings: &FlowSettings,
-    flow: &str,
-    step: Option<&str>,
-    at: Option<Timestamp>,
-) -> ExitCode {
+fn render(settings: &Flows, flow: &str, step: Option<&str>, at: Option<Timestamp>) -> ExitCode {
     let Some(flows) = load_flows(&settings.flows_dir) else {
         return ExitCode::FAILURE;
     };
@@ -351,7 +349,7 @@ fn input_order(matches: &ArgMatches) -> Vec<CallerAction> {
     inputs.into_iter().map(|(_, action)| action).collect()
 }
 
-async fn call(settings: &FlowSettings, args: CallArgs, mut script: Vec<CallerAction>) -> ExitCode {
+async fn call(settings: &Flows, args: CallArgs, mut script: Vec<CallerAction>) -> ExitCode {
     let Some(flows) = load_flows(&settings.flows_dir) else {
         return ExitCode::FAILURE;
     };

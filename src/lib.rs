@@ -30,7 +30,8 @@
 //!   tests, `callflow call` and the browser page.
 //! - [`flowtest`]: flow tests, calls scripted in `*.test.yaml` and played
 //!   by `callflow test`.
-//! - [`config`]: settings from flags, environment and `.env`.
+//! - [`config`]: every setting, as one clap tree read from flags, the
+//!   environment and `.env`; `callflow config` prints it.
 //! - [`cli`]: the `callflow` command line.
 
 pub mod cli;

@@ -9,10 +9,10 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use callflow::config::Settings;
 use callflow::engine::EngineSettings;
 use callflow::http::page::PageSettings;
 use callflow::http::simulate::SimulatorMode;
@@ -117,14 +117,14 @@ fn app(page: PageSettings) -> AppState {
     let flows = callflow::flow::load(&repo_path("flows"))
         .unwrap_or_else(|report| panic!("flows/ should load:\n{report}"))
         .flows;
-    let fake: HashMap<&str, &str> = HashMap::from([
+    let fake = Settings::from_vars(&[
         (vars::ACCOUNT_SID, "AC0123456789abcdef0123456789abcdef"),
         (vars::API_KEY, "SKfedcba9876543210fedcba9876543210"),
         (vars::API_SECRET, "not_a_real_secret_4f9a2c"),
         (vars::TWIML_APP_SID, "AP00112233445566778899aabbccddeeff"),
-    ]);
-    let tokens =
-        TokenService::from_lookup(|name| fake.get(name).map(|v| v.to_string())).expect("valid");
+    ])
+    .expect("valid");
+    let tokens = TokenService::new(fake.token_settings());
     let engine = EngineSettings {
         caller_id: Some("+15550001111".into()),
         ..EngineSettings::default()

@@ -68,6 +68,29 @@ async fn closed_after(stream: &mut TcpStream, limit: Duration) -> Option<Duratio
 fn by_default_a_client_has_ten_seconds_to_send_its_header() {
     assert_eq!(Limits::default().header_timeout, Duration::from_secs(10));
     assert!(Limits::default().shutdown_grace < Duration::from_secs(15));
+    // The settings start from the same bounds, and change them.
+    let defaults = callflow::config::Settings::from_vars(&[]).unwrap();
+    assert_eq!(defaults.server.limits(), Limits::default());
+    let set = callflow::config::Settings::from_vars(&[
+        ("HEADER_TIMEOUT", "3"),
+        ("MAX_CONNECTIONS", "50"),
+        ("SHUTDOWN_GRACE", "5"),
+    ])
+    .unwrap();
+    assert_eq!(
+        set.server.limits(),
+        Limits {
+            header_timeout: Duration::from_secs(3),
+            max_connections: 50,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    );
+    assert!(
+        callflow::config::Settings::from_vars(&[("HEADER_TIMEOUT", "0")])
+            .unwrap_err()
+            .to_string()
+            .contains("HEADER_TIMEOUT")
+    );
 }
 
 #[tokio::test]

@@ -149,16 +149,16 @@ async fn a_caller_can_hang_up_mid_menu() {
 
 #[tokio::test]
 async fn with_an_auth_token_only_signed_webhooks_are_answered() {
-    use callflow::http::signature::WebhookAuth;
+    use callflow::config::Settings;
     use callflow::signature::{Algorithm, AuthToken, compute_signature};
 
     let token = "0123456789abcdef0123456789abcdef";
-    let auth = WebhookAuth::from_lookup(|name| match name {
-        "TWILIO_AUTH_TOKEN" => Some(token.to_owned()),
-        "PUBLIC_URL" => Some("https://ivr.example.com".to_owned()),
-        _ => None,
-    })
-    .unwrap();
+    let auth = Settings::from_vars(&[
+        ("TWILIO_AUTH_TOKEN", token),
+        ("PUBLIC_URL", "https://ivr.example.com"),
+    ])
+    .unwrap()
+    .webhook_auth();
     let flows = callflow::flow::load(&repo_path("flows")).unwrap().flows;
     let app = callflow::http::router(
         callflow::http::AppState::new(flows, Default::default()).with_webhook_auth(auth),

@@ -3,17 +3,16 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{Request, StatusCode, header};
+use callflow::config::Settings;
 use callflow::engine::EngineSettings;
 use callflow::flow::load::Source;
 use callflow::http::page::PageSettings;
-use callflow::http::signature::WebhookAuth;
 use callflow::http::simulate::SimulatorMode;
 use callflow::http::{self, AppState};
 use http_body_util::BodyExt;
@@ -320,10 +319,9 @@ async fn who_may_simulate() {
 
 #[tokio::test]
 async fn simulated_calls_skip_signatures_that_real_webhooks_need() {
-    let auth = WebhookAuth::from_lookup(|name| {
-        (name == "TWILIO_AUTH_TOKEN").then(|| "0123456789abcdef0123456789abcdef".to_owned())
-    })
-    .unwrap();
+    let auth = Settings::from_vars(&[("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef")])
+        .unwrap()
+        .webhook_auth();
     let app = app_from(state(SimulatorMode::Local).with_webhook_auth(auth), LOCAL);
     let forged = Request::post("/voice")
         .header(header::HOST, "localhost")
@@ -445,9 +443,10 @@ async fn the_page_and_the_sdk_are_served() {
 
 #[test]
 fn page_settings_read_the_environment_names_in_the_readme() {
-    let env: HashMap<&str, &str> =
-        HashMap::from([("PUBLIC_DIR", "/srv/callflow/public"), ("SIMULATOR", "on")]);
-    let settings = PageSettings::from_lookup(|name| env.get(name).map(|v| v.to_string())).unwrap();
+    let settings =
+        Settings::from_vars(&[("PUBLIC_DIR", "/srv/callflow/public"), ("SIMULATOR", "on")])
+            .unwrap()
+            .page();
     assert_eq!(
         settings.public_dir,
         std::path::Path::new("/srv/callflow/public")

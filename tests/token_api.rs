@@ -1,7 +1,7 @@
 //! `GET /voice/token` as a browser sees it: over the router with `oneshot`, and once over a
 //! real socket.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -12,8 +12,9 @@ use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use callflow::config::{SettingProblem, Settings, SettingsError};
 use callflow::http::token::router;
-use callflow::token::{IDENTITY_RULE, Identity, SettingProblem, TokenService, TokenSettings, vars};
+use callflow::token::{IDENTITY_RULE, Identity, TokenService, TokenSettings, vars};
 use http_body_util::BodyExt as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
@@ -25,13 +26,15 @@ const KEY: &str = "SKfedcba9876543210fedcba9876543210";
 const APP: &str = "AP00112233445566778899aabbccddeeff";
 const SECRET: &str = "tEsT_aPi_SeCrEt_9f8e7d6c5b4a";
 
-/// Settings from the four Twilio values plus `extra`; no process environment involved.
+/// The token settings from `NAME=value` pairs; no process environment involved.
+fn token_settings(pairs: &[(&str, &str)]) -> Result<TokenSettings, SettingsError> {
+    Settings::from_vars(pairs).map(|settings| settings.token_settings())
+}
+
 fn service_with(pairs: &[(&str, &str)]) -> Arc<TokenService> {
-    let env: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Arc::new(TokenService::from_lookup(|name| env.get(name).cloned()).expect("valid settings"))
+    Arc::new(TokenService::new(
+        token_settings(pairs).expect("valid settings"),
+    ))
 }
 
 fn configured(extra: &[(&str, &str)]) -> Arc<TokenService> {
@@ -493,15 +496,14 @@ async fn the_configured_ttl_is_the_tokens_lifetime() {
 
 #[test]
 fn a_ttl_over_24_hours_is_refused_at_start_up() {
-    let env = HashMap::from([
+    let error = token_settings(&[
         (vars::ACCOUNT_SID, ACCOUNT),
         (vars::API_KEY, KEY),
         (vars::API_SECRET, SECRET),
         (vars::TWIML_APP_SID, APP),
         (vars::TOKEN_TTL, "86401"),
-    ]);
-    let error = TokenSettings::from_lookup(|name| env.get(name).map(|v| v.to_string()))
-        .expect_err("86401 s is refused");
+    ])
+    .expect_err("86401 s is refused");
     assert!(matches!(
         error.problems.as_slice(),
         [SettingProblem::Ttl { .. }]
@@ -566,7 +568,7 @@ async fn serves_tokens_over_a_real_socket_with_connect_info() {
 
 #[test]
 fn every_required_variable_is_reported_when_none_is_set() {
-    let settings = TokenSettings::from_lookup(|_| None).expect("missing is not an error");
+    let settings = token_settings(&[]).expect("missing is not an error");
     let missing: HashSet<&str> = settings.missing_variables().iter().copied().collect();
     assert_eq!(missing, HashSet::from(vars::REQUIRED));
 }

@@ -2,7 +2,6 @@
 //! Requests are signed with `callflow::signature::compute_signature`, which the Twilio vectors
 //! prove in `src/signature.rs`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -10,9 +9,8 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::post;
-use callflow::http::signature::{
-    ConfigError, MAX_WEBHOOK_BODY_BYTES, PublicUrl, WebhookAuth, verify_twilio_signature,
-};
+use callflow::config::{PublicUrl, SettingProblem as ConfigError, Settings};
+use callflow::http::signature::{MAX_WEBHOOK_BODY_BYTES, WebhookAuth, verify_twilio_signature};
 use callflow::signature::{Algorithm, AuthToken, body_sha256_hex, compute_signature};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -24,11 +22,14 @@ const FORM: &str = "application/x-www-form-urlencoded";
 const CALL_BODY: &str = "AccountSid=AC0123456789abcdef0123456789abcdef&ApiVersion=2010-04-01&CallSid=CA1234567890abcdef1234567890abcdef&CallStatus=ringing&Called=&Caller=client%3Aalice&Direction=inbound&From=client%3Aalice&To=%2B15551234567&Digits=1&Digits=1&SpeechResult=caf%C3%A9+cr%C3%A8me";
 
 fn settings(pairs: &[(&str, &str)]) -> WebhookAuth {
-    let map: HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    WebhookAuth::from_lookup(|name| map.get(name).cloned()).expect("valid settings")
+    read(pairs).expect("valid settings")
+}
+
+/// The webhook check from `NAME=value` pairs, or the first thing wrong with them.
+fn read(pairs: &[(&str, &str)]) -> Result<WebhookAuth, ConfigError> {
+    Settings::from_vars(pairs)
+        .map(|settings| settings.webhook_auth())
+        .map_err(|mut error| error.problems.remove(0))
 }
 
 fn with_token() -> WebhookAuth {
@@ -489,20 +490,12 @@ async fn invalid_host_is_refused() {
 
 #[test]
 fn settings_are_validated() {
-    let lookup = |pairs: &'static [(&'static str, &'static str)]| {
-        move |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    };
-    let auth = WebhookAuth::from_lookup(lookup(&[
+    let auth = read(&[
         ("TWILIO_AUTH_TOKEN", " 0123 \n"),
         ("PUBLIC_URL", "https://abc.ngrok.app///"),
         ("TRUST_FORWARDED_HEADERS", "Yes"),
         ("TWILIO_ALLOW_UNSIGNED", "false"),
-    ]))
+    ])
     .unwrap();
     assert!(auth.checks_enabled());
     assert_eq!(
@@ -518,12 +511,11 @@ fn settings_are_validated() {
     );
 
     // Empty values count as unset.
-    let auth = WebhookAuth::from_lookup(lookup(&[("TWILIO_AUTH_TOKEN", "  "), ("PUBLIC_URL", "")]))
-        .unwrap();
+    let auth = read(&[("TWILIO_AUTH_TOKEN", "  "), ("PUBLIC_URL", "")]).unwrap();
     assert!(auth.auth_token.is_none() && auth.public_url.is_none());
 
     assert!(matches!(
-        WebhookAuth::from_lookup(lookup(&[("TWILIO_ALLOW_UNSIGNED", "maybe")])),
+        read(&[("TWILIO_ALLOW_UNSIGNED", "maybe")]),
         Err(ConfigError::Flag {
             name: "TWILIO_ALLOW_UNSIGNED",
             ..

@@ -8,7 +8,8 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode, header};
 use axum::routing::post;
-use callflow::http::signature::{WebhookAuth, verify_twilio_signature};
+use callflow::config::Settings;
+use callflow::http::signature::verify_twilio_signature;
 use tower::ServiceExt;
 
 mod common;
@@ -19,9 +20,9 @@ const TOKEN: &str = "0123456789abcdef0123456789abcdef";
 async fn refusal_is_logged_with_url_and_call_sid_but_not_the_token() {
     let (captured, _guard) = common::capture_log();
 
-    let auth =
-        WebhookAuth::from_lookup(|name| (name == "TWILIO_AUTH_TOKEN").then(|| TOKEN.to_owned()))
-            .unwrap();
+    let auth = Settings::from_vars(&[("TWILIO_AUTH_TOKEN", TOKEN)])
+        .unwrap()
+        .webhook_auth();
     let app = Router::new()
         .route("/voice", post(|body: Bytes| async move { body }))
         .layer(axum::middleware::from_fn_with_state(

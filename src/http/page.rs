@@ -32,7 +32,7 @@ use serde::Serialize;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
-use super::simulate::{SimulatorMode, SimulatorModeError};
+use super::simulate::SimulatorMode;
 
 /// Environment variable naming the folder of the page's files.
 pub const ENV_PUBLIC_DIR: &str = "PUBLIC_DIR";
@@ -78,24 +78,6 @@ impl PageSettings {
     pub fn with_simulator(mut self, simulator: SimulatorMode) -> Self {
         self.simulator = simulator;
         self
-    }
-
-    /// Reads `PUBLIC_DIR` and `SIMULATOR` through `lookup`; empty values
-    /// count as unset.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<PageSettings, SimulatorModeError> {
-        let value = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let settings = match value(ENV_PUBLIC_DIR) {
-            Some(dir) => PageSettings::new(dir.trim()),
-            None => PageSettings::default(),
-        };
-        let simulator = SimulatorMode::from_lookup(value)?;
-        Ok(settings.with_simulator(simulator))
-    }
-
-    pub fn from_env() -> Result<PageSettings, SimulatorModeError> {
-        PageSettings::from_lookup(|name| std::env::var(name).ok())
     }
 
     /// Logged at start-up: where the page is and whether it is complete.
@@ -199,9 +181,15 @@ mod tests {
         );
     }
 
+    fn from_lookup(
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<PageSettings, crate::config::SettingsError> {
+        crate::config::Settings::from_lookup(lookup).map(|settings| settings.page())
+    }
+
     #[test]
     fn settings_come_from_the_environment() {
-        let settings = PageSettings::from_lookup(|name| match name {
+        let settings = from_lookup(|name| match name {
             "PUBLIC_DIR" => Some(" /srv/page/public ".into()),
             "SIMULATOR" => Some("off".into()),
             _ => None,
@@ -210,10 +198,10 @@ mod tests {
         assert_eq!(settings.public_dir, Path::new("/srv/page/public"));
         assert_eq!(settings.simulator, SimulatorMode::Off);
 
-        let defaults = PageSettings::from_lookup(|_| Some(String::new())).unwrap();
+        let defaults = from_lookup(|_| Some(String::new())).unwrap();
         assert_eq!(defaults, PageSettings::default());
 
-        let wrong = PageSettings::from_lookup(|name| (name == "SIMULATOR").then(|| "maybe".into()));
+        let wrong = from_lookup(|name| (name == "SIMULATOR").then(|| "maybe".into()));
         assert!(wrong.unwrap_err().to_string().contains("SIMULATOR"));
     }
 }

@@ -46,6 +46,7 @@ pub struct Limits {
     pub shutdown_grace: Duration,
 }
 
+/// The settings' defaults (`HEADER_TIMEOUT`, `MAX_CONNECTIONS`, `SHUTDOWN_GRACE`).
 impl Default for Limits {
     fn default() -> Self {
         Limits {

@@ -10,10 +10,12 @@
 //! use std::sync::Arc;
 //!
 //! use axum::{Router, routing::post};
-//! use callflow::http::signature::{WebhookAuth, verify_twilio_signature};
+//! use callflow::http::signature::verify_twilio_signature;
+//! use callflow::config::Settings;
 //! # async fn voice() -> &'static str { "<Response/>" }
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let auth = Arc::new(WebhookAuth::from_env()?);
+//! let settings = Settings::from_vars(&[("TWILIO_AUTH_TOKEN", "0123456789abcdef")])?;
+//! let auth = Arc::new(settings.webhook_auth());
 //! if let Some(warning) = auth.startup_warning() {
 //!     tracing::warn!("{warning}");
 //! }
@@ -24,7 +26,7 @@
 //! # }
 //! ```
 //!
-//! Settings (environment variables):
+//! Settings (environment variables, read by [`crate::config`] into [`WebhookAuth`]):
 //! - `TWILIO_AUTH_TOKEN`: the key Twilio signs with. Unset means checks are off and
 //!   [`WebhookAuth::startup_warning`] says so loudly.
 //! - `PUBLIC_URL`: the public base URL Twilio calls (`https://abc.ngrok.app`). Needed behind a
@@ -56,6 +58,7 @@ use http_body_util::LengthLimitError;
 
 use super::error::HttpError;
 
+use crate::config::{PublicUrl, Webhooks};
 use crate::signature::{
     self, Algorithm, AuthToken, BodyCheckError, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER,
     truncate_for_log,
@@ -80,68 +83,6 @@ const MISMATCH_HINT: &str = "if this was Twilio, the URL above differs from the 
 /// Longest signature header looked at (an HMAC-SHA256 in base64 is 44 characters).
 const MAX_SIGNATURE_LEN: usize = 128;
 
-/// The public base URL Twilio calls, validated: absolute `http`/`https`, a host, no query,
-/// fragment or credentials. Trailing `/` are trimmed so the request path can be appended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicUrl(String);
-
-impl PublicUrl {
-    /// Validates a `PUBLIC_URL` value such as `https://abc.ngrok.app` or
-    /// `https://example.com/callflow` (a path prefix is kept, for proxies that strip it).
-    pub fn parse(raw: &str) -> Result<PublicUrl, ConfigError> {
-        let problem = |problem: &'static str| ConfigError::PublicUrl {
-            shown: truncate_for_log(raw, 80),
-            problem,
-        };
-        let text = raw.trim();
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(problem("it contains spaces or control characters"));
-        }
-        let lower = text.to_ascii_lowercase();
-        let rest = if lower.starts_with("https://") {
-            &text[8..]
-        } else if lower.starts_with("http://") {
-            &text[7..]
-        } else {
-            return Err(problem(
-                "it must be an absolute URL starting with https:// (or http://)",
-            ));
-        };
-        if text.contains(['?', '#']) {
-            return Err(problem(
-                "it must not have a query or fragment; give only the base, like https://abc.ngrok.app",
-            ));
-        }
-        let authority = rest.split('/').next().unwrap_or("");
-        if authority.is_empty() {
-            return Err(problem("it has no host name"));
-        }
-        if authority.contains('@') {
-            return Err(problem("it must not contain user:password@"));
-        }
-        Ok(PublicUrl(text.trim_end_matches('/').to_owned()))
-    }
-
-    /// The URL without trailing `/`.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A setting that cannot be used; the message names the variable and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ConfigError {
-    /// `PUBLIC_URL` is not an absolute http(s) URL without query.
-    #[error("PUBLIC_URL \"{shown}\" cannot be used: {problem}")]
-    PublicUrl {
-        shown: String,
-        problem: &'static str,
-    },
-    /// A yes/no variable with some other value.
-    #[error("{name}=\"{shown}\" is not understood; use true or false")]
-    Flag { name: &'static str, shown: String },
-}
-
 /// How webhook signatures are checked. Build it once at start-up and share it with
 /// [`verify_twilio_signature`] through `Arc`.
 ///
@@ -160,38 +101,26 @@ pub struct WebhookAuth {
 }
 
 impl WebhookAuth {
-    /// Reads the settings through `lookup` (a variable name → value function), so tests and
-    /// config files can supply them without touching the process environment. Empty values count
-    /// as unset.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<WebhookAuth, ConfigError> {
-        let value = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let flag = |name: &'static str| match value(name) {
-            None => Ok(false),
-            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => Ok(true),
-                "false" | "0" | "no" | "off" => Ok(false),
-                _ => Err(ConfigError::Flag {
-                    name,
-                    shown: truncate_for_log(&v, 40),
-                }),
-            },
-        };
-        Ok(WebhookAuth {
-            // Only an empty token fails AuthToken::new, and empty values were filtered above.
-            auth_token: value(ENV_AUTH_TOKEN).and_then(|t| AuthToken::new(t).ok()),
-            public_url: value(ENV_PUBLIC_URL)
-                .map(|u| PublicUrl::parse(&u))
-                .transpose()?,
-            trust_forwarded: flag(ENV_TRUST_FORWARDED)?,
-            allow_unsigned: flag(ENV_ALLOW_UNSIGNED)?,
-        })
+    /// The check as the settings describe it; `public_url` is `PUBLIC_URL`, shared with the
+    /// engine's callback URLs.
+    pub fn new(settings: &Webhooks, public_url: Option<PublicUrl>) -> WebhookAuth {
+        WebhookAuth {
+            auth_token: settings.twilio_auth_token.clone(),
+            public_url,
+            trust_forwarded: settings.trust_forwarded_headers,
+            allow_unsigned: settings.twilio_allow_unsigned,
+        }
     }
 
-    /// Reads the settings from the process environment.
-    pub fn from_env() -> Result<WebhookAuth, ConfigError> {
-        WebhookAuth::from_lookup(|name| std::env::var(name).ok())
+    /// No check: every webhook passes. For webhooks that never leave the process (the
+    /// simulator's), and a server that has not been given its settings yet.
+    pub fn unchecked() -> WebhookAuth {
+        WebhookAuth {
+            auth_token: None,
+            public_url: None,
+            trust_forwarded: false,
+            allow_unsigned: false,
+        }
     }
 
     /// True when requests must carry a valid signature.

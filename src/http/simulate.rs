@@ -53,6 +53,7 @@ use serde::{Deserialize, Serialize};
 
 use super::signature::WebhookAuth;
 use super::{AppState, Clock, HttpError, voice};
+use crate::config::SettingProblem;
 use crate::flow::spec::DialOutcome;
 use crate::simulator::{
     CallSetup, CallerAction, Event, Exchange, SimulatedCall, SimulationError, Waiting,
@@ -96,28 +97,18 @@ pub enum SimulatorMode {
     On,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "SIMULATOR={shown:?} is not understood; use local (the default: this machine only), on (anyone who reaches the server) or off"
-)]
-pub struct SimulatorModeError {
-    shown: String,
-}
-
 impl SimulatorMode {
-    /// Reads `SIMULATOR` through `lookup`; unset or empty means `local`.
-    pub fn from_lookup(
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Self, SimulatorModeError> {
-        let Some(raw) = lookup(ENV_SIMULATOR) else {
-            return Ok(SimulatorMode::default());
-        };
-        match raw.trim().to_ascii_lowercase().as_str() {
-            "" | "local" => Ok(SimulatorMode::Local),
-            "on" | "true" | "yes" | "1" => Ok(SimulatorMode::On),
-            "off" | "false" | "no" | "0" => Ok(SimulatorMode::Off),
-            _ => Err(SimulatorModeError {
-                shown: raw.chars().take(40).collect(),
+    /// Reads a `SIMULATOR` value: local, on or off, with the yes/no spellings meaning on and
+    /// off.
+    pub fn parse(_: &'static str, value: &str) -> Result<Self, SettingProblem> {
+        if value.trim().eq_ignore_ascii_case("local") {
+            return Ok(SimulatorMode::Local);
+        }
+        match crate::config::yes_no(value) {
+            Some(true) => Ok(SimulatorMode::On),
+            Some(false) => Ok(SimulatorMode::Off),
+            None => Err(SettingProblem::Simulator {
+                shown: value.chars().take(40).collect(),
             }),
         }
     }
@@ -189,9 +180,7 @@ pub fn router(app: AppState) -> Router {
     let state = Arc::new(Simulator {
         mode,
         // The inner router's webhooks come from this process, not Twilio.
-        unsigned: Arc::new(
-            WebhookAuth::from_lookup(|_| None).expect("no settings cannot be malformed settings"),
-        ),
+        unsigned: Arc::new(WebhookAuth::unchecked()),
         app,
         calls: Calls::new(MAX_CALLS, IDLE_EXPIRY),
     });
@@ -664,14 +653,11 @@ mod tests {
 
     #[test]
     fn the_mode_comes_from_simulator() {
-        let read = |v: &str| {
-            let v = v.to_owned();
-            SimulatorMode::from_lookup(move |_| Some(v.clone()))
+        let from_vars = |pairs: &[(&str, &str)]| {
+            crate::config::Settings::from_vars(pairs).map(|settings| settings.page.simulator)
         };
-        assert_eq!(
-            SimulatorMode::from_lookup(|_| None),
-            Ok(SimulatorMode::Local)
-        );
+        let read = |v: &str| from_vars(&[("SIMULATOR", v)]);
+        assert_eq!(from_vars(&[]), Ok(SimulatorMode::Local));
         assert_eq!(read(" "), Ok(SimulatorMode::Local));
         assert_eq!(read("Local"), Ok(SimulatorMode::Local));
         assert_eq!(read("on"), Ok(SimulatorMode::On));

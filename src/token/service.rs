@@ -10,7 +10,7 @@ use super::identity::{Identity, IdentityError};
 use super::jwt::{self, MintError, NotBefore, OutgoingApplication, TokenSpec, Ttl, VoiceGrant};
 use super::rate_limit::{ClientKey, RateLimiter, RetryAfter};
 use super::region::Region;
-use super::settings::{SettingsError, TokenSettings};
+use super::settings::TokenSettings;
 
 /// Why a token was not issued. The HTTP layer maps each variant to one status.
 #[derive(Debug, thiserror::Error)]
@@ -73,16 +73,6 @@ impl TokenService {
     pub fn new(settings: TokenSettings) -> Self {
         let limiter = settings.rate_limit().map(RateLimiter::new);
         Self { settings, limiter }
-    }
-
-    /// Reads the settings from the environment; the server calls this at start-up.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        TokenSettings::from_env().map(Self::new)
-    }
-
-    /// Reads the settings through `lookup`; for tests and embedding.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        TokenSettings::from_lookup(lookup).map(Self::new)
     }
 
     /// The settings in force.
@@ -177,20 +167,19 @@ pub fn unix_now() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
+    use crate::config::Settings;
     use crate::token::settings::vars;
 
     fn service(extra: &[(&str, &str)]) -> TokenService {
-        let mut env: HashMap<&str, &str> = HashMap::from([
+        let mut vars = vec![
             (vars::ACCOUNT_SID, "AC0123456789abcdef0123456789abcdef"),
             (vars::API_KEY, "SKfedcba9876543210fedcba9876543210"),
             (vars::API_SECRET, "s3cr3t"),
             (vars::TWIML_APP_SID, "AP00112233445566778899aabbccddeeff"),
-        ]);
-        env.extend(extra.iter().copied());
-        TokenService::from_lookup(|name| env.get(name).map(|v| v.to_string())).unwrap()
+        ];
+        vars.extend_from_slice(extra);
+        TokenService::new(Settings::from_vars(&vars).unwrap().token_settings())
     }
 
     #[test]
@@ -216,7 +205,7 @@ mod tests {
 
     #[test]
     fn not_configured_names_the_missing_variables() {
-        let s = TokenService::from_lookup(|_| None).unwrap();
+        let s = TokenService::new(Settings::from_vars(&[]).unwrap().token_settings());
         let error = s.issue(Some("alice"), 0).unwrap_err();
         assert!(matches!(&error, TokenError::NotConfigured { missing } if missing.len() == 4));
         assert_eq!(

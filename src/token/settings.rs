@@ -1,19 +1,20 @@
-//! Start-up settings for the token endpoint, read from environment variables.
+//! The token endpoint's settings: the parsers for its variables, and the checked
+//! [`TokenSettings`] built from the parsed [`config::Tokens`](crate::config::Tokens).
 //!
 //! Everything is checked once, at start-up, so a typo stops the server with a message naming the
 //! variable instead of surfacing later as a browser error code. The one exception is a missing
 //! Twilio credential: the rest of the service (the phone line itself) works without browser
 //! calls, so the server starts, logs one warning and answers 503 on the token endpoint.
-//!
-//! Settings are built from a lookup function so tests never touch the process environment.
 
 use std::num::NonZeroU32;
+use std::str::FromStr;
 
-use super::access::{AllowPatternError, ClientAuth, IdentityAllowList};
+use super::access::{ClientAuth, IdentityAllowList};
 use super::jwt::{ApiCredentials, Ttl};
 use super::rate_limit::RateLimit;
 use super::region::{self, Region};
-use super::sid::{AccountSid, ApiKeySid, AppSid, Secret};
+use super::sid::{AppSid, Secret, SidShapeError};
+use crate::config::{SettingProblem, Tokens};
 
 /// Names of the environment variables, so messages, docs and tests spell them one way.
 pub mod vars {
@@ -49,104 +50,6 @@ pub mod vars {
 /// The shortest bearer secret accepted: shorter ones can be guessed, and the rate limit is off
 /// by default.
 pub const MIN_BEARER_LEN: usize = 16;
-
-/// One thing wrong in the settings. Messages name the variable and say what would be right, and
-/// never repeat a credential's value.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SettingProblem {
-    /// A SID without its expected prefix and 32 hex characters.
-    #[error(
-        "{var} does not look right: expected {expected}; copy it again from the Twilio Console \
-         (the value is not shown here in case a secret was pasted into it)"
-    )]
-    MalformedSid {
-        /// The variable.
-        var: &'static str,
-        /// The expected shape.
-        expected: &'static str,
-    },
-    /// `TWILIO_TOKEN_TTL` is not 1..=86400.
-    #[error(
-        "TWILIO_TOKEN_TTL={value:?} cannot be used: {reason}; give the token lifetime in whole \
-         seconds from 1 to 86400, or leave it unset for 3600 (one hour)"
-    )]
-    Ttl {
-        /// The value given.
-        value: String,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// `TWILIO_VOICE_REGION` is not a known region.
-    #[error(
-        "TWILIO_VOICE_REGION={value:?} is not a Twilio region this service knows; use one of: \
-         {list} (the region your API key was created in), or leave it unset for Twilio's \
-         default region, us1",
-        list = Region::list()
-    )]
-    UnknownRegion {
-        /// The value given.
-        value: String,
-    },
-    /// `TOKEN_AUTH_BEARER` is too short or holds whitespace.
-    #[error(
-        "TOKEN_AUTH_BEARER {reason}; use a random value of at least {MIN_BEARER_LEN} \
-         characters, for example the output of `openssl rand -hex 24`"
-    )]
-    Bearer {
-        /// What is wrong (the value is never shown).
-        reason: &'static str,
-    },
-    /// `TOKEN_AUTH_BASIC` is not `user:password`.
-    #[error(
-        "TOKEN_AUTH_BASIC must be user:password, with a user name (no colon) before the first \
-         colon and a password after it"
-    )]
-    BasicShape,
-    /// `TOKEN_IDENTITY_ALLOW` has a pattern that can never match.
-    #[error("TOKEN_IDENTITY_ALLOW: {0}")]
-    AllowList(#[from] AllowPatternError),
-    /// `TOKEN_RATE_LIMIT` is not a positive whole number.
-    #[error(
-        "TOKEN_RATE_LIMIT={value:?} must be a whole number of token requests per minute for each \
-         client address, 1 or more; leave it unset for no limit"
-    )]
-    RateLimit {
-        /// The value given.
-        value: String,
-    },
-    /// A true/false variable with another value.
-    #[error("{var}={value:?} must be true or false")]
-    Flag {
-        /// The variable.
-        var: &'static str,
-        /// The value given.
-        value: String,
-    },
-    /// `TOKEN_CORS_ORIGINS` has an entry a browser would never send as `Origin`.
-    #[error("TOKEN_CORS_ORIGINS: {origin:?} {reason}")]
-    CorsOrigin {
-        /// The entry as written.
-        origin: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-}
-
-/// Every problem found in the settings, reported together so they can be fixed in one go.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the browser token endpoint (GET /voice/token) cannot start: {}", join(.problems))]
-pub struct SettingsError {
-    /// The problems, in the order the variables are read.
-    pub problems: Vec<SettingProblem>,
-}
-
-fn join(problems: &[SettingProblem]) -> String {
-    problems
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("; ")
-}
 
 /// Which origins may call the endpoint from a page served elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -184,131 +87,54 @@ pub struct TokenSettings {
 }
 
 impl TokenSettings {
-    /// Reads the settings from the process environment.
-    ///
-    /// A value that is not valid UTF-8 is read lossily, so it is reported as malformed rather
-    /// than as missing.
-    pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_lookup(|name| {
-            std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
-        })
-    }
-
-    /// Reads the settings through `lookup` (a variable name in, its value out).
-    ///
-    /// Values are trimmed, and a value that is empty after trimming counts as unset: a stray
-    /// newline from copying a secret is a common cause of "invalid token" errors.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|value| value.trim().to_owned())
-                .filter(|value| !value.is_empty())
-        };
-        let mut problems = Vec::new();
-
-        let account = read_account(&get, &mut problems);
-
-        let ttl = match get(vars::TOKEN_TTL) {
-            None => Ttl::DEFAULT,
-            Some(value) => match value.parse::<u64>() {
-                Ok(secs) => Ttl::from_secs(secs).unwrap_or_else(|error| {
-                    problems.push(SettingProblem::Ttl {
-                        value,
-                        reason: error.to_string(),
-                    });
-                    Ttl::DEFAULT
-                }),
-                Err(_) => {
-                    problems.push(SettingProblem::Ttl {
-                        value,
-                        reason: "it is not a whole number".to_owned(),
-                    });
-                    Ttl::DEFAULT
-                }
-            },
-        };
-
-        let region = get(vars::VOICE_REGION).and_then(|value| {
-            Region::parse(&value)
-                .map_err(|_| problems.push(SettingProblem::UnknownRegion { value }))
-                .ok()
-        });
-
-        let bearer = get(vars::AUTH_BEARER).and_then(|value| {
-            let reason = if value.chars().any(char::is_whitespace) {
-                Some("contains a space or line break, which cannot be sent in a header reliably")
-            } else if value.chars().count() < MIN_BEARER_LEN {
-                Some("is too short to be safe")
-            } else {
-                None
-            };
-            match reason {
-                Some(reason) => {
-                    problems.push(SettingProblem::Bearer { reason });
-                    None
-                }
-                None => Some(Secret::new(value)),
-            }
-        });
-
-        let basic = get(vars::AUTH_BASIC).and_then(|value| match value.split_once(':') {
-            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
-                Some(Secret::new(value))
-            }
-            _ => {
-                problems.push(SettingProblem::BasicShape);
-                None
-            }
-        });
-
-        let allow_list = get(vars::IDENTITY_ALLOW).and_then(|value| {
-            IdentityAllowList::parse(&value)
-                .map_err(|error| problems.push(error.into()))
-                .ok()
-        });
-
-        let rate_limit = get(vars::RATE_LIMIT).and_then(|value| {
-            match value.parse::<u32>().ok().and_then(NonZeroU32::new) {
-                Some(n) => Some(RateLimit::per_minute(n)),
-                None => {
-                    problems.push(SettingProblem::RateLimit { value });
-                    None
+    /// The endpoint's settings from the parsed variables; every value is already valid, so
+    /// only missing credentials remain to be noticed.
+    pub fn new(tokens: &Tokens) -> Self {
+        let account = match (
+            &tokens.twilio_account_sid,
+            &tokens.twilio_api_key,
+            &tokens.twilio_api_secret,
+            &tokens.twilio_twiml_app_sid,
+        ) {
+            (Some(account_sid), Some(api_key), Some(api_secret), Some(app_sid)) => {
+                TwilioAccount::Ready {
+                    credentials: ApiCredentials {
+                        account_sid: account_sid.clone(),
+                        api_key: api_key.clone(),
+                        api_secret: api_secret.clone(),
+                    },
+                    app_sid: app_sid.clone(),
                 }
             }
-        });
-
-        let trust_forwarded_for = match get(vars::TRUST_FORWARDED_FOR) {
-            None => false,
-            Some(value) => parse_flag(&value).unwrap_or_else(|| {
-                problems.push(SettingProblem::Flag {
-                    var: vars::TRUST_FORWARDED_FOR,
-                    value,
-                });
-                false
-            }),
+            (account_sid, api_key, api_secret, app_sid) => {
+                let set = [
+                    account_sid.is_some(),
+                    api_key.is_some(),
+                    api_secret.is_some(),
+                    app_sid.is_some(),
+                ];
+                TwilioAccount::Missing(
+                    vars::REQUIRED
+                        .into_iter()
+                        .zip(set)
+                        .filter_map(|(var, set)| (!set).then_some(var))
+                        .collect(),
+                )
+            }
         };
-
-        let cors = match get(vars::CORS_ORIGINS) {
-            None => CorsOrigins::SameOriginOnly,
-            Some(value) => parse_cors(&value).unwrap_or_else(|problem| {
-                problems.push(problem);
-                CorsOrigins::SameOriginOnly
-            }),
-        };
-
-        if !problems.is_empty() {
-            return Err(SettingsError { problems });
-        }
-        Ok(Self {
+        Self {
             account,
-            ttl,
-            region,
-            auth: ClientAuth::new(bearer, basic),
-            allow_list,
-            rate_limit,
-            trust_forwarded_for,
-            cors,
-        })
+            ttl: tokens.twilio_token_ttl,
+            region: tokens.twilio_voice_region,
+            auth: ClientAuth::new(
+                tokens.token_auth_bearer.clone(),
+                tokens.token_auth_basic.clone(),
+            ),
+            allow_list: tokens.token_identity_allow.clone(),
+            rate_limit: tokens.token_rate_limit,
+            trust_forwarded_for: tokens.token_trust_forwarded_for,
+            cors: tokens.token_cors_origins.clone().unwrap_or_default(),
+        }
     }
 
     /// The required Twilio variables that are unset or empty; empty when tokens can be minted.
@@ -382,57 +208,89 @@ impl TokenSettings {
     }
 }
 
-type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
+/// A SID of the type the variable holds; the message names the variable and the expected shape,
+/// never the value (an API secret pasted into the wrong variable must not be echoed).
+pub fn sid<T: FromStr<Err = SidShapeError>>(
+    var: &'static str,
+    value: &str,
+) -> Result<T, SettingProblem> {
+    value
+        .parse()
+        .map_err(|error: SidShapeError| SettingProblem::MalformedSid {
+            var,
+            expected: error.expected,
+        })
+}
 
-fn read_account(get: &Get<'_>, problems: &mut Vec<SettingProblem>) -> TwilioAccount {
-    fn sid<T>(
-        get: &Get<'_>,
-        var: &'static str,
-        parse: fn(&str) -> Result<T, super::sid::SidShapeError>,
-        problems: &mut Vec<SettingProblem>,
-    ) -> Option<T> {
-        let value = get(var)?;
-        parse(&value)
-            .map_err(|error| {
-                problems.push(SettingProblem::MalformedSid {
-                    var,
-                    expected: error.expected,
-                })
-            })
-            .ok()
+/// The API key's secret: any text, wrapped so it never prints.
+pub fn secret(_: &'static str, value: &str) -> Result<Secret, SettingProblem> {
+    Ok(Secret::new(value))
+}
+
+/// `TWILIO_TOKEN_TTL`: whole seconds, 1 to 86400.
+pub fn ttl(_: &'static str, value: &str) -> Result<Ttl, SettingProblem> {
+    let refused = |reason: String| SettingProblem::Ttl {
+        value: value.to_owned(),
+        reason,
+    };
+    let secs = value
+        .parse::<u64>()
+        .map_err(|_| refused("it is not a whole number".to_owned()))?;
+    Ttl::from_secs(secs).map_err(|error| refused(error.to_string()))
+}
+
+/// `TWILIO_VOICE_REGION`: a region code, in any case.
+pub fn region(_: &'static str, value: &str) -> Result<Region, SettingProblem> {
+    Region::parse(value).map_err(|_| SettingProblem::UnknownRegion {
+        value: value.to_owned(),
+    })
+}
+
+/// `TOKEN_AUTH_BEARER`: long enough not to be guessed, and sendable in a header.
+pub fn bearer(_: &'static str, value: &str) -> Result<Secret, SettingProblem> {
+    if value.chars().any(char::is_whitespace) {
+        return Err(SettingProblem::Bearer {
+            reason: "contains a space or line break, which cannot be sent in a header reliably",
+        });
     }
+    if value.chars().count() < MIN_BEARER_LEN {
+        return Err(SettingProblem::Bearer {
+            reason: "is too short to be safe",
+        });
+    }
+    Ok(Secret::new(value))
+}
 
-    let missing: Vec<&'static str> = vars::REQUIRED
-        .into_iter()
-        .filter(|var| get(var).is_none())
-        .collect();
-    // Shapes are checked even when something else is missing, so all mistakes show at once.
-    let account_sid = sid(get, vars::ACCOUNT_SID, AccountSid::parse, problems);
-    let api_key = sid(get, vars::API_KEY, ApiKeySid::parse, problems);
-    let app_sid = sid(get, vars::TWIML_APP_SID, AppSid::parse, problems);
-    let api_secret = get(vars::API_SECRET).map(Secret::new);
-
-    match (account_sid, api_key, api_secret, app_sid) {
-        (Some(account_sid), Some(api_key), Some(api_secret), Some(app_sid)) => {
-            TwilioAccount::Ready {
-                credentials: ApiCredentials {
-                    account_sid,
-                    api_key,
-                    api_secret,
-                },
-                app_sid,
-            }
+/// `TOKEN_AUTH_BASIC`: `user:password`, both parts present.
+pub fn basic(_: &'static str, value: &str) -> Result<Secret, SettingProblem> {
+    match value.split_once(':') {
+        Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+            Ok(Secret::new(value))
         }
-        _ => TwilioAccount::Missing(missing),
+        _ => Err(SettingProblem::BasicShape),
     }
 }
 
-fn parse_flag(value: &str) -> Option<bool> {
-    match value.to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "on" => Some(true),
-        "false" | "0" | "no" | "off" => Some(false),
-        _ => None,
-    }
+/// `TOKEN_IDENTITY_ALLOW`: comma-separated identity patterns.
+pub fn allow_list(_: &'static str, value: &str) -> Result<IdentityAllowList, SettingProblem> {
+    Ok(IdentityAllowList::parse(value)?)
+}
+
+/// `TOKEN_RATE_LIMIT`: requests per minute, 1 or more.
+pub fn rate_limit(_: &'static str, value: &str) -> Result<RateLimit, SettingProblem> {
+    value
+        .parse::<u32>()
+        .ok()
+        .and_then(NonZeroU32::new)
+        .map(RateLimit::per_minute)
+        .ok_or_else(|| SettingProblem::RateLimit {
+            value: value.to_owned(),
+        })
+}
+
+/// `TOKEN_CORS_ORIGINS`: `*`, or a list of `scheme://host[:port]`.
+pub fn cors(_: &'static str, value: &str) -> Result<CorsOrigins, SettingProblem> {
+    parse_cors(value)
 }
 
 fn parse_cors(value: &str) -> Result<CorsOrigins, SettingProblem> {
@@ -477,9 +335,8 @@ fn parse_cors(value: &str) -> Result<CorsOrigins, SettingProblem> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
+    use crate::config::{Settings, SettingsError};
 
     const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
     const KEY: &str = "SKfedcba9876543210fedcba9876543210";
@@ -487,11 +344,7 @@ mod tests {
     const SECRET: &str = "s3cr3t_api_key_secret_for_tests";
 
     fn settings(pairs: &[(&str, &str)]) -> Result<TokenSettings, SettingsError> {
-        let env: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        TokenSettings::from_lookup(|name| env.get(name).cloned())
+        Settings::from_vars(pairs).map(|settings| settings.token_settings())
     }
 
     fn configured(extra: &[(&str, &str)]) -> Result<TokenSettings, SettingsError> {

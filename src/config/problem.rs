@@ -1,0 +1,162 @@
+//! What can be wrong with a setting, in words that name the variable.
+//!
+//! Every message says which variable is wrong and what would be right, and never repeats the
+//! value of a credential: start-up errors end up in shared logs and terminals, and people do
+//! paste a secret into the wrong variable.
+
+use crate::token::access::AllowPatternError;
+use crate::token::region::Region;
+use crate::token::settings::MIN_BEARER_LEN;
+
+/// One setting that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingProblem {
+    /// A yes/no setting with some other value.
+    #[error("{name}=\"{shown}\" is not understood; use true or false")]
+    Flag {
+        /// The variable.
+        name: &'static str,
+        /// The value given, shortened and escaped.
+        shown: String,
+    },
+    /// A count or port that is not a whole number in range.
+    #[error("{name}=\"{shown}\" must be a whole number from {min} to {max}")]
+    Number {
+        /// The variable.
+        name: &'static str,
+        /// The value given, shortened and escaped.
+        shown: String,
+        /// The smallest value accepted.
+        min: u64,
+        /// The largest value accepted.
+        max: u64,
+    },
+    /// A flag given on the command line with an empty value.
+    #[error("{name} is given but empty; leave it out to use its default, or give a value")]
+    Empty {
+        /// The variable.
+        name: &'static str,
+    },
+    /// `RUST_LOG` is not a log filter.
+    #[error(
+        "RUST_LOG=\"{shown}\" is not a log filter: {reason}; use a level such as info, or \
+         per-module levels such as callflow=debug,tower_http=warn"
+    )]
+    LogFilter {
+        /// The value given, shortened and escaped.
+        shown: String,
+        /// What the filter parser said.
+        reason: String,
+    },
+    /// `PUBLIC_URL` is not an absolute http(s) URL without query.
+    #[error("PUBLIC_URL \"{shown}\" cannot be used: {problem}")]
+    PublicUrl {
+        /// The value given, shortened and escaped.
+        shown: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
+    /// `SIMULATOR` is not local, on or off.
+    #[error(
+        "SIMULATOR={shown:?} is not understood; use local (the default: this machine only), on \
+         (anyone who reaches the server) or off"
+    )]
+    Simulator {
+        /// The value given, shortened.
+        shown: String,
+    },
+    /// A SID without its expected prefix and 32 hex characters.
+    #[error(
+        "{var} does not look right: expected {expected}; copy it again from the Twilio Console \
+         (the value is not shown here in case a secret was pasted into it)"
+    )]
+    MalformedSid {
+        /// The variable.
+        var: &'static str,
+        /// The expected shape.
+        expected: &'static str,
+    },
+    /// `TWILIO_TOKEN_TTL` is not 1..=86400.
+    #[error(
+        "TWILIO_TOKEN_TTL={value:?} cannot be used: {reason}; give the token lifetime in whole \
+         seconds from 1 to 86400, or leave it unset for 3600 (one hour)"
+    )]
+    Ttl {
+        /// The value given.
+        value: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// `TWILIO_VOICE_REGION` is not a known region.
+    #[error(
+        "TWILIO_VOICE_REGION={value:?} is not a Twilio region this service knows; use one of: \
+         {list} (the region your API key was created in), or leave it unset for Twilio's \
+         default region, us1",
+        list = Region::list()
+    )]
+    UnknownRegion {
+        /// The value given.
+        value: String,
+    },
+    /// `TOKEN_AUTH_BEARER` is too short or holds whitespace.
+    #[error(
+        "TOKEN_AUTH_BEARER {reason}; use a random value of at least {MIN_BEARER_LEN} \
+         characters, for example the output of `openssl rand -hex 24`"
+    )]
+    Bearer {
+        /// What is wrong (the value is never shown).
+        reason: &'static str,
+    },
+    /// `TOKEN_AUTH_BASIC` is not `user:password`.
+    #[error(
+        "TOKEN_AUTH_BASIC must be user:password, with a user name (no colon) before the first \
+         colon and a password after it"
+    )]
+    BasicShape,
+    /// `TOKEN_IDENTITY_ALLOW` has a pattern that can never match.
+    #[error("TOKEN_IDENTITY_ALLOW: {0}")]
+    AllowList(#[from] AllowPatternError),
+    /// `TOKEN_RATE_LIMIT` is not a positive whole number.
+    #[error(
+        "TOKEN_RATE_LIMIT={value:?} must be a whole number of token requests per minute for each \
+         client address, 1 or more; leave it unset for no limit"
+    )]
+    RateLimit {
+        /// The value given.
+        value: String,
+    },
+    /// `TOKEN_CORS_ORIGINS` has an entry a browser would never send as `Origin`.
+    #[error("TOKEN_CORS_ORIGINS: {origin:?} {reason}")]
+    CorsOrigin {
+        /// The entry as written.
+        origin: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A name given to [`Settings::from_vars`](super::Settings::from_vars) that callflow does
+    /// not read: a typo there would otherwise go unnoticed.
+    #[error("{name} is not a setting callflow reads")]
+    Unknown {
+        /// The name given.
+        name: String,
+    },
+    /// Anything else the command-line parser refused.
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// Every problem found in the settings, reported together so they can be fixed in one go.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", join(.problems))]
+pub struct SettingsError {
+    /// The problems, in the order the settings are declared.
+    pub problems: Vec<SettingProblem>,
+}
+
+fn join(problems: &[SettingProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
