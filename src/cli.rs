@@ -306,7 +306,7 @@ fn render(
     let Some(flows) = load_flows(&settings.flows_dir) else {
         return ExitCode::FAILURE;
     };
-    match crate::engine::preview(
+    match crate::engine::preview_blocking(
         &flows,
         &settings.engine(),
         flow,

@@ -14,20 +14,16 @@ use std::borrow::Cow;
 
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 
-use super::simple::Simple;
-
 /// The names a template may use.
 pub const CONTEXT_NAMES: &[&str] = &["call", "vars", "now", "config", "flow", "step"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Plain(String),
-    /// A compiled template in [`Templates`], and what it reads; `simple`
-    /// when it can also be rendered without minijinja.
+    /// A compiled template in [`Templates`], and what it reads.
     Template {
         name: String,
         uses: Uses,
-        simple: Option<Simple>,
     },
 }
 
@@ -122,11 +118,7 @@ impl Templates {
                     .join(", ")
             ));
         }
-        Ok(Text::Template {
-            name,
-            uses,
-            simple: Simple::parse(source),
-        })
+        Ok(Text::Template { name, uses })
     }
 
     /// Compiles a condition (`vars.account | length == 6`) as a template

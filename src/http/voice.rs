@@ -6,7 +6,7 @@
 //! apology, because an HTTP error makes Twilio play its own error message
 //! ("an application error has occurred") and drop the caller.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::AssertUnwindSafe;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -14,6 +14,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::FutureExt as _;
 
 use super::AppState;
 use super::form;
@@ -79,9 +80,10 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
         .flow_store
         .for_call(engine::CallState::version_in(&query));
     let mut visited = String::new();
-    let twiml = match catch_unwind(AssertUnwindSafe(|| {
-        engine::answer(&flows, &state.engine, &webhook)
-    })) {
+    let twiml = match AssertUnwindSafe(engine::answer(&flows, &state.engine, &webhook))
+        .catch_unwind()
+        .await
+    {
         Ok(answer) => {
             tracing::debug!(
                 call_sid = webhook.call_sid(),
@@ -106,8 +108,13 @@ pub async fn answer(state: &AppState, request: Request) -> Response {
                 "the engine panicked; the caller heard an apology"
             );
             let mut response = twiml::Response::new();
-            response.push(engine::render::say(PANIC_APOLOGY, None, None, None));
-            response.push(engine::render::hangup());
+            response.push(crate::flow::steps::say::verb(
+                PANIC_APOLOGY,
+                None,
+                None,
+                None,
+            ));
+            response.push(crate::flow::steps::hangup::verb());
             response.to_xml()
         }
     };
