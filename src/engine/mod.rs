@@ -21,11 +21,11 @@
 //! resumes itself (see [`crate::flow::steps`]); the engine only routes the
 //! call, runs the steps in order, and keeps their limits.
 //!
-//! - [`state`]: the call's memory, carried in callback URLs.
+//! - `state`: the call's memory, carried in callback URLs.
 //! - `context`: what templates read.
 
 mod context;
-pub mod state;
+pub(crate) mod state;
 
 use std::borrow::Cow;
 
@@ -38,11 +38,12 @@ use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, Step, StepId, Target, Text};
 use crate::twiml::{self, Element};
 use context::{ContextParts, TemplateContext, call_value, now_value};
-pub use state::{CallState, Pairs};
+pub(crate) use state::CallState;
+pub use state::Pairs;
 
 /// Most steps one webhook may run before the engine decides the flow is
 /// looping without ever waiting for the caller.
-pub const MAX_STEPS_PER_TURN: usize = 50;
+pub(crate) const MAX_STEPS_PER_TURN: usize = 50;
 /// Most turns in a row without any input from the caller before the call is
 /// ended politely, so a silent line (or a pocket dial) does not loop forever.
 pub const MAX_IDLE_TURNS: u32 = 6;
@@ -617,5 +618,53 @@ impl<'a> Call<'a> for Turn<'a> {
                 _ => "-",
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flows(text: &str) -> FlowSet {
+        crate::flow::load_sources(vec![crate::flow::load::Source {
+            name: "main".into(),
+            file: "main.yaml".into(),
+            text: text.into(),
+        }])
+        .unwrap_or_else(|report| panic!("{report}"))
+        .flows
+    }
+
+    /// The server runs turns on a multi-threaded runtime: a turn must stay
+    /// `Send` whatever its steps hold across an await.
+    #[test]
+    fn a_turn_can_move_between_threads() {
+        fn send<T: Send>(_: &T) {}
+        let flows = flows("steps:\n  hello:\n    say: Hello\n");
+        let settings = EngineSettings::default();
+        let webhook = Webhook {
+            query: &[],
+            params: &[],
+            now: Timestamp::UNIX_EPOCH,
+        };
+        send(&answer(&flows, &settings, &webhook));
+    }
+
+    /// A branch whose way out never holds passes the load-time loop check;
+    /// the step limit still ends the turn, with an apology.
+    #[tokio::test]
+    async fn a_turn_runs_a_bounded_number_of_steps() {
+        let flows = flows(
+            "steps:\n  a:\n    set: { n: x }\n    next: b\n  b:\n    branch:\n      - if: vars.n == \"y\"\n        goto: hangup\n    next: a\n",
+        );
+        let webhook = Webhook {
+            query: &[],
+            params: &[],
+            now: Timestamp::UNIX_EPOCH,
+        };
+        let answer = answer(&flows, &EngineSettings::default(), &webhook).await;
+        assert_eq!(answer.visited.len(), MAX_STEPS_PER_TURN);
+        assert!(answer.twiml.contains(APOLOGY), "{}", answer.twiml);
+        assert!(answer.problem.unwrap().contains("loops"));
     }
 }

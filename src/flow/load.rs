@@ -14,7 +14,8 @@ use std::sync::Arc;
 use super::compile::{FlowSource, Names, compile_flow, valid_name};
 use super::diagnostic::{Diagnostic, Position, Report};
 use super::position::PositionIndex;
-pub use super::read::{Source, read_sources};
+pub use super::read::Source;
+pub(crate) use super::read::read_sources;
 use super::spec::FlowSpec;
 use super::template::Templates;
 use super::yaml_error::structural_errors;
@@ -46,7 +47,7 @@ struct Parsed {
 /// same cache to every load and only edited files are parsed again; every
 /// flow is still compiled and checked against the others.
 #[derive(Default)]
-pub struct ParseCache {
+pub(crate) struct ParseCache {
     files: HashMap<String, CachedParse>,
 }
 
@@ -89,7 +90,10 @@ pub fn load_sources(sources: Vec<Source>) -> Result<Loaded, Report> {
 
 /// [`load_sources`], parsing only the files `cache` has not seen as they
 /// are now. The cache then holds this load's files.
-pub fn load_sources_with(sources: Vec<Source>, cache: &mut ParseCache) -> Result<Loaded, Report> {
+pub(crate) fn load_sources_with(
+    sources: Vec<Source>,
+    cache: &mut ParseCache,
+) -> Result<Loaded, Report> {
     let mut report = Report::default();
     let version = version_of(&sources);
     {

@@ -39,7 +39,8 @@ use jiff::tz::TimeZone;
 pub use diagnostic::{Diagnostic, Report};
 pub use load::{Loaded, load, load_sources};
 pub use steps::Action;
-pub use template::{Templates, Text};
+pub(crate) use template::Templates;
+pub use template::Text;
 
 pub type FlowId = usize;
 pub type StepId = usize;
@@ -77,7 +78,7 @@ impl FlowSet {
         self.by_number.get(number).copied()
     }
 
-    pub fn templates(&self) -> &Templates {
+    pub(crate) fn templates(&self) -> &Templates {
         &self.templates
     }
 

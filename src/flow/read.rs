@@ -19,7 +19,7 @@ pub struct Source {
 
 /// Reads the flow files of `dir` without checking them, as [`load()`] does:
 /// hot reload reads first so that it can tell which files changed.
-pub fn read_sources(dir: &Path) -> Result<Vec<Source>, Report> {
+pub(crate) fn read_sources(dir: &Path) -> Result<Vec<Source>, Report> {
     let mut report = Report::default();
     let mut sources = Vec::new();
     if let Err(error) = collect_sources(dir, dir, &mut sources) {

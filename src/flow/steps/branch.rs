@@ -11,10 +11,10 @@ use crate::flow::template::Text;
 /// One `- if: ... goto: ...` of a branch; without `if` it always holds.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct BranchArmSpec {
+pub(crate) struct BranchArmSpec {
     #[serde(rename = "if")]
-    pub condition: Option<String>,
-    pub goto: String,
+    pub(crate) condition: Option<String>,
+    pub(crate) goto: String,
 }
 
 #[derive(Debug)]

@@ -17,39 +17,39 @@ use crate::twiml::{Element, bool_text};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct DialSpec {
+pub(crate) struct DialSpec {
     /// A number, `client:NAME` or SIP URI, usually from a template.
-    pub to: Option<Scalar>,
-    pub number: Option<OneOrMany<Scalar>>,
-    pub client: Option<OneOrMany<Scalar>>,
-    pub sip: Option<Scalar>,
-    pub conference: Option<Shorthand<ConferenceSpec>>,
-    pub queue: Option<Scalar>,
+    pub(crate) to: Option<Scalar>,
+    pub(crate) number: Option<OneOrMany<Scalar>>,
+    pub(crate) client: Option<OneOrMany<Scalar>>,
+    pub(crate) sip: Option<Scalar>,
+    pub(crate) conference: Option<Shorthand<ConferenceSpec>>,
+    pub(crate) queue: Option<Scalar>,
     /// Said before dialling.
-    pub say: Option<Shorthand<SaySpec>>,
-    pub caller_id: Option<Scalar>,
-    pub timeout: Option<u32>,
-    pub time_limit: Option<u32>,
-    pub record: Option<DialRecord>,
-    pub answer_on_bridge: Option<bool>,
-    pub ring_tone: Option<String>,
-    pub hangup_on_star: Option<bool>,
+    pub(crate) say: Option<Shorthand<SaySpec>>,
+    pub(crate) caller_id: Option<Scalar>,
+    pub(crate) timeout: Option<u32>,
+    pub(crate) time_limit: Option<u32>,
+    pub(crate) record: Option<DialRecord>,
+    pub(crate) answer_on_bridge: Option<bool>,
+    pub(crate) ring_tone: Option<String>,
+    pub(crate) hangup_on_star: Option<bool>,
     /// Patterns a target built from a template must match: `+1*`, `client:*`.
-    pub allow: Option<Vec<String>>,
+    pub(crate) allow: Option<Vec<String>>,
     /// Said when a target is refused by `allow`.
-    pub refused: Option<Shorthand<SaySpec>>,
+    pub(crate) refused: Option<Shorthand<SaySpec>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConferenceSpec {
-    pub room: Scalar,
-    pub muted: Option<bool>,
-    pub beep: Option<Scalar>,
-    pub start_on_enter: Option<bool>,
-    pub end_on_exit: Option<bool>,
-    pub wait_url: Option<String>,
-    pub max_participants: Option<u32>,
+pub(crate) struct ConferenceSpec {
+    pub(crate) room: Scalar,
+    pub(crate) muted: Option<bool>,
+    pub(crate) beep: Option<Scalar>,
+    pub(crate) start_on_enter: Option<bool>,
+    pub(crate) end_on_exit: Option<bool>,
+    pub(crate) wait_url: Option<String>,
+    pub(crate) max_participants: Option<u32>,
 }
 
 impl FromShorthand for ConferenceSpec {
@@ -179,7 +179,7 @@ pub struct Conference {
 }
 
 impl Dial {
-    pub fn route(&self, outcome: DialOutcome) -> Option<Target> {
+    pub(crate) fn route(&self, outcome: DialOutcome) -> Option<Target> {
         self.routes
             .iter()
             .find(|(o, _)| *o == outcome)

@@ -14,18 +14,18 @@ use crate::twiml::Element;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GatherSpec {
-    pub say: Option<Shorthand<SaySpec>>,
-    pub play: Option<Shorthand<PlaySpec>>,
-    pub input: Option<OneOrMany<InputMode>>,
-    pub num_digits: Option<u32>,
-    pub finish_on_key: Option<String>,
-    pub timeout: Option<u32>,
-    pub speech_timeout: Option<Scalar>,
-    pub hints: Option<OneOrMany<String>>,
-    pub language: Option<String>,
+pub(crate) struct GatherSpec {
+    pub(crate) say: Option<Shorthand<SaySpec>>,
+    pub(crate) play: Option<Shorthand<PlaySpec>>,
+    pub(crate) input: Option<OneOrMany<InputMode>>,
+    pub(crate) num_digits: Option<u32>,
+    pub(crate) finish_on_key: Option<String>,
+    pub(crate) timeout: Option<u32>,
+    pub(crate) speech_timeout: Option<Scalar>,
+    pub(crate) hints: Option<OneOrMany<String>>,
+    pub(crate) language: Option<String>,
     /// The variable that receives what the caller pressed or said.
-    pub save_as: Option<String>,
+    pub(crate) save_as: Option<String>,
 }
 
 /// How the caller may answer a `gather` or `menu`.
@@ -124,7 +124,7 @@ impl Gather {
 
     /// `<Gather>` posting to `action`; the prompts go inside so the caller
     /// can answer before they finish.
-    pub fn verb(&self, action: &str, prompts: Vec<Element>) -> Element {
+    pub(crate) fn verb(&self, action: &str, prompts: Vec<Element>) -> Element {
         let input = self
             .input
             .iter()

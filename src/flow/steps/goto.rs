@@ -11,9 +11,9 @@ use crate::flow::spec::{FromShorthand, Shorthand};
 /// `goto: billing` or `goto: { flow: billing, step: card }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GotoSpec {
-    pub flow: String,
-    pub step: Option<String>,
+pub(crate) struct GotoSpec {
+    pub(crate) flow: String,
+    pub(crate) step: Option<String>,
 }
 
 impl FromShorthand for GotoSpec {

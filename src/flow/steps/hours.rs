@@ -13,13 +13,13 @@ use crate::flow::spec::{OneOrMany, Scalar};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HoursSpec {
-    pub timezone: Option<String>,
+pub(crate) struct HoursSpec {
+    pub(crate) timezone: Option<String>,
     /// Days (`mon-fri`, `sat`, `mon,wed`) → time ranges (`09:00-17:00`).
-    pub open: IndexMap<String, OneOrMany<String>>,
+    pub(crate) open: IndexMap<String, OneOrMany<String>>,
     /// Whole days closed: `2026-12-25`, or `12-25` for every year.
     #[serde(default)]
-    pub closed_on: Vec<Scalar>,
+    pub(crate) closed_on: Vec<Scalar>,
 }
 
 #[derive(Debug)]

@@ -15,25 +15,25 @@ use crate::flow::{StepId, Target};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct MenuSpec {
-    pub say: Option<Shorthand<SaySpec>>,
-    pub play: Option<Shorthand<PlaySpec>>,
-    pub input: Option<OneOrMany<InputMode>>,
-    pub timeout: Option<u32>,
-    pub speech_timeout: Option<Scalar>,
-    pub hints: Option<OneOrMany<String>>,
-    pub language: Option<String>,
+pub(crate) struct MenuSpec {
+    pub(crate) say: Option<Shorthand<SaySpec>>,
+    pub(crate) play: Option<Shorthand<PlaySpec>>,
+    pub(crate) input: Option<OneOrMany<InputMode>>,
+    pub(crate) timeout: Option<u32>,
+    pub(crate) speech_timeout: Option<Scalar>,
+    pub(crate) hints: Option<OneOrMany<String>>,
+    pub(crate) language: Option<String>,
     /// Key or word → step.
-    pub options: IndexMap<Scalar, String>,
+    pub(crate) options: IndexMap<Scalar, String>,
     /// Extra tries after the first when the caller is silent or picks
     /// nothing known.
-    pub retries: Option<u32>,
-    pub no_input: Option<Shorthand<SaySpec>>,
-    pub no_match: Option<Shorthand<SaySpec>>,
+    pub(crate) retries: Option<u32>,
+    pub(crate) no_input: Option<Shorthand<SaySpec>>,
+    pub(crate) no_match: Option<Shorthand<SaySpec>>,
     /// Where the call goes when the tries are used up.
-    pub otherwise: Option<String>,
+    pub(crate) otherwise: Option<String>,
     /// The variable that receives the option the caller chose.
-    pub save_as: Option<String>,
+    pub(crate) save_as: Option<String>,
 }
 
 #[derive(Debug)]
@@ -276,4 +276,76 @@ fn normalise_speech(text: &str) -> String {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn menu(keys: &[&str]) -> Menu {
+        let options = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let is_keys = key.chars().all(|c| c.is_ascii_digit());
+                MenuOption {
+                    key: (*key).to_owned(),
+                    words: (!is_keys).then(|| normalise_speech(key)),
+                    target: Target::Step(i),
+                }
+            })
+            .collect();
+        Menu {
+            gather: Gather {
+                prompts: Vec::new(),
+                input: vec![InputMode::Dtmf, InputMode::Speech],
+                num_digits: None,
+                finish_on_key: None,
+                timeout: None,
+                speech_timeout: None,
+                hints: None,
+                language: None,
+                save_as: None,
+            },
+            options,
+            retries: 2,
+            no_input: None,
+            no_match: None,
+            otherwise: None,
+        }
+    }
+
+    fn chosen(menu: &Menu, digits: Option<&str>, speech: Option<&str>) -> Option<String> {
+        menu.choose(digits, speech).map(|option| option.key.clone())
+    }
+
+    #[test]
+    fn keys_pick_key_options_only() {
+        let menu = menu(&["1", "2", "sales"]);
+        assert_eq!(chosen(&menu, Some("2"), None).as_deref(), Some("2"));
+        assert_eq!(chosen(&menu, Some("3"), None), None);
+        assert_eq!(chosen(&menu, Some("sales"), None), None);
+    }
+
+    #[test]
+    fn words_pick_by_word_within_a_sentence_and_spoken_digits_pick_keys() {
+        let menu = menu(&["1", "2", "sales", "customer service"]);
+        assert_eq!(
+            chosen(&menu, None, Some("Sales.")).as_deref(),
+            Some("sales")
+        );
+        assert_eq!(
+            chosen(&menu, None, Some("I'd like customer service, please")).as_deref(),
+            Some("customer service")
+        );
+        assert_eq!(chosen(&menu, None, Some("two")).as_deref(), Some("2"));
+        assert_eq!(chosen(&menu, None, Some("1")).as_deref(), Some("1"));
+        assert_eq!(chosen(&menu, None, Some("wholesales")), None);
+    }
+
+    #[test]
+    fn speech_is_compared_without_case_or_punctuation() {
+        assert_eq!(normalise_speech("  Hello,   World!! "), "hello world");
+        assert_eq!(normalise_speech("...?"), "");
+    }
 }

@@ -242,3 +242,69 @@ step_kinds! {
     hangup => Hangup(hangup::Hangup),
     reject => Reject(reject::Reject),
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+
+    /// serde's list of the keys a step may have is the kinds' list plus
+    /// the keys beside them: the macro wrote every kind into the shape.
+    #[test]
+    fn the_step_shape_has_a_key_per_kind() {
+        let error = serde_yaml_ng::from_str::<StepSpec>("nonsense: 1").unwrap_err();
+        let message = error.to_string();
+        let mut expected: Vec<&str> = ACTIONS.to_vec();
+        expected.extend(["next", "on", "open", "closed"]);
+        let listed: Vec<&str> = message.split('`').skip(3).step_by(2).collect();
+        assert_eq!(listed, expected, "{message}");
+    }
+
+    /// Each kind compiles to the action of its own key.
+    #[test]
+    fn each_key_compiles_to_its_own_kind() {
+        let flows = crate::flow::load(Path::new("tests/fixtures/flows/steps"))
+            .unwrap_or_else(|report| panic!("{report}"))
+            .flows;
+        let kinds: BTreeSet<&str> = flows
+            .flows()
+            .iter()
+            .flat_map(|flow| &flow.steps)
+            .map(|step| step.action.kind())
+            .collect();
+        // The fixture holds one step of every kind, for the TwiML
+        // snapshots: a new kind needs one there too.
+        assert_eq!(kinds, ACTIONS.iter().copied().collect());
+        for flow in flows.flows() {
+            for step in &flow.steps {
+                if ACTIONS.contains(&step.name.as_str()) {
+                    assert_eq!(step.action.kind(), step.name);
+                }
+            }
+        }
+    }
+
+    /// Waiting and ending are what break a loop; the kinds say which they do.
+    #[test]
+    fn the_kinds_that_wait_and_end() {
+        let flows = crate::flow::load(Path::new("tests/fixtures/flows/steps"))
+            .unwrap_or_else(|report| panic!("{report}"))
+            .flows;
+        let of = |which: fn(&Action) -> bool| -> BTreeSet<&str> {
+            flows
+                .flows()
+                .iter()
+                .flat_map(|flow| &flow.steps)
+                .filter(|step| which(&step.action))
+                .map(|step| step.action.kind())
+                .collect()
+        };
+        assert_eq!(
+            of(Action::waits),
+            ["dial", "gather", "menu", "record"].into()
+        );
+        assert_eq!(of(Action::ends), ["hangup", "reject"].into());
+    }
+}

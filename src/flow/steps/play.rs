@@ -13,12 +13,12 @@ use crate::twiml::Element;
 /// `play: https://.../hold.mp3` or `play: { url: ..., loop: 2 }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct PlaySpec {
-    pub url: Option<Scalar>,
+pub(crate) struct PlaySpec {
+    pub(crate) url: Option<Scalar>,
     #[serde(rename = "loop")]
-    pub loop_count: Option<u32>,
+    pub(crate) loop_count: Option<u32>,
     /// Keys to press on the line (DTMF); `w` waits half a second.
-    pub digits: Option<String>,
+    pub(crate) digits: Option<String>,
 }
 
 impl FromShorthand for PlaySpec {
@@ -75,7 +75,7 @@ impl Play {
     }
 
     /// `<Play>` of `url`, this play's URL as rendered.
-    pub fn verb_playing(&self, url: Option<&str>) -> Element {
+    pub(crate) fn verb_playing(&self, url: Option<&str>) -> Element {
         let element = match url {
             Some(url) => Element::with_text("Play", url),
             None => Element::new("Play"),

@@ -15,23 +15,23 @@ use crate::twiml::{Element, bool_text};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RecordSpec {
-    pub say: Option<Shorthand<SaySpec>>,
-    pub play: Option<Shorthand<PlaySpec>>,
+pub(crate) struct RecordSpec {
+    pub(crate) say: Option<Shorthand<SaySpec>>,
+    pub(crate) play: Option<Shorthand<PlaySpec>>,
     /// Longest message in seconds.
-    pub max_length: Option<u32>,
+    pub(crate) max_length: Option<u32>,
     /// Seconds of silence that end the recording.
-    pub timeout: Option<u32>,
-    pub finish_on_key: Option<String>,
-    pub play_beep: Option<bool>,
-    pub trim: Option<bool>,
-    pub transcribe: Option<bool>,
+    pub(crate) timeout: Option<u32>,
+    pub(crate) finish_on_key: Option<String>,
+    pub(crate) play_beep: Option<bool>,
+    pub(crate) trim: Option<bool>,
+    pub(crate) transcribe: Option<bool>,
     /// Where Twilio posts the transcription.
-    pub transcribe_callback: Option<Scalar>,
+    pub(crate) transcribe_callback: Option<Scalar>,
     /// Where Twilio posts the finished recording (your voicemail inbox).
-    pub recording_status_callback: Option<Scalar>,
+    pub(crate) recording_status_callback: Option<Scalar>,
     /// The variable that receives the recording's URL.
-    pub save_as: Option<String>,
+    pub(crate) save_as: Option<String>,
 }
 
 #[derive(Debug)]

@@ -13,13 +13,13 @@ use crate::twiml::Element;
 /// `say: Hello` or `say: { text: Hello, voice: Polly.Amy }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SaySpec {
-    pub text: Scalar,
-    pub voice: Option<String>,
-    pub language: Option<String>,
+pub(crate) struct SaySpec {
+    pub(crate) text: Scalar,
+    pub(crate) voice: Option<String>,
+    pub(crate) language: Option<String>,
     /// How many times to say it; 0 repeats until the caller hangs up.
     #[serde(rename = "loop")]
-    pub loop_count: Option<u32>,
+    pub(crate) loop_count: Option<u32>,
 }
 
 impl FromShorthand for SaySpec {
@@ -85,7 +85,7 @@ impl Speech {
     }
 
     /// `<Say>` saying `text`, this speech's text as rendered.
-    pub fn verb_saying(&self, text: &str) -> Element {
+    pub(crate) fn verb_saying(&self, text: &str) -> Element {
         verb(
             text,
             self.voice.as_deref(),
