@@ -5,8 +5,10 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::diagnostic::{Diagnostic, Report};
+use super::model::{Flow, Step};
 use super::position::PositionIndex;
-use super::{Action, Flow, FlowId, Step, StepId, Target};
+use super::steps::Action;
+use super::target::{FlowId, StepId, Target};
 
 type Node = (FlowId, StepId);
 

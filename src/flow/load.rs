@@ -11,15 +11,17 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::compile::{FlowSource, Names, compile_flow, valid_name};
+use super::compile::{FlowSource, compile_flow, gather_names};
+use super::compiler::valid_name;
 use super::diagnostic::{Diagnostic, Position, Report};
+use super::model::{Flow, FlowSet};
 use super::position::PositionIndex;
 pub use super::read::Source;
 pub(crate) use super::read::read_sources;
 use super::spec::FlowSpec;
+use super::target::FlowId;
 use super::template::Templates;
 use super::yaml_error::structural_errors;
-use super::{Flow, FlowId, FlowSet};
 
 /// A flow set that loaded, with the warnings found on the way.
 #[derive(Debug)]
@@ -139,7 +141,7 @@ pub(crate) fn load_sources_with(
             spec: &parsed.spec,
         })
         .collect();
-    let names = Names::gather(&sources, &mut report);
+    let names = gather_names(&sources, &mut report);
     let mut templates = Templates::new();
     let flows: Vec<Flow> = sources
         .iter()

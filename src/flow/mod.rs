@@ -11,119 +11,37 @@
 //! - [`load`](mod@load): loading a set: read, parse, compile, check.
 //! - `read`: reading flow files from disk.
 //! - `yaml_error`: serde's YAML errors, said to the flow's author.
-//! - `compile`: the flow's frame, and the helpers every kind compiles with.
+//! - `compile`: compiling a flow's frame: its steps, start, numbers.
+//! - `compiler`: what every kind compiles with: text, targets, names.
 //! - `check`: checks across steps and flows (unreachable steps, loops).
-//! - `spec`: the YAML of a flow file's frame, and shapes shared by kinds.
+//! - `spec`: the YAML of a flow file's frame.
+//! - `yaml`: YAML shapes the kinds share (short forms, one or many).
+//! - `model`: the compiled flows a call runs on.
+//! - `target`: where a call goes.
 //! - [`diagnostic`]: mistakes, with file, line and column.
 //! - `position`: where each key of a YAML file is, for diagnostics.
 //! - `template`: templated text.
 //! - `schedule`: opening hours.
 
 mod check;
-pub(crate) mod compile;
+mod compile;
+pub(crate) mod compiler;
 pub mod diagnostic;
 pub mod load;
+mod model;
 pub(crate) mod position;
 mod read;
 pub(crate) mod schedule;
 pub(crate) mod spec;
 pub mod steps;
+mod target;
 pub(crate) mod template;
+pub(crate) mod yaml;
 pub(crate) mod yaml_error;
-
-use std::collections::HashMap;
-use std::path::PathBuf;
-
-use jiff::tz::TimeZone;
 
 pub use diagnostic::{Diagnostic, Report};
 pub use load::{Loaded, load, load_sources};
+pub use model::{Flow, FlowSet, Step};
 pub use steps::Action;
-pub(crate) use template::Templates;
+pub use target::{FlowId, StepId, Target};
 pub use template::Text;
-
-pub type FlowId = usize;
-pub type StepId = usize;
-
-/// Every flow of the line, checked and compiled.
-#[derive(Debug)]
-pub struct FlowSet {
-    flows: Vec<Flow>,
-    by_name: HashMap<String, FlowId>,
-    by_number: HashMap<String, FlowId>,
-    templates: Templates,
-    /// A hash of every source file: what `/flows` reports as the version.
-    version: String,
-}
-
-impl FlowSet {
-    pub fn flows(&self) -> &[Flow] {
-        &self.flows
-    }
-
-    pub fn get(&self, id: FlowId) -> &Flow {
-        &self.flows[id]
-    }
-
-    pub fn id_of(&self, name: &str) -> Option<FlowId> {
-        self.by_name.get(name).copied()
-    }
-
-    pub fn by_name(&self, name: &str) -> Option<&Flow> {
-        self.id_of(name).map(|id| &self.flows[id])
-    }
-
-    /// The flow whose `numbers` list the called number.
-    pub fn for_number(&self, number: &str) -> Option<FlowId> {
-        self.by_number.get(number).copied()
-    }
-
-    pub(crate) fn templates(&self) -> &Templates {
-        &self.templates
-    }
-
-    pub fn version(&self) -> &str {
-        &self.version
-    }
-}
-
-/// One flow file, compiled.
-#[derive(Debug)]
-pub struct Flow {
-    pub name: String,
-    pub description: Option<String>,
-    /// The file it came from, for logs and diagnostics.
-    pub file: PathBuf,
-    pub steps: Vec<Step>,
-    step_ids: HashMap<String, StepId>,
-    pub start: StepId,
-    pub fallback: Option<StepId>,
-    pub timezone: TimeZone,
-    pub numbers: Vec<String>,
-}
-
-impl Flow {
-    pub fn step_id(&self, name: &str) -> Option<StepId> {
-        self.step_ids.get(name).copied()
-    }
-
-    pub fn step(&self, id: StepId) -> &Step {
-        &self.steps[id]
-    }
-}
-
-#[derive(Debug)]
-pub struct Step {
-    pub name: String,
-    pub action: Action,
-    /// Where the call goes after this step; `None` ends the call.
-    pub next: Option<Target>,
-}
-
-/// Where a call goes: a step of the same flow, another flow, or the end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    Step(StepId),
-    Flow(FlowId, StepId),
-    Hangup,
-}

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::Target;
-use crate::flow::compile::Compiler;
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
 use crate::flow::template::Text;
 
 /// One `- if: ... goto: ...` of a branch; without `if` it always holds.

@@ -9,10 +9,10 @@ use serde::Deserialize;
 use super::say::{SaySpec, Speech};
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::dial_target::{self, AllowList, DialTarget, TargetKind};
-use crate::flow::compile::Compiler;
-use crate::flow::spec::{FromShorthand, OneOrMany, Scalar, Shorthand};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::{StepId, Target};
 use crate::flow::template::Text;
-use crate::flow::{StepId, Target};
+use crate::flow::yaml::{FromShorthand, OneOrMany, Scalar, Shorthand};
 use crate::twiml::{Element, bool_text};
 
 #[derive(Debug, Clone, Deserialize)]

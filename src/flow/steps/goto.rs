@@ -4,9 +4,9 @@
 use serde::Deserialize;
 
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::Target;
-use crate::flow::compile::Compiler;
-use crate::flow::spec::{FromShorthand, Shorthand};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
+use crate::flow::yaml::{FromShorthand, Shorthand};
 
 /// `goto: billing` or `goto: { flow: billing, step: card }`.
 #[derive(Debug, Clone, Deserialize)]

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Deserializer, de};
 
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::Target;
-use crate::flow::compile::Compiler;
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
 use crate::twiml::Element;
 
 #[derive(Debug)]

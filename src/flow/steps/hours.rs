@@ -6,10 +6,10 @@ use jiff::tz::TimeZone;
 use serde::Deserialize;
 
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::Target;
-use crate::flow::compile::Compiler;
+use crate::flow::compiler::Compiler;
 use crate::flow::schedule::Schedule;
-use crate::flow::spec::{OneOrMany, Scalar};
+use crate::flow::target::Target;
+use crate::flow::yaml::{OneOrMany, Scalar};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -9,9 +9,9 @@ use super::play::PlaySpec;
 use super::prompt::Prompt;
 use super::say::{SaySpec, Speech};
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::compile::Compiler;
-use crate::flow::spec::{OneOrMany, Scalar, Shorthand};
-use crate::flow::{StepId, Target};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::{StepId, Target};
+use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -27,8 +27,9 @@ use indexmap::IndexMap;
 use jiff::Timestamp;
 use serde::Deserialize;
 
-use super::compile::Compiler;
-use super::{StepId, Target, Text};
+use super::compiler::Compiler;
+use super::target::{StepId, Target};
+use super::template::Text;
 use crate::twiml::Element;
 
 /// One kind of step. Each kind is a type in its own file; the list in

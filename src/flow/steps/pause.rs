@@ -1,8 +1,8 @@
 //! `pause`: seconds of silence, as `<Pause>`.
 
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::Target;
-use crate::flow::compile::Compiler;
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
 use crate::twiml::Element;
 
 #[derive(Debug)]

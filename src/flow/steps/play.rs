@@ -4,10 +4,10 @@
 use serde::Deserialize;
 
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::Target;
-use crate::flow::compile::Compiler;
-use crate::flow::spec::{FromShorthand, Scalar, Shorthand};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
 use crate::flow::template::Text;
+use crate::flow::yaml::{FromShorthand, Scalar, Shorthand};
 use crate::twiml::Element;
 
 /// `play: https://.../hold.mp3` or `play: { url: ..., loop: 2 }`.

@@ -4,8 +4,8 @@
 use super::play::{Play, PlaySpec};
 use super::say::{SaySpec, Speech};
 use super::{Call, StepError};
-use crate::flow::compile::Compiler;
-use crate::flow::spec::Shorthand;
+use crate::flow::compiler::Compiler;
+use crate::flow::yaml::Shorthand;
 use crate::twiml::Element;
 
 #[derive(Debug, Clone)]

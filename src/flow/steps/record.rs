@@ -7,10 +7,10 @@ use super::play::PlaySpec;
 use super::prompt::Prompt;
 use super::say::SaySpec;
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::compile::Compiler;
-use crate::flow::spec::{Scalar, Shorthand};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::{StepId, Target};
 use crate::flow::template::Text;
-use crate::flow::{StepId, Target};
+use crate::flow::yaml::{Scalar, Shorthand};
 use crate::twiml::{Element, bool_text};
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,10 +4,10 @@
 use indexmap::IndexMap;
 
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::Target;
-use crate::flow::compile::Compiler;
-use crate::flow::spec::Scalar;
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
 use crate::flow::template::Text;
+use crate::flow::yaml::Scalar;
 
 #[derive(Debug)]
 pub struct Set {
