@@ -141,7 +141,7 @@ impl Answer<'_> {
 /// Answers one webhook. Never fails: problems become an apology.
 ///
 /// `flows` should be the set the call's URL names when the server still
-/// has it ([`CallState::version_in`]); callback URLs name `flows`.
+/// has it (the `v` of the call's URL); callback URLs name `flows`.
 pub async fn answer<'f>(
     flows: &'f FlowSet,
     settings: &EngineSettings,

@@ -59,7 +59,7 @@ pub(super) fn valid_name(name: &str, allow_slash: bool) -> bool {
         })
 }
 
-pub(super) fn valid_variable(name: &str) -> bool {
+fn valid_variable(name: &str) -> bool {
     let mut bytes = name.bytes();
     bytes
         .next()
@@ -246,20 +246,19 @@ impl Compiler<'_> {
     /// `save_as`: a variable name, written as a value.
     pub(crate) fn save_as(&mut self, name: &Option<String>, path: &str) -> Option<String> {
         let name = name.as_ref()?;
-        if !valid_variable(name) {
-            let at = self.index.value(path);
-            self.error(
-                at,
-                format!("`{name}` cannot be a variable name: use letters, digits and `_`"),
-            );
-        }
+        let at = self.index.value(path);
+        self.check_variable(name, at);
         Some(name.clone())
     }
 
     /// A variable name written as a key, as in `set`.
     pub(crate) fn check_variable_key(&mut self, name: &str, path: &str) {
+        let at = self.index.key(path);
+        self.check_variable(name, at);
+    }
+
+    fn check_variable(&mut self, name: &str, at: Position) {
         if !valid_variable(name) {
-            let at = self.index.key(path);
             self.error(
                 at,
                 format!("`{name}` cannot be a variable name: use letters, digits and `_`"),

@@ -17,7 +17,7 @@ pub struct Source {
     pub text: String,
 }
 
-/// Reads the flow files of `dir` without checking them, as [`load()`] does:
+/// Reads the flow files of `dir` without checking them, as [`load()`](super::load()) does:
 /// hot reload reads first so that it can tell which files changed.
 pub(crate) fn read_sources(dir: &Path) -> Result<Vec<Source>, Report> {
     let mut report = Report::default();

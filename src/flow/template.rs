@@ -20,7 +20,7 @@ pub const CONTEXT_NAMES: &[&str] = &["call", "vars", "now", "config", "flow", "s
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Plain(String),
-    /// A compiled template in [`Templates`], and what it reads.
+    /// A compiled template of the flow set, and what it reads.
     Template {
         name: String,
         uses: Uses,
