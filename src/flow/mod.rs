@@ -21,6 +21,7 @@
 //! - [`diagnostic`]: mistakes, with file, line and column.
 //! - `position`: where each key of a YAML file is, for diagnostics.
 //! - `template`: templated text.
+//! - `simple`: the common templates, kept without minijinja.
 //! - `schedule`: opening hours.
 
 mod check;
@@ -32,6 +33,7 @@ mod model;
 pub(crate) mod position;
 mod read;
 pub(crate) mod schedule;
+pub(crate) mod simple;
 pub(crate) mod spec;
 pub mod steps;
 mod target;
