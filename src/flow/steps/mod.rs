@@ -3,8 +3,9 @@
 //! A kind's file holds everything about it: the YAML it accepts, the form it
 //! is compiled to, the checks made when flows load, the TwiML it answers
 //! with, how it takes in the result of the next webhook when it waits, and
-//! where it can lead for the checks across steps. The list below is the only
-//! place that names every kind; adding one is a new file and a line here.
+//! where it can lead for the checks across steps. The list at the end of
+//! this file is the only place that names every kind: adding one is a new
+//! file, its `mod` line, and its line in that list.
 
 pub mod branch;
 pub mod dial;
