@@ -7,7 +7,7 @@
 //! output with any Twilio example character for character, and our tests
 //! can hold us to Twilio's vectors.
 //!
-//! The engine writes each verb into a [`Document`] as a step makes it,
+//! The engine writes each verb into a `Document` as a step makes it,
 //! without keeping a tree; [`Response`] is the same document as a tree.
 //!
 //! [`Element::parse`] reads TwiML back into the same tree; the call simulator
@@ -108,7 +108,7 @@ impl Element {
 
     /// Appends this element as TwiML, exactly as [`Response::to_xml`]
     /// writes it inside a document.
-    pub fn write_to(&self, out: &mut String) {
+    pub(crate) fn write_to(&self, out: &mut String) {
         out.push('<');
         out.push_str(&self.name);
         for (name, value) in &self.attributes {
@@ -271,7 +271,7 @@ const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 /// [`Element::write_to`], and [`Document::finish`] closes it. The engine writes its answers this way, without building a
 /// tree; [`Response::to_xml`] writes a tree through it too.
 #[derive(Debug)]
-pub struct Document {
+pub(crate) struct Document {
     out: String,
 }
 

@@ -22,7 +22,7 @@ pub const CONTEXT_NAMES: &[&str] = &["call", "vars", "now", "config", "flow", "s
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Plain(String),
-    /// A template of the common shape [`Simple`] renders, held as its
+    /// A template of the common shape `Simple` renders, held as its
     /// pieces instead of a compiled minijinja template.
     Simple {
         pieces: Simple,
