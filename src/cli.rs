@@ -311,7 +311,7 @@ fn render(settings: &Flows, flow: &str, step: Option<&str>, at: Option<Timestamp
     let Some(flows) = load_flows(&settings.flows_dir) else {
         return ExitCode::FAILURE;
     };
-    match crate::engine::preview(
+    match crate::engine::preview_blocking(
         &flows,
         &settings.engine(),
         flow,

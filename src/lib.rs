@@ -8,15 +8,15 @@
 //!
 //! # Layout
 //!
-//! - [`flow`]: the flow language. `spec` is the YAML as written, `load`
-//!   reads and checks a folder of flows into a validated [`flow::FlowSet`],
-//!   `diagnostic` reports mistakes with file, line and column, `simple`
-//!   renders the common templates without the template engine.
-//! - [`engine`]: answers one webhook: resumes the call where its URL says,
-//!   runs steps until the caller has to act, and renders the TwiML.
-//! - [`twiml`]: the TwiML verbs and a serializer that writes what Twilio's
-//!   own helper libraries write, and TwiML written at load time with holes
-//!   for what changes per call.
+//! - [`flow`]: the flow language. `steps` holds each kind of step in a
+//!   file of its own (its YAML, checks, TwiML and how it resumes); `load`
+//!   reads, compiles and checks a folder of flows into a validated
+//!   [`flow::FlowSet`]; `diagnostic` reports mistakes with file, line and
+//!   column.
+//! - [`engine`]: answers one webhook, as an async turn: resumes the call
+//!   where its URL says and runs steps until the caller has to act.
+//! - [`twiml`]: TwiML elements and a serializer that writes what Twilio's
+//!   own helper libraries write.
 //! - [`dial_target`]: what a flow may dial, and the normalisation that stops
 //!   caller input from dialling anywhere else.
 //! - [`signature`]: X-Twilio-Signature, so forged webhooks are refused.

@@ -15,14 +15,12 @@
 //! and is never read half-written. SIGHUP asks for a reload too.
 //!
 //! Calls in progress stay on the version of the flows they started with:
-//! callback URLs name it (`v=` in [`CallState`]), and the store keeps the
+//! callback URLs name it (`v=` in the call's state), and the store keeps the
 //! last few versions ([`KEPT_VERSIONS`]) to answer them, each until no
 //! webhook has used it for [`VERSION_IDLE`]. A whole set is kept per
 //! version, so both limits bound the memory edits can hold on to. A call
 //! whose version has been dropped (or that another instance answers) moves
 //! to the current set; the engine sends it on quietly if its step is gone.
-//!
-//! [`CallState`]: crate::engine::CallState
 
 use std::collections::HashMap;
 use std::fmt;

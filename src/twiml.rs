@@ -7,10 +7,8 @@
 //! output with any Twilio example character for character, and our tests
 //! can hold us to Twilio's vectors.
 //!
-//! The engine writes verbs straight into a [`Document`]. Most of them were
-//! written when the flows loaded, as [`Prewritten`] pieces with holes for
-//! the callback URL or a templated sentence; the rest are built as elements
-//! and written on the spot. [`Response`] is the same document as a tree.
+//! The engine writes each verb into a `Document` as a step makes it,
+//! without keeping a tree; [`Response`] is the same document as a tree.
 //!
 //! [`Element::parse`] reads TwiML back into the same tree; the call simulator
 //! and the tests use it, so what we parse is exactly what we write.
@@ -110,7 +108,7 @@ impl Element {
 
     /// Appends this element as TwiML, exactly as [`Response::to_xml`]
     /// writes it inside a document.
-    pub fn write_to(&self, out: &mut String) {
+    pub(crate) fn write_to(&self, out: &mut String) {
         out.push('<');
         out.push_str(&self.name);
         for (name, value) in &self.attributes {
@@ -270,11 +268,10 @@ impl fmt::Display for Response {
 const XML_DECLARATION: &str = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
 
 /// A document written as it goes: verbs are appended by
-/// [`Element::write_to`] or [`Prewritten::write`], and [`Document::finish`]
-/// closes it. The engine writes its answers this way, without building a
+/// [`Element::write_to`], and [`Document::finish`] closes it. The engine writes its answers this way, without building a
 /// tree; [`Response::to_xml`] writes a tree through it too.
 #[derive(Debug)]
-pub struct Document {
+pub(crate) struct Document {
     out: String,
 }
 
@@ -304,94 +301,9 @@ impl Document {
     }
 }
 
-/// Verbs written once, when flows load, with holes for the values that
-/// change per call (a callback URL, a templated sentence).
-///
-/// A webhook then copies the fixed parts and escapes only the values,
-/// instead of building and writing an element tree: the output is the same
-/// bytes, because the fixed parts come from the same writer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prewritten {
-    pieces: Box<[Piece]>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Piece {
-    Fixed(Box<str>),
-    Hole { index: usize, in_attribute: bool },
-}
-
-/// Private-use characters around a hole's number: nothing a flow author
-/// types, and the escapers copy them as they are.
-const HOLE_START: char = '\u{E000}';
-const HOLE_END: char = '\u{E001}';
-
-impl Prewritten {
-    /// The marker to put where value `index` goes, in a text or in an
-    /// attribute of the elements given to [`Prewritten::new`].
-    pub fn hole(index: usize) -> String {
-        format!("{HOLE_START}{index}{HOLE_END}")
-    }
-
-    /// Writes `verbs` and cuts them at their holes. `None` unless the verbs
-    /// show exactly the `markers` the caller placed (a flow's own text could
-    /// carry the private-use characters); the caller then writes per call.
-    pub fn new(verbs: &[Element], markers: usize) -> Option<Prewritten> {
-        let mut xml = String::new();
-        for verb in verbs {
-            verb.write_to(&mut xml);
-        }
-        let mut pieces = Vec::new();
-        let mut fixed_from = 0;
-        let mut found = 0;
-        while let Some(start) = xml[fixed_from..].find(HOLE_START).map(|at| fixed_from + at) {
-            let digits_from = start + HOLE_START.len_utf8();
-            let digits_to = digits_from + xml[digits_from..].find(HOLE_END)?;
-            let index: usize = xml[digits_from..digits_to].parse().ok()?;
-            // Inside a tag when the last delimiter before the hole opens
-            // one: the writer escapes every `<` and `>` that is not one.
-            let in_attribute = xml[..start]
-                .rfind(['<', '>'])
-                .is_some_and(|at| xml.as_bytes()[at] == b'<');
-            if start > fixed_from {
-                pieces.push(Piece::Fixed(xml[fixed_from..start].into()));
-            }
-            pieces.push(Piece::Hole {
-                index,
-                in_attribute,
-            });
-            found += 1;
-            fixed_from = digits_to + HOLE_END.len_utf8();
-        }
-        if fixed_from < xml.len() {
-            pieces.push(Piece::Fixed(xml[fixed_from..].into()));
-        }
-        let stray = pieces
-            .iter()
-            .any(|piece| matches!(piece, Piece::Fixed(text) if text.contains(HOLE_END)));
-        (found == markers && !stray).then(|| Prewritten {
-            pieces: pieces.into(),
-        })
-    }
-
-    /// Appends the verbs with `values` in their holes, escaped for where
-    /// each hole is. A value must not be empty where it is an element's
-    /// whole text: the writer would have closed that element as `<Verb />`.
-    pub fn write(&self, values: &[&str], out: &mut String) {
-        for piece in &self.pieces {
-            match piece {
-                Piece::Fixed(text) => out.push_str(text),
-                Piece::Hole {
-                    index,
-                    in_attribute: true,
-                } => escape_attribute(values[*index], out),
-                Piece::Hole {
-                    index,
-                    in_attribute: false,
-                } => escape_text(values[*index], out),
-            }
-        }
-    }
+/// How TwiML writes a yes or no.
+pub(crate) fn bool_text(value: bool) -> &'static str {
+    if value { "true" } else { "false" }
 }
 
 /// Text content escapes `&`, `<` and `>`, as Twilio's libraries do, and
@@ -511,37 +423,6 @@ mod tests {
         let mut response = Response::new();
         response.push(Element::with_text("Say", "one\ntwo\tthree\u{1}\u{fffe}"));
         assert!(response.to_xml().contains("<Say>one\ntwo\tthree</Say>"));
-    }
-
-    #[test]
-    fn prewritten_verbs_write_what_the_element_writer_writes() {
-        let url = "/voice?flow=main&step=menu&var.name=A%22B";
-        let verbs = |action: &str, said: &str| {
-            vec![
-                Element::new("Gather")
-                    .attr("action", action)
-                    .attr("timeout", "5")
-                    .child(Element::with_text("Say", said).attr("voice", "alice")),
-                Element::with_text("Redirect", action),
-            ]
-        };
-        let prewritten =
-            Prewritten::new(&verbs(&Prewritten::hole(0), &Prewritten::hole(1)), 3).unwrap();
-        for said in ["Tom & \"Jerry\" <3>", "line\r\nbreak\u{1}"] {
-            let mut fast = Document::start();
-            prewritten.write(&[url, said], fast.verbs());
-            let mut slow = Response::new();
-            slow.verbs = verbs(url, said);
-            assert_eq!(fast.finish(), slow.to_xml());
-        }
-    }
-
-    #[test]
-    fn text_that_looks_like_a_hole_is_not_prewritten() {
-        let forged = Element::with_text("Say", Prewritten::hole(0));
-        assert_eq!(Prewritten::new(std::slice::from_ref(&forged), 0), None);
-        let doubled = forged.attr("voice", Prewritten::hole(0));
-        assert_eq!(Prewritten::new(&[doubled], 1), None);
     }
 
     #[test]

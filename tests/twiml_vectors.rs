@@ -1,7 +1,7 @@
 //! callflow's TwiML writer against documents written by Twilio's own helper
 //! library: same bytes, and the same tree when both are parsed.
 
-use callflow::engine::render;
+use callflow::flow::steps::{dial, gather, hangup, pause, reject, say};
 use callflow::twiml::{Element, Response};
 
 fn vector(name: &str) -> String {
@@ -31,7 +31,7 @@ fn assert_matches_vector(name: &str, ours: Response) {
 fn say_with_voice_language_and_loop() {
     assert_matches_vector(
         "01_say_voice_language",
-        document(vec![render::say(
+        document(vec![say::verb(
             "Welcome to the demo line.",
             Some("Polly.Joanna"),
             Some("en-US"),
@@ -52,27 +52,27 @@ fn gather_with_nested_say_and_pause() {
         .attr("hints", "sales, support")
         .attr("language", "en-US")
         .attr("actionOnEmptyResult", "true")
-        .child(render::say(
+        .child(say::verb(
             "Press 1 or say sales. Press 2 or say support.",
             Some("alice"),
             None,
             None,
         ))
-        .child(render::pause(1));
+        .child(pause::verb(1));
     assert_matches_vector(
         "02_gather_dtmf_speech_nested_say",
         document(vec![
             gather,
-            render::say("We did not receive any input. Goodbye!", None, None, None),
-            render::hangup(),
+            say::verb("We did not receive any input. Goodbye!", None, None, None),
+            hangup::verb(),
         ]),
     );
 }
 
 #[test]
 fn dial_a_number_with_caller_id() {
-    let dial = render::dial(
-        render::DialAttributes {
+    let dial = dial::verb(
+        dial::DialAttributes {
             action: "/voice/dial-status",
             caller_id: Some("+15005550006"),
             timeout: Some(20),
@@ -147,14 +147,14 @@ fn record_a_message() {
     assert_matches_vector(
         "06_record_maxlength_action",
         document(vec![
-            render::say(
+            say::verb(
                 "Please leave a message after the beep. Press star when finished.",
                 None,
                 None,
                 None,
             ),
             record,
-            render::say("No recording received.", None, None, None),
+            say::verb("No recording received.", None, None, None),
         ]),
     );
 }
@@ -164,8 +164,8 @@ fn pause_and_redirect() {
     assert_matches_vector(
         "07_redirect",
         document(vec![
-            render::pause(2),
-            render::redirect("/voice?node=main&retry=1").attr("method", "POST"),
+            pause::verb(2),
+            gather::redirect("/voice?node=main&retry=1").attr("method", "POST"),
         ]),
     );
 }
@@ -175,8 +175,8 @@ fn say_then_hang_up() {
     assert_matches_vector(
         "08_hangup",
         document(vec![
-            render::say("Goodbye.", None, None, None),
-            render::hangup(),
+            say::verb("Goodbye.", None, None, None),
+            hangup::verb(),
         ]),
     );
 }
@@ -185,9 +185,7 @@ fn say_then_hang_up() {
 fn reject_as_busy() {
     assert_matches_vector(
         "09_reject_busy",
-        document(vec![render::reject(
-            callflow::flow::spec::RejectReason::Busy,
-        )]),
+        document(vec![reject::verb(reject::RejectReason::Busy)]),
     );
 }
 
@@ -197,7 +195,7 @@ fn escaping_and_unicode() {
     assert_matches_vector(
         "10_xml_escaping_and_unicode",
         document(vec![
-            render::say(text, None, Some("fr-FR"), None),
+            say::verb(text, None, Some("fr-FR"), None),
             Element::with_text("Play", "https://example.com/a.mp3?x=1&y=2").attr("loop", "0"),
             Element::new("Play").attr("digits", "ww1234#"),
             Element::with_text("Redirect", "https://example.com/next?a=1&b=\"2\"<3>")
@@ -228,7 +226,7 @@ fn enqueue_and_leave() {
     assert_matches_vector(
         "12b_leave_in_wait_url",
         document(vec![
-            render::say("All agents are busy.", None, None, None),
+            say::verb("All agents are busy.", None, None, None),
             Element::new("Leave"),
         ]),
     );
@@ -246,7 +244,7 @@ fn dial_a_queue() {
 
 #[test]
 fn dial_a_conference() {
-    let spec = callflow::flow::Conference {
+    let spec = dial::Conference {
         room: callflow::flow::Text::Plain("Room 1234".into()),
         muted: Some(false),
         beep: Some("false".into()),
@@ -257,9 +255,7 @@ fn dial_a_conference() {
     };
     assert_matches_vector(
         "13_conference",
-        document(vec![
-            Element::new("Dial").child(render::conference(&spec, "Room 1234")),
-        ]),
+        document(vec![Element::new("Dial").child(spec.noun("Room 1234"))]),
     );
 }
 
@@ -269,13 +265,13 @@ fn gather_then_fall_through() {
         .attr("numDigits", "4")
         .attr("action", "/voice/pin")
         .attr("finishOnKey", "#")
-        .child(render::say("Enter your 4 digit PIN.", None, None, None));
+        .child(say::verb("Enter your 4 digit PIN.", None, None, None));
     assert_matches_vector(
         "14_gather_defaults_then_fallthrough",
         document(vec![
             gather,
-            render::say("Sorry, I did not get that.", None, None, None),
-            render::redirect("/voice?node=pin"),
+            say::verb("Sorry, I did not get that.", None, None, None),
+            gather::redirect("/voice?node=pin"),
         ]),
     );
 }

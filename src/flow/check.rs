@@ -5,46 +5,31 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::diagnostic::{Diagnostic, Report};
+use super::model::{Flow, Step};
 use super::position::PositionIndex;
-use super::{Action, Flow, FlowId, StepId, Target};
+use super::steps::Action;
+use super::target::{FlowId, StepId, Target};
 
 type Node = (FlowId, StepId);
 
 /// Where a step can lead: `None` means the call ends.
-fn targets(flow: FlowId, step: &super::Step) -> Vec<Option<Node>> {
-    let resolve = |target: Target| match target {
-        Target::Step(step) => Some((flow, step)),
-        Target::Flow(other, step) => Some((other, step)),
-        Target::Hangup => None,
-    };
-    let mut out: Vec<Target> = Vec::new();
-    match &step.action {
-        Action::Menu(menu) => {
-            out.extend(menu.options.iter().map(|o| o.target));
-            out.push(menu.otherwise.unwrap_or(Target::Hangup));
-        }
-        Action::Branch(arms) => {
-            out.extend(arms.iter().map(|arm| arm.target));
-            if arms.iter().all(|arm| arm.condition.is_some()) {
-                out.push(step.next.unwrap_or(Target::Hangup));
-            }
-        }
-        Action::Hours { open, closed, .. } => out.extend([*open, *closed]),
-        Action::Goto(target) => out.push(*target),
-        Action::Dial(dial) => {
-            out.extend(dial.routes.iter().map(|(_, target)| *target));
-            out.push(step.next.unwrap_or(Target::Hangup));
-        }
-        Action::Hangup | Action::Reject(_) => {}
-        _ => out.push(step.next.unwrap_or(Target::Hangup)),
-    }
-    out.into_iter().map(resolve).collect()
+fn targets(flow: FlowId, step: &Step) -> Vec<Option<Node>> {
+    let mut out = Vec::new();
+    step.action
+        .targets(step.next.unwrap_or(Target::Hangup), &mut out);
+    out.into_iter()
+        .map(|target| match target {
+            Target::Step(step) => Some((flow, step)),
+            Target::Flow(other, step) => Some((other, step)),
+            Target::Hangup => None,
+        })
+        .collect()
 }
 
 /// Whether a step hands the call to the caller or ends it, which breaks any
 /// loop through it.
 fn pauses_or_ends(action: &Action) -> bool {
-    action.waits() || matches!(action, Action::Hangup | Action::Reject(_))
+    action.waits() || action.ends()
 }
 
 pub(super) fn check_steps(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {

@@ -1,15 +1,15 @@
-//! Templates simple enough to render without the template engine.
+//! Templates of the shape most flows use, kept without the template engine.
 //!
 //! Most templated text in a flow is a sentence with a caller's parameter or
 //! a variable in it, sometimes behind an `if`:
 //! `Thanks for calling{% if call.CallerName %}, {{ call.CallerName }}{% endif %}.`
-//! Rendering that through minijinja sets up a whole machine per webhook,
-//! and on a loaded server it was the largest single cost of answering the
-//! default flow. Such templates are recognised when flows load and
-//! rendered here directly, with minijinja's exact output: a missing value
-//! prints nothing, and an `if` holds for a value that is present and not
-//! empty. Anything else (filters, `else`, loops, whitespace control,
-//! comments, a trailing newline) is left to minijinja.
+//! minijinja keeps a whole compiled program per template, many times the
+//! size of such a sentence, so a line with many flows keeps these as their
+//! pieces instead and renders them here, with minijinja's exact output.
+//! Anything else (filters, `else`, loops, whitespace control, comments, a
+//! trailing newline) is left to minijinja.
+
+use minijinja::Value;
 
 /// A recognised template: text, `{{ call.Name }}` or `{{ vars.name }}`,
 /// and `{% if call.Name %}…{% endif %}` around those.
@@ -25,13 +25,13 @@ enum Piece {
 
 /// A value a simple template reads: a caller's parameter or a variable.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Lookup {
-    pub root: Root,
-    pub key: String,
+struct Lookup {
+    root: Root,
+    key: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Root {
+enum Root {
     Call,
     Vars,
 }
@@ -87,24 +87,44 @@ impl Simple {
         open_if.is_none().then_some(Simple(pieces))
     }
 
-    /// Appends the rendered text; `value` finds what a [`Lookup`] reads.
-    pub fn render<'v>(&self, value: &impl Fn(&Lookup) -> Option<&'v str>, out: &mut String) {
-        render_pieces(&self.0, value, out);
+    /// The text, with values read from `context` as minijinja reads them.
+    pub fn render(&self, context: &Value) -> String {
+        let mut out = String::with_capacity(128);
+        render_pieces(&self.0, context, &mut out);
+        out
     }
 }
 
-fn render_pieces<'v>(
-    pieces: &[Piece],
-    value: &impl Fn(&Lookup) -> Option<&'v str>,
-    out: &mut String,
-) {
+impl Lookup {
+    /// The value in `context`: undefined when it is missing.
+    fn read(&self, context: &Value) -> Value {
+        let root = match self.root {
+            Root::Call => "call",
+            Root::Vars => "vars",
+        };
+        context
+            .get_attr(root)
+            .and_then(|part| part.get_attr(&self.key))
+            .unwrap_or(Value::UNDEFINED)
+    }
+}
+
+fn render_pieces(pieces: &[Piece], context: &Value, out: &mut String) {
+    use std::fmt::Write as _;
     for piece in pieces {
         match piece {
             Piece::Text(text) => out.push_str(text),
-            Piece::Value(lookup) => out.push_str(value(lookup).unwrap_or("")),
+            Piece::Value(lookup) => {
+                let value = lookup.read(context);
+                if let Some(text) = value.as_str() {
+                    out.push_str(text);
+                } else if !value.is_undefined() {
+                    let _ = write!(out, "{value}");
+                }
+            }
             Piece::If(condition, body) => {
-                if value(condition).is_some_and(|v| !v.is_empty()) {
-                    render_pieces(body, value, out);
+                if condition.read(context).is_true() {
+                    render_pieces(body, context, out);
                 }
             }
         }

@@ -22,12 +22,16 @@ pub const CONTEXT_NAMES: &[&str] = &["call", "vars", "now", "config", "flow", "s
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
     Plain(String),
-    /// A compiled template in [`Templates`], and what it reads; `simple`
-    /// when it can also be rendered without minijinja.
+    /// A template of the common shape `Simple` renders, held as its
+    /// pieces instead of a compiled minijinja template.
+    Simple {
+        pieces: Simple,
+        uses: Uses,
+    },
+    /// A compiled template of the flow set, and what it reads.
     Template {
         name: String,
         uses: Uses,
-        simple: Option<Simple>,
     },
 }
 
@@ -44,7 +48,7 @@ impl Text {
     pub fn uses(&self) -> Uses {
         match self {
             Text::Plain(_) => Uses::default(),
-            Text::Template { uses, .. } => *uses,
+            Text::Simple { uses, .. } | Text::Template { uses, .. } => *uses,
         }
     }
 
@@ -122,11 +126,13 @@ impl Templates {
                     .join(", ")
             ));
         }
-        Ok(Text::Template {
-            name,
-            uses,
-            simple: Simple::parse(source),
-        })
+        // minijinja has checked the template; a simple one is then kept
+        // as its pieces only.
+        if let Some(pieces) = Simple::parse(source) {
+            self.env.remove_template(&name);
+            return Ok(Text::Simple { pieces, uses });
+        }
+        Ok(Text::Template { name, uses })
     }
 
     /// Compiles a condition (`vars.account | length == 6`) as a template
@@ -139,6 +145,7 @@ impl Templates {
     pub fn render<'a>(&self, text: &'a Text, context: &Value) -> Result<Cow<'a, str>, String> {
         match text {
             Text::Plain(plain) => Ok(Cow::Borrowed(plain)),
+            Text::Simple { pieces, .. } => Ok(Cow::Owned(pieces.render(context))),
             Text::Template { name, .. } => {
                 let template = self.env.get_template(name).map_err(describe)?;
                 template.render(context).map(Cow::Owned).map_err(describe)
@@ -255,5 +262,63 @@ mod tests {
         let five = context! { vars => context! { account => "12345" } };
         assert!(templates.holds(&condition, &six).unwrap());
         assert!(!templates.holds(&condition, &five).unwrap());
+    }
+
+    #[test]
+    fn simple_templates_are_not_kept_by_minijinja() {
+        let mut templates = Templates::new();
+        let text = templates
+            .compile("s".into(), "Hello {{ call.CallerName }}.")
+            .unwrap();
+        assert!(matches!(text, Text::Simple { .. }), "{text:?}");
+        assert!(templates.env.get_template("s").is_err());
+        let filtered = templates
+            .compile("f".into(), "Hello {{ call.CallerName | upper }}.")
+            .unwrap();
+        assert!(matches!(filtered, Text::Template { .. }), "{filtered:?}");
+    }
+
+    /// Templates of the shape `Simple` recognises.
+    fn simple_template() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let lookup = prop::sample::select(vec![
+            "call.CallerName",
+            "call.From",
+            "vars.name",
+            "vars.account",
+        ]);
+        let value = (lookup.clone(), "[ \t]{0,2}", "[ \t]{0,2}")
+            .prop_map(|(lookup, before, after)| format!("{{{{{before}{lookup}{after}}}}}"));
+        let piece = prop_oneof!["[A-Za-z ,.!?&<]{0,8}", value];
+        let condition =
+            (lookup, prop::collection::vec(piece.clone(), 0..3)).prop_map(|(lookup, body)| {
+                format!("{{% if {lookup} %}}{}{{% endif %}}", body.concat())
+            });
+        prop::collection::vec(prop_oneof![piece, condition], 1..5).prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        /// Kept as pieces or compiled by minijinja, a simple template says
+        /// the same, whichever values the call has and lacks.
+        #[test]
+        fn simple_templates_render_as_minijinja_does(
+            template in simple_template(),
+            call in proptest::collection::btree_map(
+                proptest::sample::select(vec!["CallerName", "From"]), "[a-z ]{0,4}", 0..3),
+            vars in proptest::collection::btree_map(
+                proptest::sample::select(vec!["name", "account"]), "[a-z ]{0,4}", 0..3),
+        ) {
+            let mut templates = Templates::new();
+            let simple = templates.compile("t".into(), &template).unwrap();
+            proptest::prop_assert!(!matches!(simple, Text::Template { .. }), "{}", template);
+            templates.env.add_template_owned("m", template.clone()).unwrap();
+            let compiled = Text::Template { name: "m".into(), uses: simple.uses() };
+            let context = context! { call => call, vars => vars };
+            proptest::prop_assert_eq!(
+                templates.render(&simple, &context).unwrap(),
+                templates.render(&compiled, &context).unwrap(),
+                "{}", template
+            );
+        }
     }
 }

@@ -3,13 +3,13 @@
 //!
 //! Steps come from the steps each webhook reports having run. A menu
 //! option counts as chosen when a webhook resumed at the menu with input
-//! that picks it, decided by the engine's own [`crate::engine::choose`], so
+//! that picks it, decided by the menu's own `Menu::choose`, so
 //! `1` and `sales` leading to the same step are told apart.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use crate::engine::{CallState, choose};
+use crate::engine::CallState;
 use crate::flow::position::PositionIndex;
 use crate::flow::{Action, FlowId, FlowSet, StepId};
 use crate::simulator::SimulatedCall;
@@ -50,7 +50,7 @@ impl Coverage {
                         .map(|(_, v)| v.trim())
                         .filter(|v| !v.is_empty())
                 };
-                if let Some(chosen) = choose(menu, input("Digits"), input("SpeechResult"))
+                if let Some(chosen) = menu.choose(input("Digits"), input("SpeechResult"))
                     && let Some(i) = menu.options.iter().position(|o| std::ptr::eq(o, chosen))
                 {
                     self.options.insert((flow, step, i));

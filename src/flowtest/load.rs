@@ -245,7 +245,7 @@ pub fn check_file(
     let spec = match serde_yaml_ng::from_str::<TestFileSpec>(text) {
         Ok(spec) => spec,
         Err(error) => {
-            report.push(crate::flow::load::yaml_error(path, &error));
+            report.push(crate::flow::yaml_error::yaml_error(path, &error));
             return None;
         }
     };

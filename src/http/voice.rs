@@ -22,6 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::AppState;
 use super::signature::{self, WebhookForm};
 use crate::engine::{self, CallState, Webhook};
+use crate::flow::steps;
 use crate::twiml;
 
 /// Response header listing the steps a webhook ran, as `flow:step` separated
@@ -78,7 +79,7 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
         if let Some(fault) = state.fault {
             fault.strike().await;
         }
-        engine::answer(&flows, &state.engine, &webhook)
+        engine::answer(&flows, &state.engine, &webhook).await
     };
     let mut visited = None;
     let twiml = match tokio::time::timeout(TURN_DEADLINE, turn).await {
@@ -118,8 +119,8 @@ fn twiml_response(twiml: String) -> Response {
 /// The apology and a hang-up, as TwiML.
 fn apology() -> String {
     let mut response = twiml::Response::new();
-    response.push(engine::render::say(APOLOGY, None, None, None));
-    response.push(engine::render::hangup());
+    response.push(steps::say::verb(APOLOGY, None, None, None));
+    response.push(steps::hangup::verb());
     response.to_xml()
 }
 

@@ -1,0 +1,118 @@
+//! Where a webhook continues the call: routing a new call to its flow,
+//! resuming the step a call waits at, and carrying on calls whose flow was
+//! edited since their last webhook.
+
+use super::{CallState, Problem, Turn};
+use crate::dial_target::{self, TargetKind};
+use crate::flow::{FlowId, Step, StepId, Target};
+
+impl<'a> Turn<'a> {
+    /// Finds where this webhook continues the call.
+    pub(super) fn begin(&mut self) -> Result<Target, Problem> {
+        let Some(state) = CallState::from_query(self.webhook.query) else {
+            let flow = self.route(true)?;
+            self.enter_flow(flow);
+            return Ok(Target::Step(self.current_flow().start));
+        };
+        let edited = state
+            .version
+            .as_deref()
+            .is_some_and(|version| version != self.flows.version());
+        let Some(flow) = self.flows.id_of(&state.flow) else {
+            if !edited {
+                return Err(Problem::UnknownFlow(state.flow));
+            }
+            // The URL's `flow` is the flow that went: route by number.
+            let flow = self.route(false)?;
+            tracing::info!(
+                call_sid = self.webhook.call_sid(),
+                gone = %state.flow,
+                to = %self.flows.get(flow).name,
+                "an edit removed the flow of this call; it starts again where a new call would"
+            );
+            self.state = state;
+            self.enter_flow(flow);
+            return Ok(Target::Step(self.current_flow().start));
+        };
+        self.enter_flow(flow);
+        let step_name = state.step.clone();
+        self.state = state;
+        let flow = self.current_flow();
+        let Some(step) = flow.step_id(&step_name) else {
+            if !edited {
+                return Err(Problem::UnknownStep {
+                    flow: flow.name.clone(),
+                    step: step_name,
+                });
+            }
+            let to = flow.fallback.unwrap_or(flow.start);
+            tracing::info!(
+                call_sid = self.webhook.call_sid(),
+                flow = %flow.name,
+                gone = %step_name,
+                to = %flow.step(to).name,
+                "an edit removed the step this call waited at; it goes on at the flow's fallback or start"
+            );
+            return Ok(Target::Step(to));
+        };
+        self.step = Some(step);
+        self.visit(step);
+        self.resume(flow.step(step), step)
+    }
+
+    /// Picks the flow for a call's first webhook, in the documented order;
+    /// without `by_flow_parameter` when the `flow` parameter is known stale.
+    fn route(&self, by_flow_parameter: bool) -> Result<FlowId, Problem> {
+        if let Some(name) = self.webhook.non_empty("flow").filter(|_| by_flow_parameter) {
+            return self
+                .flows
+                .id_of(name)
+                .ok_or_else(|| Problem::UnknownFlow(name.to_owned()));
+        }
+        let from = self.webhook.param("From").unwrap_or("");
+        let to = self.webhook.non_empty("To");
+        if from.starts_with("client:") && to.is_some() {
+            let name = &self.settings.outbound_flow;
+            return self
+                .flows
+                .id_of(name)
+                .ok_or_else(|| Problem::NoFlow(name.clone()));
+        }
+        if let Some(flow) = to.and_then(|to| self.flow_for_number(to)) {
+            return Ok(flow);
+        }
+        let name = &self.settings.default_flow;
+        self.flows
+            .id_of(name)
+            .ok_or_else(|| Problem::NoFlow(name.clone()))
+    }
+
+    /// The flow that claims the number `to`, however it is written.
+    fn flow_for_number(&self, to: &str) -> Option<FlowId> {
+        if let Some(flow) = self.flows.for_number(to) {
+            return Some(flow);
+        }
+        // Twilio sends numbers as E.164, which the lookup above has tried:
+        // only other spellings need reading.
+        let e164 = to
+            .strip_prefix('+')
+            .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()));
+        if e164 {
+            return None;
+        }
+        let number = dial_target::parse(to, Some(TargetKind::Number)).ok()?;
+        self.flows.for_number(number.as_str())
+    }
+
+    /// Takes in the result of the step the call was waiting at.
+    fn resume(&mut self, step: &'a Step, id: StepId) -> Result<Target, Problem> {
+        let next = step.next.unwrap_or(Target::Hangup);
+        match step.action.resume(self, id, next) {
+            Ok(Some(target)) => Ok(target),
+            // The flow changed under a call in progress and this step no
+            // longer waits: run it afresh.
+            Ok(None) => Ok(Target::Step(id)),
+            Err(error) => Err(self.problem_of(error)),
+        }
+    }
+}

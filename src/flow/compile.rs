@@ -1,0 +1,221 @@
+//! Compiling a parsed flow into the model: its steps, start, fallback and
+//! numbers. Each kind of step compiles its own YAML in its file under
+//! [`steps`](super::steps), with the helpers of [`Compiler`]; every mistake
+//! is reported and compiling goes on, so one pass finds them all.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use jiff::tz::TimeZone;
+
+use super::compiler::{Compiler, FlowDefaults, Names, unknown_step, valid_name};
+use super::diagnostic::{Diagnostic, Report};
+use super::model::{Flow, Step};
+use super::position::PositionIndex;
+use super::spec::FlowSpec;
+use super::steps::{ACTIONS, Action, StepSpec, hangup::Hangup};
+use super::target::{FlowId, StepId, Target};
+use super::template::Templates;
+use crate::dial_target::{self, TargetKind};
+
+/// One parsed flow file, ready to compile.
+pub(super) struct FlowSource<'a> {
+    pub name: &'a str,
+    pub file: &'a Path,
+    pub index: &'a PositionIndex,
+    pub spec: &'a FlowSpec,
+}
+
+/// Every flow's and step's name, gathered before any flow compiles so that
+/// any flow can refer to any other.
+pub(super) fn gather_names(sources: &[FlowSource<'_>], report: &mut Report) -> Names {
+    let mut names = Names::default();
+    for (id, flow) in sources.iter().enumerate() {
+        names.flows.insert(flow.name.to_owned(), id);
+        names.steps.push(
+            flow.spec
+                .steps
+                .keys()
+                .cloned()
+                .enumerate()
+                .map(|(i, n)| (n, i))
+                .collect(),
+        );
+    }
+    for (id, flow) in sources.iter().enumerate() {
+        let start = start_of(flow, &names.steps[id], report);
+        names.starts.push(start);
+    }
+    names
+}
+
+fn start_of(flow: &FlowSource<'_>, steps: &HashMap<String, StepId>, report: &mut Report) -> StepId {
+    if flow.spec.steps.is_empty() {
+        report.push(Diagnostic::error(
+            flow.file,
+            flow.index.key("steps"),
+            "this flow has no steps: add at least one under `steps:`",
+        ));
+        return 0;
+    }
+    let Some(start) = &flow.spec.start else {
+        return 0;
+    };
+    match steps.get(start) {
+        Some(&id) => id,
+        None => {
+            report.push(unknown_step(
+                flow.file,
+                flow.index.value("start"),
+                start,
+                steps.keys().map(String::as_str),
+            ));
+            0
+        }
+    }
+}
+
+/// Compiles one flow, reporting every problem it finds.
+pub(super) fn compile_flow(
+    report: &mut Report,
+    templates: &mut Templates,
+    names: &Names,
+    id: FlowId,
+    source: &FlowSource<'_>,
+) -> Flow {
+    let spec = source.spec;
+    let mut cx = Compiler {
+        report,
+        templates,
+        names,
+        flow: id,
+        name: source.name,
+        file: source.file,
+        index: source.index,
+        defaults: FlowDefaults {
+            voice: spec.voice.as_deref(),
+            language: spec.language.as_deref(),
+            timezone: spec.timezone.as_deref(),
+        },
+    };
+    flow(&mut cx, spec)
+}
+
+fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
+    let timezone = cx.timezone(spec.timezone.as_deref(), "timezone");
+    let numbers = spec
+        .numbers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, raw)| literal_number(cx, raw, &format!("numbers.{i}")))
+        .collect();
+    let fallback = spec
+        .fallback
+        .as_ref()
+        .map(|name| cx.step_target(name, "fallback"));
+    let fallback = match fallback {
+        Some(Target::Step(id)) => Some(id),
+        _ => None,
+    };
+    let steps = spec
+        .steps
+        .iter()
+        .map(|(name, spec)| step(cx, name, spec))
+        .collect();
+    Flow {
+        name: cx.name.to_owned(),
+        description: spec.description.clone(),
+        file: cx.file.to_owned(),
+        steps,
+        step_ids: cx.names.steps[cx.flow].clone(),
+        start: cx.names.starts[cx.flow],
+        fallback,
+        timezone: timezone.unwrap_or(TimeZone::UTC),
+        numbers,
+    }
+}
+
+fn step(cx: &mut Compiler<'_>, name: &str, spec: &StepSpec) -> Step {
+    let path = format!("steps.{name}");
+    if !valid_name(name, false) || name == "hangup" {
+        let at = cx.index.key(&path);
+        let message = if name == "hangup" {
+            "`hangup` is a built-in target that ends the call; name this step differently"
+                .to_owned()
+        } else {
+            format!("`{name}` cannot be a step name: use letters, digits, `_` and `-`")
+        };
+        cx.error(at, message);
+    }
+    let actions = spec.actions();
+    let action = match actions.as_slice() {
+        [] => {
+            let at = cx.index.key(&path);
+            cx.error(at, format!("step `{name}` does nothing")).help =
+                Some(format!("give it one action: {}", ACTIONS.join(", ")));
+            Action::Hangup(Hangup)
+        }
+        [_] => spec
+            .compile_action(cx, &path)
+            .expect("the step has one action"),
+        [first, second, ..] => {
+            let at = cx.index.key(&format!("{path}.{second}"));
+            cx.error(
+                at,
+                format!("step `{name}` has both `{first}` and `{second}`"),
+            )
+            .help = Some("a step does one thing: split it into two steps joined by `next`".into());
+            Action::Hangup(Hangup)
+        }
+    };
+    let next = spec
+        .next
+        .as_ref()
+        .map(|target| cx.step_target(target, &format!("{path}.next")));
+    if next.is_some() && !action.uses_next() {
+        let at = cx.index.key(&format!("{path}.next"));
+        cx.warning(
+            at,
+            format!("`next` is never used after `{}`", action.kind()),
+        );
+    }
+    check_modifiers(cx, spec, &action, &path);
+    Step {
+        name: name.to_owned(),
+        action,
+        next,
+    }
+}
+
+/// `on`, `open` and `closed` belong to one kind of step each.
+fn check_modifiers(cx: &mut Compiler<'_>, spec: &StepSpec, action: &Action, path: &str) {
+    let misplaced = [
+        ("on", spec.on.is_some(), "dial"),
+        ("open", spec.open.is_some(), "hours"),
+        ("closed", spec.closed.is_some(), "hours"),
+    ];
+    for (key, present, owner) in misplaced {
+        if present && action.kind() != owner {
+            let at = cx.index.key(&format!("{path}.{key}"));
+            cx.error(
+                at,
+                format!(
+                    "`{key}` belongs to a `{owner}` step, not a `{}` step",
+                    action.kind()
+                ),
+            );
+        }
+    }
+}
+
+fn literal_number(cx: &mut Compiler<'_>, raw: &str, path: &str) -> Option<String> {
+    match dial_target::parse(raw, Some(TargetKind::Number)) {
+        Ok(target) => Some(target.as_str().to_owned()),
+        Err(refusal) => {
+            let at = cx.index.value(path);
+            cx.error(at, refusal.to_string()).help =
+                Some("write numbers with + and the country code, like +15551234567".into());
+            None
+        }
+    }
+}

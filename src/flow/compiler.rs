@@ -1,0 +1,268 @@
+//! What every kind of step compiles with: the report mistakes go to, where
+//! each key is in the file, the flow's defaults, the names of every flow
+//! and step, and the checks many kinds share (text and templates, targets,
+//! variable names, keys on a phone).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use jiff::tz::TimeZone;
+
+use super::diagnostic::{Diagnostic, Position, Report, closest};
+use super::position::PositionIndex;
+use super::target::{FlowId, StepId, Target};
+use super::template::{Templates, Text};
+use super::yaml::Scalar;
+
+/// Every flow's and step's name, gathered before any flow compiles so that
+/// any flow can refer to any other.
+#[derive(Default)]
+pub(super) struct Names {
+    pub flows: HashMap<String, FlowId>,
+    pub steps: Vec<HashMap<String, StepId>>,
+    pub starts: Vec<StepId>,
+}
+
+pub(super) fn unknown_step<'a>(
+    file: &Path,
+    at: Position,
+    name: &str,
+    known: impl IntoIterator<Item = &'a str> + Clone,
+) -> Diagnostic {
+    let diagnostic = Diagnostic::error(
+        file,
+        at,
+        format!("there is no step named `{name}` in this flow"),
+    );
+    match closest(name, known.clone().into_iter().chain(["hangup"])) {
+        Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
+        None => {
+            let mut list: Vec<&str> = known.into_iter().collect();
+            list.sort();
+            diagnostic.with_help(format!(
+                "the steps are {}, and `hangup` ends the call",
+                list.iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+}
+
+/// Whether `name` may name a flow (with `/` for subfolders) or a step.
+pub(super) fn valid_name(name: &str, allow_slash: bool) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (allow_slash && b == b'/')
+        })
+}
+
+fn valid_variable(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && name.len() <= 64
+}
+
+/// The flow's own settings that its steps fall back on.
+pub(super) struct FlowDefaults<'a> {
+    pub voice: Option<&'a str>,
+    pub language: Option<&'a str>,
+    pub timezone: Option<&'a str>,
+}
+
+/// What step kinds compile with: where they are in the file, the flow's
+/// defaults, the names of every flow and step, and the report.
+pub(crate) struct Compiler<'a> {
+    pub(super) report: &'a mut Report,
+    pub(super) templates: &'a mut Templates,
+    pub(super) names: &'a Names,
+    pub(super) flow: FlowId,
+    pub(super) name: &'a str,
+    pub(super) file: &'a Path,
+    pub(super) index: &'a PositionIndex,
+    pub(super) defaults: FlowDefaults<'a>,
+}
+
+impl Compiler<'_> {
+    /// Reports an error; the diagnostic is returned for a `help`.
+    pub(crate) fn error(&mut self, at: Position, message: impl Into<String>) -> &mut Diagnostic {
+        self.report.push(Diagnostic::error(self.file, at, message));
+        self.report.diagnostics.last_mut().expect("just pushed")
+    }
+
+    pub(crate) fn warning(&mut self, at: Position, message: impl Into<String>) {
+        self.report
+            .push(Diagnostic::warning(self.file, at, message));
+    }
+
+    /// Whether any error has been reported so far, in any file.
+    pub(crate) fn has_errors(&self) -> bool {
+        self.report.has_errors()
+    }
+
+    /// Where the key at `path` (such as `steps.menu.next`) is written.
+    pub(crate) fn key(&self, path: &str) -> Position {
+        self.index.key(path)
+    }
+
+    /// Where the value at `path` is written.
+    pub(crate) fn value(&self, path: &str) -> Position {
+        self.index.value(path)
+    }
+
+    pub(crate) fn flow_voice(&self) -> Option<String> {
+        self.defaults.voice.map(str::to_owned)
+    }
+
+    pub(crate) fn flow_language(&self) -> Option<String> {
+        self.defaults.language.map(str::to_owned)
+    }
+
+    pub(crate) fn flow_timezone(&self) -> Option<String> {
+        self.defaults.timezone.map(str::to_owned)
+    }
+
+    /// The time zone named at `path`, reporting an unknown name.
+    pub(crate) fn timezone(&mut self, name: Option<&str>, path: &str) -> Option<TimeZone> {
+        let name = name?;
+        match TimeZone::get(name) {
+            Ok(zone) => Some(zone),
+            Err(_) => {
+                let at = self.index.value(path);
+                self.error(at, format!("`{name}` is not a time zone")).help =
+                    Some("use an IANA name such as America/New_York or Europe/London".into());
+                None
+            }
+        }
+    }
+
+    /// A step of this flow, or `hangup`, named at `path`.
+    pub(crate) fn step_target(&mut self, name: &str, path: &str) -> Target {
+        if name == "hangup" {
+            return Target::Hangup;
+        }
+        match self.names.steps[self.flow].get(name) {
+            Some(&id) => Target::Step(id),
+            None => {
+                let at = self.index.value(path);
+                let known = self.names.steps[self.flow].keys().map(String::as_str);
+                let diagnostic = unknown_step(self.file, at, name, known);
+                self.report.push(diagnostic);
+                Target::Hangup
+            }
+        }
+    }
+
+    /// Another flow, at its start or at `step`, named at `path`.
+    pub(crate) fn flow_target(
+        &mut self,
+        flow_name: &str,
+        step: Option<&str>,
+        path: &str,
+    ) -> Target {
+        let Some(&flow) = self.names.flows.get(flow_name) else {
+            let at = self.index.value(path);
+            let known: Vec<&str> = self.names.flows.keys().map(String::as_str).collect();
+            let diagnostic = self.error(at, format!("there is no flow named `{flow_name}`"));
+            if let Some(near) = closest(flow_name, known) {
+                diagnostic.help = Some(format!("did you mean `{near}`?"));
+            }
+            return Target::Hangup;
+        };
+        let step = match step {
+            None => self.names.starts[flow],
+            Some(step) => match self.names.steps[flow].get(step) {
+                Some(&id) => id,
+                None => {
+                    let at = self.index.value(&format!("{path}.step"));
+                    self.error(at, format!("flow `{flow_name}` has no step named `{step}`"));
+                    return Target::Hangup;
+                }
+            },
+        };
+        Target::Flow(flow, step)
+    }
+
+    /// Text at `path`: plain, or a template compiled and checked.
+    pub(crate) fn text(&mut self, source: &str, path: &str) -> Text {
+        let name = format!("{}:{path}", self.name);
+        match self.templates.compile(name, source) {
+            Ok(text) => text,
+            Err(message) => {
+                let at = self.index.value(path);
+                self.error(at, message);
+                Text::Plain(String::new())
+            }
+        }
+    }
+
+    /// A condition (`vars.tries > 2`) at `path`, compiled and checked.
+    pub(crate) fn condition(&mut self, condition: &str, path: &str) -> Text {
+        let name = format!("{}:{path}", self.name);
+        match self.templates.compile_condition(name, condition) {
+            Ok(text) => text,
+            Err(message) => {
+                let at = self.index.value(path);
+                self.error(at, format!("this condition is not valid: {message}"));
+                Text::Plain(String::new())
+            }
+        }
+    }
+
+    /// `finish_on_key`: a key on a phone, or none.
+    pub(crate) fn finish_on_key(&mut self, key: &Option<String>, path: &str) -> Option<String> {
+        let key = key.as_ref()?;
+        if !key
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+        {
+            let at = self.index.value(path);
+            self.error(
+                at,
+                format!("`{key}` is not a key on a phone: use 0-9, * or #, or \"\" for none"),
+            );
+        }
+        Some(key.clone())
+    }
+
+    /// `speech_timeout`: seconds, or `auto`.
+    pub(crate) fn speech_timeout(&mut self, value: &Option<Scalar>, path: &str) -> Option<String> {
+        let value = value.as_ref()?.as_str();
+        if value != "auto" && value.parse::<u32>().is_err() {
+            let at = self.index.value(path);
+            self.error(
+                at,
+                format!("`{value}` is not a speech timeout: use a number of seconds or `auto`"),
+            );
+        }
+        Some(value.to_owned())
+    }
+
+    /// `save_as`: a variable name, written as a value.
+    pub(crate) fn save_as(&mut self, name: &Option<String>, path: &str) -> Option<String> {
+        let name = name.as_ref()?;
+        let at = self.index.value(path);
+        self.check_variable(name, at);
+        Some(name.clone())
+    }
+
+    /// A variable name written as a key, as in `set`.
+    pub(crate) fn check_variable_key(&mut self, name: &str, path: &str) {
+        let at = self.index.key(path);
+        self.check_variable(name, at);
+    }
+
+    fn check_variable(&mut self, name: &str, at: Position) {
+        if !valid_variable(name) {
+            self.error(
+                at,
+                format!("`{name}` cannot be a variable name: use letters, digits and `_`"),
+            );
+        }
+    }
+}

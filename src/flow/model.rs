@@ -1,0 +1,87 @@
+//! The compiled model a call runs on: the set of flows, each flow, each
+//! step. It is built only by loading, which checks it whole, so the request
+//! path trusts it as it is.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use jiff::tz::TimeZone;
+
+use super::steps::Action;
+use super::target::{FlowId, StepId, Target};
+use super::template::Templates;
+
+/// Every flow of the line, checked and compiled.
+#[derive(Debug)]
+pub struct FlowSet {
+    pub(super) flows: Vec<Flow>,
+    pub(super) by_name: HashMap<String, FlowId>,
+    pub(super) by_number: HashMap<String, FlowId>,
+    pub(super) templates: Templates,
+    /// A hash of every source file: what `/flows` reports as the version.
+    pub(super) version: String,
+}
+
+impl FlowSet {
+    pub fn flows(&self) -> &[Flow] {
+        &self.flows
+    }
+
+    pub fn get(&self, id: FlowId) -> &Flow {
+        &self.flows[id]
+    }
+
+    pub fn id_of(&self, name: &str) -> Option<FlowId> {
+        self.by_name.get(name).copied()
+    }
+
+    pub fn by_name(&self, name: &str) -> Option<&Flow> {
+        self.id_of(name).map(|id| &self.flows[id])
+    }
+
+    /// The flow whose `numbers` list the called number.
+    pub fn for_number(&self, number: &str) -> Option<FlowId> {
+        self.by_number.get(number).copied()
+    }
+
+    pub(crate) fn templates(&self) -> &Templates {
+        &self.templates
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+/// One flow file, compiled.
+#[derive(Debug)]
+pub struct Flow {
+    pub name: String,
+    pub description: Option<String>,
+    /// The file it came from, for logs and diagnostics.
+    pub file: PathBuf,
+    pub steps: Vec<Step>,
+    pub(super) step_ids: HashMap<String, StepId>,
+    pub start: StepId,
+    pub fallback: Option<StepId>,
+    pub timezone: TimeZone,
+    pub numbers: Vec<String>,
+}
+
+impl Flow {
+    pub fn step_id(&self, name: &str) -> Option<StepId> {
+        self.step_ids.get(name).copied()
+    }
+
+    pub fn step(&self, id: StepId) -> &Step {
+        &self.steps[id]
+    }
+}
+
+#[derive(Debug)]
+pub struct Step {
+    pub name: String,
+    pub action: Action,
+    /// Where the call goes after this step; `None` ends the call.
+    pub next: Option<Target>,
+}

@@ -1,0 +1,155 @@
+//! `gather`: waits for keys or words from the caller, as `<Gather>`, and
+//! saves them in a variable. A `menu` is a gather with options.
+
+use serde::Deserialize;
+
+use super::play::PlaySpec;
+use super::prompt::Prompt;
+use super::say::SaySpec;
+use super::{Call, StepError, StepKind, StepSpec, Then};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::{StepId, Target};
+use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
+use crate::twiml::Element;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GatherSpec {
+    pub(crate) say: Option<Shorthand<SaySpec>>,
+    pub(crate) play: Option<Shorthand<PlaySpec>>,
+    pub(crate) input: Option<OneOrMany<InputMode>>,
+    pub(crate) num_digits: Option<u32>,
+    pub(crate) finish_on_key: Option<String>,
+    pub(crate) timeout: Option<u32>,
+    pub(crate) speech_timeout: Option<Scalar>,
+    pub(crate) hints: Option<OneOrMany<String>>,
+    pub(crate) language: Option<String>,
+    /// The variable that receives what the caller pressed or said.
+    pub(crate) save_as: Option<String>,
+}
+
+/// How the caller may answer a `gather` or `menu`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputMode {
+    Dtmf,
+    Speech,
+}
+
+#[derive(Debug, Clone)]
+pub struct Gather {
+    pub prompts: Vec<Prompt>,
+    pub input: Vec<InputMode>,
+    pub num_digits: Option<u32>,
+    pub finish_on_key: Option<String>,
+    pub timeout: Option<u32>,
+    pub speech_timeout: Option<String>,
+    pub hints: Option<String>,
+    pub language: Option<String>,
+    pub save_as: Option<String>,
+}
+
+impl StepKind for Gather {
+    type Spec = GatherSpec;
+    const WAITS: bool = true;
+
+    fn compile(spec: &GatherSpec, _step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self {
+        let path = format!("{path}.gather");
+        let input = spec
+            .input
+            .as_ref()
+            .map(|i| i.0.clone())
+            .unwrap_or_else(|| vec![InputMode::Dtmf]);
+        let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &path);
+        if prompts.is_empty() {
+            let at = cx.key(&path);
+            cx.warning(
+                at,
+                "the caller hears nothing while this waits: add `say` or `play`",
+            );
+        }
+        let speech = input.contains(&InputMode::Speech);
+        Gather {
+            prompts,
+            num_digits: spec.num_digits,
+            finish_on_key: cx.finish_on_key(&spec.finish_on_key, &format!("{path}.finish_on_key")),
+            timeout: spec.timeout,
+            speech_timeout: cx
+                .speech_timeout(&spec.speech_timeout, &format!("{path}.speech_timeout")),
+            hints: spec.hints.as_ref().map(|h| h.0.join(", ")),
+            language: spec
+                .language
+                .clone()
+                .or_else(|| cx.flow_language())
+                .filter(|_| speech),
+            save_as: cx.save_as(&spec.save_as, &format!("{path}.save_as")),
+            input,
+        }
+    }
+
+    async fn perform<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        _next: Target,
+    ) -> Result<Then, StepError> {
+        self.wait(call)?;
+        Ok(Then::Stop)
+    }
+
+    fn resume<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        _here: StepId,
+        next: Target,
+    ) -> Result<Option<Target>, StepError> {
+        let input = call.given("Digits").or_else(|| call.given("SpeechResult"));
+        call.heard(input.is_some())?;
+        if let (Some(var), Some(input)) = (&self.save_as, input) {
+            call.set_var(var, input);
+        }
+        Ok(Some(next))
+    }
+}
+
+impl Gather {
+    /// Writes the `<Gather>` that waits for the caller, and the redirect
+    /// back here for when the caller gives nothing.
+    pub(crate) fn wait<'w>(&self, call: &mut impl Call<'w>) -> Result<(), StepError> {
+        let prompts = Prompt::render_all(&self.prompts, call)?;
+        let url = call.waiting_url();
+        call.emit(self.verb(&url, prompts));
+        call.emit(redirect(&url));
+        Ok(())
+    }
+
+    /// `<Gather>` posting to `action`; the prompts go inside so the caller
+    /// can answer before they finish.
+    pub(crate) fn verb(&self, action: &str, prompts: Vec<Element>) -> Element {
+        let input = self
+            .input
+            .iter()
+            .map(|mode| match mode {
+                InputMode::Dtmf => "dtmf",
+                InputMode::Speech => "speech",
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        let mut element = Element::new("Gather")
+            .attr("action", action)
+            .attr_opt("input", (input != "dtmf").then_some(input))
+            .attr_opt("numDigits", self.num_digits.map(|n| n.to_string()))
+            .attr_opt("finishOnKey", self.finish_on_key.as_deref())
+            .attr_opt("timeout", self.timeout.map(|n| n.to_string()))
+            .attr_opt("speechTimeout", self.speech_timeout.as_deref())
+            .attr_opt("hints", self.hints.as_deref())
+            .attr_opt("language", self.language.as_deref());
+        element.children = prompts;
+        element
+    }
+}
+
+/// `<Redirect>` back to the waiting step: Twilio reaches it when a gather
+/// times out or a recording is empty, so the step learns there was no input.
+pub fn redirect(url: &str) -> Element {
+    Element::with_text("Redirect", url)
+}

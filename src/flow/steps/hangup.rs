@@ -1,0 +1,49 @@
+//! `hangup`: ends the call, as `<Hangup>`. A `next` or target of `hangup`
+//! ends it the same way.
+
+use serde::{Deserialize, Deserializer, de};
+
+use super::{Call, StepError, StepKind, StepSpec, Then};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
+use crate::twiml::Element;
+
+#[derive(Debug)]
+pub struct Hangup;
+
+impl StepKind for Hangup {
+    /// Nothing: `hangup:`, `hangup: true` or `hangup: {}` (see [`flag`]).
+    type Spec = ();
+    const ENDS: bool = true;
+    const USES_NEXT: bool = false;
+
+    fn compile(_: &(), _step: &StepSpec, _cx: &mut Compiler<'_>, _path: &str) -> Self {
+        Hangup
+    }
+
+    async fn perform<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        _next: Target,
+    ) -> Result<Then, StepError> {
+        call.emit(verb());
+        Ok(Then::Stop)
+    }
+}
+
+pub fn verb() -> Element {
+    Element::new("Hangup")
+}
+
+/// `hangup:` with no value, `hangup: true` or `hangup: {}` all mean "hang up";
+/// `hangup: false` is refused rather than read as "do not hang up", which a
+/// step has no way to mean.
+pub(super) fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
+    let value = serde_yaml_ng::Value::deserialize(deserializer)?;
+    match value {
+        serde_yaml_ng::Value::Bool(false) => Err(de::Error::custom(
+            "`hangup: false` has no meaning: remove the step, or write `hangup: true`",
+        )),
+        _ => Ok(Some(())),
+    }
+}

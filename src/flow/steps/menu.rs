@@ -1,0 +1,351 @@
+//! `menu`: a gather whose answer picks one of its options, by key or by
+//! word, with retries and messages for silence and for unknown choices.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use super::gather::{Gather, InputMode};
+use super::play::PlaySpec;
+use super::prompt::Prompt;
+use super::say::{SaySpec, Speech};
+use super::{Call, StepError, StepKind, StepSpec, Then};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::{StepId, Target};
+use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MenuSpec {
+    pub(crate) say: Option<Shorthand<SaySpec>>,
+    pub(crate) play: Option<Shorthand<PlaySpec>>,
+    pub(crate) input: Option<OneOrMany<InputMode>>,
+    pub(crate) timeout: Option<u32>,
+    pub(crate) speech_timeout: Option<Scalar>,
+    pub(crate) hints: Option<OneOrMany<String>>,
+    pub(crate) language: Option<String>,
+    /// Key or word → step.
+    pub(crate) options: IndexMap<Scalar, String>,
+    /// Extra tries after the first when the caller is silent or picks
+    /// nothing known.
+    pub(crate) retries: Option<u32>,
+    pub(crate) no_input: Option<Shorthand<SaySpec>>,
+    pub(crate) no_match: Option<Shorthand<SaySpec>>,
+    /// Where the call goes when the tries are used up.
+    pub(crate) otherwise: Option<String>,
+    /// The variable that receives the option the caller chose.
+    pub(crate) save_as: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Menu {
+    pub gather: Gather,
+    pub options: Vec<MenuOption>,
+    pub retries: u32,
+    pub no_input: Option<Speech>,
+    pub no_match: Option<Speech>,
+    /// Where the call goes when the tries are used up; `None` ends it.
+    pub otherwise: Option<Target>,
+}
+
+#[derive(Debug)]
+pub struct MenuOption {
+    /// As written: `1`, `sales`.
+    pub key: String,
+    /// Lowercase words a caller may say for this option, when it is a word.
+    pub words: Option<String>,
+    pub target: Target,
+}
+
+impl StepKind for Menu {
+    type Spec = MenuSpec;
+    const WAITS: bool = true;
+
+    fn compile(spec: &MenuSpec, _step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self {
+        let path = format!("{path}.menu");
+        let mut options = Vec::new();
+        for (i, (key, target)) in spec.options.iter().enumerate() {
+            let key = key.as_str().trim().to_owned();
+            let option_path = format!("{path}.options.{key}");
+            let is_keys = !key.is_empty()
+                && key
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '*' || c == '#');
+            let words = (!is_keys).then(|| normalise_speech(&key));
+            if words.as_deref() == Some("") {
+                let at = cx.key(&format!("{path}.options"));
+                cx.error(at, format!("option {} has no key or word", i + 1));
+            }
+            options.push(MenuOption {
+                target: cx.step_target(target, &option_path),
+                key,
+                words,
+            });
+        }
+        if options.is_empty() {
+            let at = cx.key(&format!("{path}.options"));
+            cx.error(at, "a menu needs at least one option, such as `1: sales`");
+        }
+        let has_words = options.iter().any(|o| o.words.is_some());
+        let input = match &spec.input {
+            Some(input) => input.0.clone(),
+            None if has_words => vec![InputMode::Dtmf, InputMode::Speech],
+            None => vec![InputMode::Dtmf],
+        };
+        if has_words && !input.contains(&InputMode::Speech) {
+            let at = cx.value(&format!("{path}.input"));
+            cx.warning(at, "some options are words, but this menu does not listen to speech: add `speech` to `input`");
+        }
+        let speech = input.contains(&InputMode::Speech);
+        let key_lengths: Vec<usize> = options
+            .iter()
+            .filter(|o| o.words.is_none())
+            .map(|o| o.key.len())
+            .collect();
+        // One-key menus answer as soon as the key is pressed.
+        let num_digits = match key_lengths.first() {
+            Some(&len) if key_lengths.iter().all(|&l| l == len) => Some(len as u32),
+            _ => None,
+        };
+        let hints = match &spec.hints {
+            Some(hints) => Some(hints.0.join(", ")),
+            None if speech && has_words => Some(
+                options
+                    .iter()
+                    .filter_map(|o| o.words.as_deref())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            None => None,
+        };
+        let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &path);
+        if prompts.is_empty() {
+            let at = cx.key(&path);
+            cx.warning(
+                at,
+                "the caller hears no choices: add `say` or `play` to the menu",
+            );
+        }
+        // The built-in messages are English: a flow in another language
+        // says nothing rather than the wrong language.
+        let english = cx
+            .flow_language()
+            .is_none_or(|l| l.to_lowercase().starts_with("en"));
+        let message = |cx: &mut Compiler<'_>,
+                       say: &Option<Shorthand<SaySpec>>,
+                       field: &str,
+                       default: &str| match say {
+            Some(Shorthand(say)) => Some(Speech::compile(cx, say, &format!("{path}.{field}"))),
+            None => english.then(|| Speech::built_in(cx, default)),
+        };
+        let no_input = message(
+            cx,
+            &spec.no_input,
+            "no_input",
+            "Sorry, I didn't catch that.",
+        );
+        let no_match = message(
+            cx,
+            &spec.no_match,
+            "no_match",
+            "Sorry, that is not one of the choices.",
+        );
+        Menu {
+            gather: Gather {
+                prompts,
+                input,
+                num_digits,
+                finish_on_key: None,
+                timeout: spec.timeout,
+                speech_timeout: cx
+                    .speech_timeout(&spec.speech_timeout, &format!("{path}.speech_timeout")),
+                hints,
+                language: spec
+                    .language
+                    .clone()
+                    .or_else(|| cx.flow_language())
+                    .filter(|_| speech),
+                save_as: cx.save_as(&spec.save_as, &format!("{path}.save_as")),
+            },
+            options,
+            retries: spec.retries.unwrap_or(2),
+            no_input,
+            no_match,
+            otherwise: spec
+                .otherwise
+                .as_ref()
+                .map(|t| cx.step_target(t, &format!("{path}.otherwise"))),
+        }
+    }
+
+    fn targets(&self, _next: Target, out: &mut Vec<Target>) {
+        out.extend(self.options.iter().map(|o| o.target));
+        out.push(self.otherwise.unwrap_or(Target::Hangup));
+    }
+
+    async fn perform<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        _next: Target,
+    ) -> Result<Then, StepError> {
+        self.gather.wait(call)?;
+        Ok(Then::Stop)
+    }
+
+    fn resume<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        here: StepId,
+        _next: Target,
+    ) -> Result<Option<Target>, StepError> {
+        let digits = call.given("Digits");
+        let speech = call.given("SpeechResult");
+        call.heard(digits.is_some() || speech.is_some())?;
+        if let Some(option) = self.choose(digits, speech) {
+            *call.attempt() = 0;
+            if let Some(var) = &self.gather.save_as {
+                call.set_var(var, &option.key);
+            }
+            return Ok(Some(option.target));
+        }
+        let message = if digits.is_none() && speech.is_none() {
+            &self.no_input
+        } else {
+            &self.no_match
+        };
+        if let Some(message) = message {
+            message.say(call)?;
+        }
+        let attempt = call.attempt();
+        *attempt += 1;
+        if *attempt > self.retries {
+            *attempt = 0;
+            return Ok(Some(self.otherwise.unwrap_or(Target::Hangup)));
+        }
+        Ok(Some(Target::Step(here)))
+    }
+}
+
+/// Spoken digits, so "one" or "1" picks option 1 by speech.
+const SPOKEN_DIGITS: [&str; 10] = [
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+];
+
+impl Menu {
+    /// The option a caller picked, by keys or by words. Flow test coverage
+    /// counts options with it, exactly as calls choose them.
+    pub(crate) fn choose(&self, digits: Option<&str>, speech: Option<&str>) -> Option<&MenuOption> {
+        if let Some(option) = digits.and_then(|digits| {
+            self.options
+                .iter()
+                .find(|o| o.words.is_none() && o.key == digits)
+        }) {
+            return Some(option);
+        }
+        let said = normalise_speech(speech?);
+        let padded = format!(" {said} ");
+        let by_words = self.options.iter().find(|o| {
+            o.words
+                .as_deref()
+                .is_some_and(|w| said == w || padded.contains(&format!(" {w} ")))
+        });
+        by_words.or_else(|| {
+            let as_digit = SPOKEN_DIGITS
+                .iter()
+                .position(|d| *d == said)
+                .map(|d| d.to_string())
+                .unwrap_or(said);
+            self.options
+                .iter()
+                .find(|o| o.words.is_none() && o.key == as_digit)
+        })
+    }
+}
+
+/// Lowercase words without punctuation: how speech results are compared
+/// with menu options, so "Sales." matches `sales`.
+fn normalise_speech(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_lowercase().next().unwrap_or(c)
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn menu(keys: &[&str]) -> Menu {
+        let options = keys
+            .iter()
+            .enumerate()
+            .map(|(i, key)| {
+                let is_keys = key.chars().all(|c| c.is_ascii_digit());
+                MenuOption {
+                    key: (*key).to_owned(),
+                    words: (!is_keys).then(|| normalise_speech(key)),
+                    target: Target::Step(i),
+                }
+            })
+            .collect();
+        Menu {
+            gather: Gather {
+                prompts: Vec::new(),
+                input: vec![InputMode::Dtmf, InputMode::Speech],
+                num_digits: None,
+                finish_on_key: None,
+                timeout: None,
+                speech_timeout: None,
+                hints: None,
+                language: None,
+                save_as: None,
+            },
+            options,
+            retries: 2,
+            no_input: None,
+            no_match: None,
+            otherwise: None,
+        }
+    }
+
+    fn chosen(menu: &Menu, digits: Option<&str>, speech: Option<&str>) -> Option<String> {
+        menu.choose(digits, speech).map(|option| option.key.clone())
+    }
+
+    #[test]
+    fn keys_pick_key_options_only() {
+        let menu = menu(&["1", "2", "sales"]);
+        assert_eq!(chosen(&menu, Some("2"), None).as_deref(), Some("2"));
+        assert_eq!(chosen(&menu, Some("3"), None), None);
+        assert_eq!(chosen(&menu, Some("sales"), None), None);
+    }
+
+    #[test]
+    fn words_pick_by_word_within_a_sentence_and_spoken_digits_pick_keys() {
+        let menu = menu(&["1", "2", "sales", "customer service"]);
+        assert_eq!(
+            chosen(&menu, None, Some("Sales.")).as_deref(),
+            Some("sales")
+        );
+        assert_eq!(
+            chosen(&menu, None, Some("I'd like customer service, please")).as_deref(),
+            Some("customer service")
+        );
+        assert_eq!(chosen(&menu, None, Some("two")).as_deref(), Some("2"));
+        assert_eq!(chosen(&menu, None, Some("1")).as_deref(), Some("1"));
+        assert_eq!(chosen(&menu, None, Some("wholesales")), None);
+    }
+
+    #[test]
+    fn speech_is_compared_without_case_or_punctuation() {
+        assert_eq!(normalise_speech("  Hello,   World!! "), "hello world");
+        assert_eq!(normalise_speech("...?"), "");
+    }
+}

@@ -1,0 +1,312 @@
+//! The kinds of step a flow can use, one file each.
+//!
+//! A kind's file holds everything about it: the YAML it accepts, the form it
+//! is compiled to, the checks made when flows load, the TwiML it answers
+//! with, how it takes in the result of the next webhook when it waits, and
+//! where it can lead for the checks across steps. The list at the end of
+//! this file is the only place that names every kind: adding one is a new
+//! file, its `mod` line, and its line in that list.
+
+pub mod branch;
+pub mod dial;
+pub mod gather;
+pub mod goto;
+pub mod hangup;
+pub mod hours;
+pub mod menu;
+pub mod pause;
+pub mod play;
+pub mod prompt;
+pub mod record;
+pub mod reject;
+pub mod say;
+pub mod set;
+
+use std::borrow::Cow;
+
+use indexmap::IndexMap;
+use jiff::Timestamp;
+use serde::Deserialize;
+
+use super::compiler::Compiler;
+use super::target::{StepId, Target};
+use super::template::Text;
+use crate::twiml::Element;
+
+/// One kind of step. Each kind is a type in its own file; the list in
+/// [`step_kinds!`] turns the kinds into the step's YAML shape and into
+/// [`Action`], which dispatches to them.
+pub(crate) trait StepKind: Sized {
+    /// The YAML under the kind's key.
+    type Spec;
+
+    /// Whether the step hands the call to the caller (or to Twilio) and
+    /// resumes in the next webhook.
+    const WAITS: bool = false;
+    /// Whether the step ends the call.
+    const ENDS: bool = false;
+    /// Whether the step goes on to its `next`; those that always go
+    /// somewhere of their own warn about a `next` written after them.
+    const USES_NEXT: bool = true;
+
+    /// Compiles the kind's YAML, reporting every mistake to `cx`. `step` is
+    /// the whole step, for the keys beside the kind's own (`on`, `open`),
+    /// and `path` the step's place in the file (`steps.menu`).
+    fn compile(spec: &Self::Spec, step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self;
+
+    /// Where the call can go from here, `next` being where the step's
+    /// `next` leads (or [`Target::Hangup`]): for the checks across steps.
+    fn targets(&self, next: Target, out: &mut Vec<Target>) {
+        if Self::USES_NEXT {
+            out.push(next);
+        }
+    }
+
+    /// Runs the step in this turn: writes its TwiML, and says where the
+    /// call goes on, or that the turn stops here. It may await (an HTTP
+    /// call, say); the engine bounds how many steps a turn runs.
+    async fn perform<'w>(&self, call: &mut impl Call<'w>, next: Target) -> Result<Then, StepError>;
+
+    /// Takes in the webhook that comes back to this step after it waited,
+    /// and says where the call goes. `None` for kinds that never wait: the
+    /// flow was edited under a call in progress, and the step runs afresh.
+    fn resume<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        here: StepId,
+        next: Target,
+    ) -> Result<Option<Target>, StepError> {
+        let _ = (call, here, next);
+        Ok(None)
+    }
+}
+
+/// What a turn does after a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Then {
+    /// Runs the step at this target next.
+    Go(Target),
+    /// The step waits for a webhook, or the call ends: the turn is over.
+    Stop,
+}
+
+/// What stops a step from going on as the flow says.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StepError {
+    #[error("{0}")]
+    Template(String),
+    #[error("the caller gave no input too many turns in a row")]
+    Idle,
+}
+
+/// The call in progress, as a step sees it: the engine's turn provides it,
+/// so steps need nothing from the engine and the engine only runs them.
+pub(crate) trait Call<'w> {
+    /// A parameter of the webhook, as Twilio sent it.
+    fn param(&self, name: &str) -> Option<&'w str>;
+    /// A parameter of the webhook, trimmed, when it is not empty: what the
+    /// caller pressed, said or recorded.
+    fn given(&self, name: &str) -> Option<&'w str>;
+    fn now(&self) -> Timestamp;
+    /// The text as this call reads it: templates rendered.
+    fn render<'t>(&mut self, text: &'t Text) -> Result<Cow<'t, str>, StepError>;
+    /// Whether a branch condition holds for this call.
+    fn holds(&mut self, condition: &Text) -> Result<bool, StepError>;
+    fn set_var(&mut self, name: &str, value: &str);
+    /// Appends a verb to the answer.
+    fn emit(&mut self, verb: Element);
+    /// The URL that brings the next webhook back to the current step.
+    fn waiting_url(&mut self) -> String;
+    /// Counts a turn with or without input from the caller; too many
+    /// silent turns in a row end the call.
+    fn heard(&mut self, input: bool) -> Result<(), StepError>;
+    /// The failed tries of the current step, which a menu counts.
+    fn attempt(&mut self) -> &mut u32;
+    /// Which call, flow and step this is, for logs.
+    fn place(&self) -> Place<'_>;
+}
+
+/// Which call, flow and step a log line is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Place<'a> {
+    pub call_sid: &'a str,
+    pub flow: &'a str,
+    pub step: &'a str,
+}
+
+/// Writes the list of kinds out as the step's YAML shape, the compiled
+/// [`Action`] and its dispatch, and the action names used in messages.
+macro_rules! step_kinds {
+    ($( $(#[$field:meta])* $key:ident => $Variant:ident($Kind:ty), )*) => {
+        /// One step as written: exactly one action key, plus where to go
+        /// next and the keys some kinds read beside their own.
+        #[derive(Debug, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub(crate) struct StepSpec {
+            $( $(#[$field])* pub(crate) $key: Option<<$Kind as StepKind>::Spec>, )*
+            /// The step that follows; a step with nowhere to go ends the call.
+            pub(crate) next: Option<String>,
+            /// `dial` only: where each outcome of the dial leads.
+            pub(crate) on: Option<IndexMap<dial::DialOutcome, String>>,
+            /// `hours` only: where calls go while open.
+            pub(crate) open: Option<String>,
+            /// `hours` only: where calls go while closed.
+            pub(crate) closed: Option<String>,
+        }
+
+        /// The action keys a step may have, in the order of the language
+        /// reference, for messages.
+        pub(crate) const ACTIONS: &[&str] = &[$(stringify!($key)),*];
+
+        impl StepSpec {
+            /// The action keys present, in the order of [`ACTIONS`].
+            pub(crate) fn actions(&self) -> Vec<&'static str> {
+                let mut present = Vec::new();
+                $( if self.$key.is_some() { present.push(stringify!($key)); } )*
+                present
+            }
+
+            /// Compiles the step's first action; `None` when it has none.
+            pub(crate) fn compile_action(&self, cx: &mut Compiler<'_>, path: &str) -> Option<Action> {
+                $(
+                    if let Some(spec) = &self.$key {
+                        return Some(Action::$Variant(<$Kind as StepKind>::compile(spec, self, cx, path)));
+                    }
+                )*
+                None
+            }
+        }
+
+        /// What a step does: its kind, compiled.
+        #[derive(Debug)]
+        pub enum Action {
+            $( $Variant($Kind), )*
+        }
+
+        impl Action {
+            /// The name of the action key, as written in YAML.
+            pub fn kind(&self) -> &'static str {
+                match self { $( Action::$Variant(_) => stringify!($key), )* }
+            }
+
+            /// Whether the step hands the call to the caller (or to Twilio)
+            /// and resumes in the next webhook.
+            pub fn waits(&self) -> bool {
+                match self { $( Action::$Variant(_) => <$Kind as StepKind>::WAITS, )* }
+            }
+
+            /// Whether the step ends the call.
+            pub(crate) fn ends(&self) -> bool {
+                match self { $( Action::$Variant(_) => <$Kind as StepKind>::ENDS, )* }
+            }
+
+            pub(crate) fn uses_next(&self) -> bool {
+                match self { $( Action::$Variant(_) => <$Kind as StepKind>::USES_NEXT, )* }
+            }
+
+            pub(crate) fn targets(&self, next: Target, out: &mut Vec<Target>) {
+                match self { $( Action::$Variant(kind) => kind.targets(next, out), )* }
+            }
+
+            pub(crate) async fn perform<'w>(
+                &self,
+                call: &mut impl Call<'w>,
+                next: Target,
+            ) -> Result<Then, StepError> {
+                match self { $( Action::$Variant(kind) => kind.perform(call, next).await, )* }
+            }
+
+            pub(crate) fn resume<'w>(
+                &self,
+                call: &mut impl Call<'w>,
+                here: StepId,
+                next: Target,
+            ) -> Result<Option<Target>, StepError> {
+                match self { $( Action::$Variant(kind) => kind.resume(call, here, next), )* }
+            }
+        }
+    };
+}
+
+step_kinds! {
+    say => Say(say::Speech),
+    play => Play(play::Play),
+    pause => Pause(pause::Pause),
+    gather => Gather(gather::Gather),
+    menu => Menu(menu::Menu),
+    branch => Branch(branch::Branch),
+    hours => Hours(hours::Hours),
+    set => Set(set::Set),
+    dial => Dial(dial::Dial),
+    record => Record(record::Record),
+    goto => Goto(goto::Goto),
+    #[serde(default, deserialize_with = "hangup::flag")]
+    hangup => Hangup(hangup::Hangup),
+    reject => Reject(reject::Reject),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+
+    /// serde's list of the keys a step may have is the kinds' list plus
+    /// the keys beside them: the macro wrote every kind into the shape.
+    #[test]
+    fn the_step_shape_has_a_key_per_kind() {
+        let error = serde_yaml_ng::from_str::<StepSpec>("nonsense: 1").unwrap_err();
+        let message = error.to_string();
+        let mut expected: Vec<&str> = ACTIONS.to_vec();
+        expected.extend(["next", "on", "open", "closed"]);
+        let listed: Vec<&str> = message.split('`').skip(3).step_by(2).collect();
+        assert_eq!(listed, expected, "{message}");
+    }
+
+    /// Each kind compiles to the action of its own key.
+    #[test]
+    fn each_key_compiles_to_its_own_kind() {
+        let flows = crate::flow::load(Path::new("tests/fixtures/flows/steps"))
+            .unwrap_or_else(|report| panic!("{report}"))
+            .flows;
+        let kinds: BTreeSet<&str> = flows
+            .flows()
+            .iter()
+            .flat_map(|flow| &flow.steps)
+            .map(|step| step.action.kind())
+            .collect();
+        // The fixture holds one step of every kind, for the TwiML
+        // snapshots: a new kind needs one there too.
+        assert_eq!(kinds, ACTIONS.iter().copied().collect());
+        for flow in flows.flows() {
+            for step in &flow.steps {
+                if ACTIONS.contains(&step.name.as_str()) {
+                    assert_eq!(step.action.kind(), step.name);
+                }
+            }
+        }
+    }
+
+    /// Waiting and ending are what break a loop; the kinds say which they do.
+    #[test]
+    fn the_kinds_that_wait_and_end() {
+        let flows = crate::flow::load(Path::new("tests/fixtures/flows/steps"))
+            .unwrap_or_else(|report| panic!("{report}"))
+            .flows;
+        let of = |which: fn(&Action) -> bool| -> BTreeSet<&str> {
+            flows
+                .flows()
+                .iter()
+                .flat_map(|flow| &flow.steps)
+                .filter(|step| which(&step.action))
+                .map(|step| step.action.kind())
+                .collect()
+        };
+        assert_eq!(
+            of(Action::waits),
+            ["dial", "gather", "menu", "record"].into()
+        );
+        assert_eq!(of(Action::ends), ["hangup", "reject"].into());
+    }
+}

@@ -1,0 +1,135 @@
+//! `say`: words spoken with text to speech, as `<Say>`. Other kinds say
+//! things too (a menu's prompt, a dial's warning); they use [`Speech`].
+
+use serde::Deserialize;
+
+use super::{Call, StepError, StepKind, StepSpec, Then};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
+use crate::flow::template::Text;
+use crate::flow::yaml::{FromShorthand, Scalar, Shorthand};
+use crate::twiml::Element;
+
+/// `say: Hello` or `say: { text: Hello, voice: Polly.Amy }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SaySpec {
+    pub(crate) text: Scalar,
+    pub(crate) voice: Option<String>,
+    pub(crate) language: Option<String>,
+    /// How many times to say it; 0 repeats until the caller hangs up.
+    #[serde(rename = "loop")]
+    pub(crate) loop_count: Option<u32>,
+}
+
+impl FromShorthand for SaySpec {
+    fn from_shorthand(text: String) -> Self {
+        SaySpec {
+            text: Scalar(text),
+            voice: None,
+            language: None,
+            loop_count: None,
+        }
+    }
+}
+
+/// Something said with text to speech.
+#[derive(Debug, Clone)]
+pub struct Speech {
+    pub text: Text,
+    pub voice: Option<String>,
+    pub language: Option<String>,
+    pub loop_count: Option<u32>,
+}
+
+impl Speech {
+    /// Compiles a `say` found at `path`; the flow's voice and language
+    /// apply where the `say` names none.
+    pub(crate) fn compile(cx: &mut Compiler<'_>, say: &SaySpec, path: &str) -> Speech {
+        // The short form `say: Hello` has its text at the key's value.
+        let text_path = if cx.value(path) == cx.value(&format!("{path}.text")) {
+            path.to_owned()
+        } else {
+            format!("{path}.text")
+        };
+        if say.text.as_str().trim().is_empty() {
+            let at = cx.value(path);
+            cx.warning(at, "this says nothing: the text is empty");
+        }
+        Speech {
+            text: cx.text(say.text.as_str(), &text_path),
+            voice: say.voice.clone().or_else(|| cx.flow_voice()),
+            language: say.language.clone().or_else(|| cx.flow_language()),
+            loop_count: say.loop_count,
+        }
+    }
+
+    /// A `say` that is optional where it is written.
+    pub(crate) fn compile_optional(
+        cx: &mut Compiler<'_>,
+        say: &Option<Shorthand<SaySpec>>,
+        path: &str,
+    ) -> Option<Speech> {
+        say.as_ref()
+            .map(|Shorthand(say)| Speech::compile(cx, say, path))
+    }
+
+    /// Built-in words, in the flow's voice and language.
+    pub(crate) fn built_in(cx: &Compiler<'_>, text: &str) -> Speech {
+        Speech {
+            text: Text::Plain(text.to_owned()),
+            voice: cx.flow_voice(),
+            language: cx.flow_language(),
+            loop_count: None,
+        }
+    }
+
+    /// `<Say>` saying `text`, this speech's text as rendered.
+    pub(crate) fn verb_saying(&self, text: &str) -> Element {
+        verb(
+            text,
+            self.voice.as_deref(),
+            self.language.as_deref(),
+            self.loop_count,
+        )
+    }
+
+    /// Says it on the call.
+    pub(crate) fn say<'w>(&self, call: &mut impl Call<'w>) -> Result<(), StepError> {
+        let text = call.render(&self.text)?;
+        let verb = self.verb_saying(&text);
+        call.emit(verb);
+        Ok(())
+    }
+}
+
+impl StepKind for Speech {
+    type Spec = Shorthand<SaySpec>;
+
+    fn compile(
+        Shorthand(say): &Self::Spec,
+        _step: &StepSpec,
+        cx: &mut Compiler<'_>,
+        path: &str,
+    ) -> Self {
+        Speech::compile(cx, say, &format!("{path}.say"))
+    }
+
+    async fn perform<'w>(&self, call: &mut impl Call<'w>, next: Target) -> Result<Then, StepError> {
+        self.say(call)?;
+        Ok(Then::Go(next))
+    }
+}
+
+/// `<Say>`; attributes left out keep Twilio's defaults.
+pub fn verb(
+    text: &str,
+    voice: Option<&str>,
+    language: Option<&str>,
+    loop_count: Option<u32>,
+) -> Element {
+    Element::with_text("Say", text)
+        .attr_opt("voice", voice)
+        .attr_opt("language", language)
+        .attr_opt("loop", loop_count.map(|n| n.to_string()))
+}
