@@ -14,7 +14,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, header};
-use axum::middleware::{Next, from_fn_with_state};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -49,21 +49,12 @@ const APOLOGY: &str =
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/voice", get(answer).post(answer))
-        .route_layer(from_fn_with_state(state.clone(), verify))
+        .route_layer(from_fn_with_state(
+            state.webhook_auth.clone(),
+            signature::verify_twilio_signature,
+        ))
         .route_layer(CatchPanicLayer::custom(apologise_for_panic))
         .with_state(state)
-}
-
-/// The signature check with the server's settings.
-async fn verify(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-    next: Next,
-) -> Response {
-    match signature::check(&state.webhook_auth, request).await {
-        Ok(request) => next.run(request).await,
-        Err(refusal) => refusal.into_response(),
-    }
 }
 
 /// Answers one webhook with the TwiML of the call's next turn.
