@@ -168,7 +168,13 @@ pub fn router(state: AppState) -> Router {
         .merge(page)
         .layer(
             ServiceBuilder::new()
-                .layer(TraceLayer::new_for_http().make_span_with(request_span))
+                // Failures are logged where they happen, with their cause
+                // (HttpError::Internal, the turn's guards), not again here.
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_failure(()),
+                )
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async {
                     HttpError::Timeout
                 }))

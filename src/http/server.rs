@@ -106,7 +106,6 @@ pub async fn run(
     }
     // No new connections; idle ones close now, busy ones after their answer.
     drop(listener);
-    let open = connections.len();
     if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown())
         .await
         .is_err()
@@ -115,8 +114,6 @@ pub async fn run(
             "shutdown: closing the connections still open after {} s",
             limits.shutdown_grace.as_secs()
         );
-    } else if open > 0 {
-        tracing::info!("shutdown: every answer in flight was sent");
     }
     connections.abort_all();
     Ok(())
