@@ -32,6 +32,8 @@
 //!   by `callflow test`.
 //! - [`config`]: every setting, as one clap tree read from flags, the
 //!   environment and `.env`; `callflow config` prints it.
+//! - [`setting`]: what every group of settings is built from: the variable
+//!   names, the value parsers and the problems they report.
 //! - [`cli`]: the `callflow` command line.
 
 pub mod cli;
@@ -42,6 +44,7 @@ pub mod flow;
 pub mod flowtest;
 pub mod http;
 pub mod reload;
+pub mod setting;
 pub mod signature;
 pub mod simulator;
 pub mod token;

@@ -23,6 +23,11 @@ use tower::ServiceExt;
 
 use crate::twiml::{Element, Response};
 
+/// Response header listing the steps a webhook ran, as `flow:step` separated
+/// by spaces, for a request that carries the same header (any value): the
+/// simulator asks for it; Twilio does not, and its answers stay lean.
+pub const STEPS_HEADER: &str = "x-callflow-steps";
+
 /// Webhooks one simulated call may make before it is declared stuck.
 pub const MAX_WEBHOOKS: usize = 200;
 
@@ -511,12 +516,12 @@ impl SimulatedCall {
         let request = if method == Method::GET {
             let separator = if path.contains('?') { '&' } else { '?' };
             Request::get(format!("{path}{separator}{encoded}"))
-                .header(crate::http::voice::STEPS_HEADER, "?")
+                .header(STEPS_HEADER, "?")
                 .body(Body::empty())
         } else {
             Request::post(path)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(crate::http::voice::STEPS_HEADER, "?")
+                .header(STEPS_HEADER, "?")
                 .body(Body::from(encoded))
         }
         .map_err(|e| SimulationError::Http {
@@ -533,7 +538,7 @@ impl SimulatedCall {
         let status = response.status();
         let steps = response
             .headers()
-            .get(crate::http::voice::STEPS_HEADER)
+            .get(STEPS_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();

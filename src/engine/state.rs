@@ -8,7 +8,7 @@
 //!
 //! The URL also names the version of the flows the call started on
 //! (`v=3f2a...`), so that a hot reload does not change a flow under a call
-//! in progress; see [`crate::reload`].
+//! in progress; see the `reload` module.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

@@ -16,6 +16,8 @@
 //! `PUBLIC_DIR` moves the public folder; the SDK is then looked up in
 //! `node_modules/` beside it (in the public folder's parent), which is the
 //! repository's own layout.
+//!
+//! Its settings are the [`Page`] group of the settings tree, checked into [`PageSettings`].
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
@@ -28,14 +30,37 @@ use axum::http::{HeaderValue, header};
 use super::HttpError;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use clap::Args;
 use serde::Serialize;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
 use super::simulate::SimulatorMode;
+use crate::setting::{names, parse, setting};
 
-/// Environment variable naming the folder of the page's files.
-pub const ENV_PUBLIC_DIR: &str = "PUBLIC_DIR";
+/// The browser test page and its simulator: the group of the settings tree that
+/// [`Page::settings`] checks.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Test page")]
+pub struct Page {
+    /// The folder of the page's files; the SDK is looked up in node_modules/ beside it.
+    #[arg(long, env = names::PUBLIC_DIR, global = true, default_value = "public",
+          value_parser = setting(parse::path))]
+    pub public_dir: PathBuf,
+
+    /// Who may use the simulator: local (this machine), on (anyone) or off.
+    #[arg(long, env = names::SIMULATOR, global = true, default_value = "local",
+          value_parser = setting(SimulatorMode::parse))]
+    pub simulator: SimulatorMode,
+}
+
+impl Page {
+    /// The page's settings as the variables describe them.
+    pub fn settings(&self) -> PageSettings {
+        PageSettings::new(&self.public_dir).with_simulator(self.simulator)
+    }
+}
+
 /// The page itself.
 pub const PAGE_PATH: &str = "/voice-client.html";
 /// Where the page loads the SDK from.
@@ -183,8 +208,8 @@ mod tests {
 
     fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<PageSettings, crate::config::SettingsError> {
-        crate::config::Settings::from_lookup(lookup).map(|settings| settings.page())
+    ) -> Result<PageSettings, crate::setting::SettingsError> {
+        crate::setting::from_lookup::<Page>(lookup).map(|page| page.settings())
     }
 
     #[test]

@@ -26,7 +26,8 @@
 //! # }
 //! ```
 //!
-//! Settings (environment variables, read by [`crate::config`] into [`WebhookAuth`]):
+//! Settings (environment variables, the [`Webhooks`] group of the settings tree, checked into
+//! [`WebhookAuth`]):
 //! - `TWILIO_AUTH_TOKEN`: the key Twilio signs with. Unset means checks are off and
 //!   [`WebhookAuth::startup_warning`] says so loudly.
 //! - `PUBLIC_URL`: the public base URL Twilio calls (`https://abc.ngrok.app`). Needed behind a
@@ -54,24 +55,47 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use clap::{ArgAction, Args};
 use http_body_util::LengthLimitError;
 
 use super::error::HttpError;
 
-use crate::config::{PublicUrl, Webhooks};
+use crate::setting::names::{PUBLIC_URL, TWILIO_ALLOW_UNSIGNED, TWILIO_AUTH_TOKEN};
+use crate::setting::{PublicUrl, SettingProblem, names, parse, setting};
 use crate::signature::{
     self, Algorithm, AuthToken, BodyCheckError, SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER,
     truncate_for_log,
 };
 
-/// Environment variable holding the Twilio auth token.
-pub const ENV_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
-/// Environment variable holding the public base URL Twilio calls.
-pub const ENV_PUBLIC_URL: &str = "PUBLIC_URL";
-/// Environment variable that lets `X-Forwarded-Proto`/`X-Forwarded-Host` decide the URL.
-pub const ENV_TRUST_FORWARDED: &str = "TRUST_FORWARDED_HEADERS";
-/// Environment variable that explicitly switches signature checks off.
-pub const ENV_ALLOW_UNSIGNED: &str = "TWILIO_ALLOW_UNSIGNED";
+/// How webhooks are checked to come from Twilio: the group of the settings tree that
+/// [`WebhookAuth::new`] checks. (`PUBLIC_URL` belongs to the flows' group, since the engine's
+/// callback URLs use it too.)
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Webhook security")]
+pub struct Webhooks {
+    /// The auth token Twilio signs webhooks with; unset turns the signature check off.
+    #[arg(long, env = names::TWILIO_AUTH_TOKEN, global = true, hide_env_values = true,
+          value_parser = setting(auth_token))]
+    pub twilio_auth_token: Option<AuthToken>,
+
+    /// Without PUBLIC_URL, take scheme and host from X-Forwarded-Proto/-Host (only behind
+    /// your own proxy).
+    #[arg(long, env = names::TRUST_FORWARDED_HEADERS, global = true, value_name = "YES/NO",
+          default_value = "false", num_args = 0..=1, default_missing_value = "true",
+          action = ArgAction::Set, value_parser = setting(parse::flag))]
+    pub trust_forwarded_headers: bool,
+
+    /// Switch the signature check off although a token is set (local testing only).
+    #[arg(long, env = names::TWILIO_ALLOW_UNSIGNED, global = true, value_name = "YES/NO",
+          default_value = "false", num_args = 0..=1, default_missing_value = "true",
+          action = ArgAction::Set, value_parser = setting(parse::flag))]
+    pub twilio_allow_unsigned: bool,
+}
+
+/// `TWILIO_AUTH_TOKEN` as a setting.
+fn auth_token(name: &'static str, value: &str) -> Result<AuthToken, SettingProblem> {
+    AuthToken::new(value).map_err(|_| SettingProblem::Empty { name })
+}
 
 /// Largest webhook body read. Twilio's form posts are a few kilobytes; anything bigger is not
 /// Twilio, and buffering it would let anyone make the server hold memory.
@@ -132,12 +156,12 @@ impl WebhookAuth {
     pub fn startup_warning(&self) -> Option<String> {
         if self.allow_unsigned {
             return Some(format!(
-                "{ENV_ALLOW_UNSIGNED}=true: Twilio webhook signatures are NOT checked, so anyone who can reach this server can POST to /voice and drive your call flows. Remove {ENV_ALLOW_UNSIGNED} before taking real calls."
+                "{TWILIO_ALLOW_UNSIGNED}=true: Twilio webhook signatures are NOT checked, so anyone who can reach this server can POST to /voice and drive your call flows. Remove {TWILIO_ALLOW_UNSIGNED} before taking real calls."
             ));
         }
         if self.auth_token.is_none() {
             return Some(format!(
-                "!!! WEBHOOKS ARE UNAUTHENTICATED !!! {ENV_AUTH_TOKEN} is not set, so callflow cannot check that requests come from Twilio: anyone who finds this server can POST to /voice, drive your call flows and make your line dial out at your expense. Fix: set {ENV_AUTH_TOKEN} to your account's auth token (Twilio Console > Account > API keys & tokens), and {ENV_PUBLIC_URL} to the https URL Twilio calls if you run behind ngrok or a proxy. To run without checks on purpose (local testing only), set {ENV_ALLOW_UNSIGNED}=true."
+                "!!! WEBHOOKS ARE UNAUTHENTICATED !!! {TWILIO_AUTH_TOKEN} is not set, so callflow cannot check that requests come from Twilio: anyone who finds this server can POST to /voice, drive your call flows and make your line dial out at your expense. Fix: set {TWILIO_AUTH_TOKEN} to your account's auth token (Twilio Console > Account > API keys & tokens), and {PUBLIC_URL} to the https URL Twilio calls if you run behind ngrok or a proxy. To run without checks on purpose (local testing only), set {TWILIO_ALLOW_UNSIGNED}=true."
             ));
         }
         None

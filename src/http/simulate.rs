@@ -53,8 +53,8 @@ use serde::{Deserialize, Serialize};
 
 use super::signature::WebhookAuth;
 use super::{AppState, Clock, HttpError, voice};
-use crate::config::SettingProblem;
 use crate::flow::spec::DialOutcome;
+use crate::setting::{SettingProblem, yes_no};
 use crate::simulator::{
     CallSetup, CallerAction, Event, Exchange, SimulatedCall, SimulationError, Waiting,
 };
@@ -67,8 +67,6 @@ fn twilio_dial_statuses() -> impl Iterator<Item = DialOutcome> {
         .filter(|o| o.reported_by_twilio())
 }
 
-/// Environment variable choosing who may simulate.
-pub const ENV_SIMULATOR: &str = "SIMULATOR";
 /// Calls held at once.
 pub const MAX_CALLS: usize = 100;
 /// A call unused this long is forgotten.
@@ -104,7 +102,7 @@ impl SimulatorMode {
         if value.trim().eq_ignore_ascii_case("local") {
             return Ok(SimulatorMode::Local);
         }
-        match crate::config::yes_no(value) {
+        match yes_no(value) {
             Some(true) => Ok(SimulatorMode::On),
             Some(false) => Ok(SimulatorMode::Off),
             None => Err(SettingProblem::Simulator {
@@ -654,7 +652,7 @@ mod tests {
     #[test]
     fn the_mode_comes_from_simulator() {
         let from_vars = |pairs: &[(&str, &str)]| {
-            crate::config::Settings::from_vars(pairs).map(|settings| settings.page.simulator)
+            crate::setting::from_vars::<crate::http::page::Page>(pairs).map(|page| page.simulator)
         };
         let read = |v: &str| from_vars(&[("SIMULATOR", v)]);
         assert_eq!(from_vars(&[]), Ok(SimulatorMode::Local));

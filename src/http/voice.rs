@@ -25,10 +25,9 @@ use crate::engine::{self, CallState, Webhook};
 use crate::flow::steps;
 use crate::twiml;
 
-/// Response header listing the steps a webhook ran, as `flow:step` separated
-/// by spaces, for a request that carries the same header (any value): the
-/// simulator asks for it; Twilio does not, and its answers stay lean.
-pub const STEPS_HEADER: &str = "x-callflow-steps";
+/// The simulator's header asking which steps a webhook ran; declared there,
+/// since the simulator sits below the router it drives.
+pub use crate::simulator::STEPS_HEADER;
 
 const STEPS: HeaderName = HeaderName::from_static(STEPS_HEADER);
 

@@ -1,11 +1,11 @@
 //! Browser access tokens: the settings and the minting behind `GET /voice/token`.
 //!
 //! The browser test page (and any softphone built on the Twilio Voice JS SDK) needs a short-lived
-//! JWT signed with an API key before it can place or receive calls. This module parses the
-//! `TWILIO_*` and `TOKEN_*` variables (for the settings tree in [`crate::config`]), builds the
-//! checked [`TokenSettings`] from them, decides who may have a token ([`TokenService`]), and
-//! signs tokens exactly as Twilio's helper libraries do ([`jwt::mint`]). The HTTP face is
-//! `crate::http::token`.
+//! JWT signed with an API key before it can place or receive calls. This module declares and
+//! parses the `TWILIO_*` and `TOKEN_*` variables (the [`Tokens`] group, which the whole settings
+//! tree flattens), builds the checked [`TokenSettings`] from them, decides who may have a token
+//! ([`TokenService`]), and signs tokens exactly as Twilio's helper libraries do ([`jwt::mint`]).
+//! The HTTP face is the `http` module's `token` handler.
 //!
 //! Because a token lets its holder place calls billed to the account, the protection options
 //! (bearer secret, basic auth, identity allow-list, rate limit) live here too, next to the
@@ -26,5 +26,5 @@ pub use jwt::{ApiCredentials, MintError, MintedToken, NotBefore, TokenSpec, Ttl,
 pub use rate_limit::{ClientKey, RateLimit, RateLimiter, RetryAfter};
 pub use region::{DEFAULT_EDGE, Region};
 pub use service::{IssuedToken, TokenError, TokenService, unix_now};
-pub use settings::{CorsOrigins, TokenSettings, vars};
+pub use settings::{CorsOrigins, TokenSettings, Tokens, vars};
 pub use sid::{AccountSid, ApiKeySid, AppSid, PushCredentialSid, Secret};

@@ -168,8 +168,12 @@ pub fn unix_now() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
-    use crate::token::settings::vars;
+    use crate::setting::from_vars;
+    use crate::token::settings::{Tokens, vars};
+
+    fn settings(pairs: &[(&str, &str)]) -> TokenSettings {
+        TokenSettings::new(&from_vars::<Tokens>(pairs).unwrap())
+    }
 
     fn service(extra: &[(&str, &str)]) -> TokenService {
         let mut vars = vec![
@@ -179,7 +183,7 @@ mod tests {
             (vars::TWIML_APP_SID, "AP00112233445566778899aabbccddeeff"),
         ];
         vars.extend_from_slice(extra);
-        TokenService::new(Settings::from_vars(&vars).unwrap().token_settings())
+        TokenService::new(settings(&vars))
     }
 
     #[test]
@@ -205,7 +209,7 @@ mod tests {
 
     #[test]
     fn not_configured_names_the_missing_variables() {
-        let s = TokenService::new(Settings::from_vars(&[]).unwrap().token_settings());
+        let s = TokenService::new(settings(&[]));
         let error = s.issue(Some("alice"), 0).unwrap_err();
         assert!(matches!(&error, TokenError::NotConfigured { missing } if missing.len() == 4));
         assert_eq!(

@@ -1,50 +1,106 @@
-//! The token endpoint's settings: the parsers for its variables, and the checked
-//! [`TokenSettings`] built from the parsed [`config::Tokens`](crate::config::Tokens).
+//! The token endpoint's settings: the [`Tokens`] group of the settings tree with the parsers for
+//! its variables, and the checked [`TokenSettings`] built from it.
 //!
 //! Everything is checked once, at start-up, so a typo stops the server with a message naming the
 //! variable instead of surfacing later as a browser error code. The one exception is a missing
 //! Twilio credential: the rest of the service (the phone line itself) works without browser
 //! calls, so the server starts, logs one warning and answers 503 on the token endpoint.
+//!
+//! The group lives here, next to the form it is checked into, and is built from the shared
+//! pieces in `crate::setting`; `config` only flattens it into the whole tree.
 
 use std::num::NonZeroU32;
 use std::str::FromStr;
+
+use clap::{ArgAction, Args};
 
 use super::access::{ClientAuth, IdentityAllowList};
 use super::jwt::{ApiCredentials, Ttl};
 use super::rate_limit::RateLimit;
 use super::region::{self, Region};
-use super::sid::{AppSid, Secret, SidShapeError};
-use crate::config::{SettingProblem, Tokens};
+use super::sid::{AccountSid, ApiKeySid, AppSid, Secret, SidShapeError};
+use crate::setting::{SettingProblem, names, parse, setting};
 
-/// Names of the environment variables, so messages, docs and tests spell them one way.
+/// The token endpoint's variables under short names, for messages, docs and tests.
 pub mod vars {
-    /// Account SID, `AC` + 32 hex. Required.
-    pub const ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
-    /// API key SID, `SK` + 32 hex. Required.
-    pub const API_KEY: &str = "TWILIO_API_KEY";
-    /// The API key's secret. Required.
-    pub const API_SECRET: &str = "TWILIO_API_SECRET";
-    /// TwiML App SID, `AP` + 32 hex. Required.
-    pub const TWIML_APP_SID: &str = "TWILIO_TWIML_APP_SID";
-    /// Token lifetime in seconds, 1..=86400, default 3600.
-    pub const TOKEN_TTL: &str = "TWILIO_TOKEN_TTL";
-    /// Twilio region of the API key (`twr`), optional.
-    pub const VOICE_REGION: &str = "TWILIO_VOICE_REGION";
-    /// Shared secret for `Authorization: Bearer`, optional.
-    pub const AUTH_BEARER: &str = "TOKEN_AUTH_BEARER";
-    /// `user:password` for HTTP basic auth, optional.
-    pub const AUTH_BASIC: &str = "TOKEN_AUTH_BASIC";
-    /// Comma-separated identity glob patterns, optional.
-    pub const IDENTITY_ALLOW: &str = "TOKEN_IDENTITY_ALLOW";
-    /// Requests per minute per client address, optional.
-    pub const RATE_LIMIT: &str = "TOKEN_RATE_LIMIT";
-    /// Whether to trust `X-Forwarded-For`, default false.
-    pub const TRUST_FORWARDED_FOR: &str = "TOKEN_TRUST_FORWARDED_FOR";
-    /// Comma-separated allowed CORS origins or `*`, optional.
-    pub const CORS_ORIGINS: &str = "TOKEN_CORS_ORIGINS";
+    pub use crate::setting::names::{
+        TOKEN_AUTH_BASIC as AUTH_BASIC, TOKEN_AUTH_BEARER as AUTH_BEARER,
+        TOKEN_CORS_ORIGINS as CORS_ORIGINS, TOKEN_IDENTITY_ALLOW as IDENTITY_ALLOW,
+        TOKEN_RATE_LIMIT as RATE_LIMIT, TOKEN_TRUST_FORWARDED_FOR as TRUST_FORWARDED_FOR,
+        TWILIO_ACCOUNT_SID as ACCOUNT_SID, TWILIO_API_KEY as API_KEY,
+        TWILIO_API_SECRET as API_SECRET, TWILIO_TOKEN_TTL as TOKEN_TTL,
+        TWILIO_TWIML_APP_SID as TWIML_APP_SID, TWILIO_VOICE_REGION as VOICE_REGION,
+    };
 
     /// The four variables without which no token can be minted, in the order reported.
     pub const REQUIRED: [&str; 4] = [ACCOUNT_SID, API_KEY, API_SECRET, TWIML_APP_SID];
+}
+
+/// The browser token endpoint (`GET /voice/token`): credentials and protections.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Browser tokens")]
+pub struct Tokens {
+    /// Your account SID, AC + 32 hex; without the four TWILIO_ credentials browser calls are off.
+    #[arg(long, env = names::TWILIO_ACCOUNT_SID, global = true,
+          value_parser = setting(sid::<AccountSid>))]
+    pub twilio_account_sid: Option<AccountSid>,
+
+    /// The API key SID that signs tokens, SK + 32 hex.
+    #[arg(long, env = names::TWILIO_API_KEY, global = true,
+          value_parser = setting(sid::<ApiKeySid>))]
+    pub twilio_api_key: Option<ApiKeySid>,
+
+    /// The API key's secret.
+    #[arg(long, env = names::TWILIO_API_SECRET, global = true, hide_env_values = true,
+          value_parser = setting(secret))]
+    pub twilio_api_secret: Option<Secret>,
+
+    /// The TwiML App whose Voice URL Twilio calls when the browser dials, AP + 32 hex.
+    #[arg(long, env = names::TWILIO_TWIML_APP_SID, global = true,
+          value_parser = setting(sid::<AppSid>))]
+    pub twilio_twiml_app_sid: Option<AppSid>,
+
+    /// Token lifetime in seconds, 1 to 86400.
+    #[arg(long, env = names::TWILIO_TOKEN_TTL, global = true, default_value = "3600",
+          value_parser = setting(ttl))]
+    pub twilio_token_ttl: Ttl,
+
+    /// The region the API key lives in (us1, ie1, au1, …); unset is Twilio's default, us1.
+    #[arg(long, env = names::TWILIO_VOICE_REGION, global = true,
+          value_parser = setting(region))]
+    pub twilio_voice_region: Option<Region>,
+
+    /// A shared secret callers send as `Authorization: Bearer …` (16 characters or more).
+    #[arg(long, env = names::TOKEN_AUTH_BEARER, global = true, hide_env_values = true,
+          value_parser = setting(bearer))]
+    pub token_auth_bearer: Option<Secret>,
+
+    /// `user:password` for HTTP basic auth on the token endpoint.
+    #[arg(long, env = names::TOKEN_AUTH_BASIC, global = true, hide_env_values = true,
+          value_parser = setting(basic))]
+    pub token_auth_basic: Option<Secret>,
+
+    /// Comma-separated identity patterns allowed a token, such as `agent_*,alice`.
+    #[arg(long, env = names::TOKEN_IDENTITY_ALLOW, global = true,
+          value_parser = setting(allow_list))]
+    pub token_identity_allow: Option<IdentityAllowList>,
+
+    /// Token requests per minute for each client address; unset is no limit.
+    #[arg(long, env = names::TOKEN_RATE_LIMIT, global = true,
+          value_parser = setting(rate_limit))]
+    pub token_rate_limit: Option<RateLimit>,
+
+    /// Take the client address from X-Forwarded-For (only behind your own proxy).
+    #[arg(long, env = names::TOKEN_TRUST_FORWARDED_FOR, global = true, value_name = "YES/NO",
+          default_value = "false", num_args = 0..=1, default_missing_value = "true",
+          action = ArgAction::Set, value_parser = setting(parse::flag))]
+    pub token_trust_forwarded_for: bool,
+
+    /// Origins of pages elsewhere that may call the endpoint (`https://a.example,…` or `*`);
+    /// unset is same origin only.
+    #[arg(long, env = names::TOKEN_CORS_ORIGINS, global = true,
+          value_parser = setting(cors))]
+    pub token_cors_origins: Option<CorsOrigins>,
 }
 
 /// The shortest bearer secret accepted: shorter ones can be guessed, and the rate limit is off
@@ -87,6 +143,14 @@ pub struct TokenSettings {
 }
 
 impl TokenSettings {
+    /// The endpoint with no variable set: its defaults, and no Twilio credentials, so the
+    /// endpoint answers 503 and names what to set. For a server not given its settings yet.
+    pub fn unconfigured() -> Self {
+        let none = crate::setting::from_lookup::<Tokens>(|_| None)
+            .expect("the defaults of the token settings are valid");
+        Self::new(&none)
+    }
+
     /// The endpoint's settings from the parsed variables; every value is already valid, so
     /// only missing credentials remain to be noticed.
     pub fn new(tokens: &Tokens) -> Self {
@@ -243,6 +307,7 @@ pub fn ttl(_: &'static str, value: &str) -> Result<Ttl, SettingProblem> {
 pub fn region(_: &'static str, value: &str) -> Result<Region, SettingProblem> {
     Region::parse(value).map_err(|_| SettingProblem::UnknownRegion {
         value: value.to_owned(),
+        known: Region::list(),
     })
 }
 
@@ -251,11 +316,13 @@ pub fn bearer(_: &'static str, value: &str) -> Result<Secret, SettingProblem> {
     if value.chars().any(char::is_whitespace) {
         return Err(SettingProblem::Bearer {
             reason: "contains a space or line break, which cannot be sent in a header reliably",
+            min_len: MIN_BEARER_LEN,
         });
     }
     if value.chars().count() < MIN_BEARER_LEN {
         return Err(SettingProblem::Bearer {
             reason: "is too short to be safe",
+            min_len: MIN_BEARER_LEN,
         });
     }
     Ok(Secret::new(value))
@@ -273,7 +340,7 @@ pub fn basic(_: &'static str, value: &str) -> Result<Secret, SettingProblem> {
 
 /// `TOKEN_IDENTITY_ALLOW`: comma-separated identity patterns.
 pub fn allow_list(_: &'static str, value: &str) -> Result<IdentityAllowList, SettingProblem> {
-    Ok(IdentityAllowList::parse(value)?)
+    IdentityAllowList::parse(value).map_err(|error| SettingProblem::AllowList(error.to_string()))
 }
 
 /// `TOKEN_RATE_LIMIT`: requests per minute, 1 or more.
@@ -336,7 +403,7 @@ fn parse_cors(value: &str) -> Result<CorsOrigins, SettingProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{Settings, SettingsError};
+    use crate::setting::SettingsError;
 
     const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
     const KEY: &str = "SKfedcba9876543210fedcba9876543210";
@@ -344,7 +411,7 @@ mod tests {
     const SECRET: &str = "s3cr3t_api_key_secret_for_tests";
 
     fn settings(pairs: &[(&str, &str)]) -> Result<TokenSettings, SettingsError> {
-        Settings::from_vars(pairs).map(|settings| settings.token_settings())
+        crate::setting::from_vars::<Tokens>(pairs).map(|tokens| TokenSettings::new(&tokens))
     }
 
     fn configured(extra: &[(&str, &str)]) -> Result<TokenSettings, SettingsError> {

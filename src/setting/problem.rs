@@ -3,10 +3,10 @@
 //! Every message says which variable is wrong and what would be right, and never repeats the
 //! value of a credential: start-up errors end up in shared logs and terminals, and people do
 //! paste a secret into the wrong variable.
-
-use crate::token::access::AllowPatternError;
-use crate::token::region::Region;
-use crate::token::settings::MIN_BEARER_LEN;
+//!
+//! The token endpoint's problems carry what their messages need from the token module (the
+//! known regions, the shortest bearer secret, the pattern's fault) as data, so that this module
+//! does not depend on the module whose settings it describes.
 
 /// One setting that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,22 +90,25 @@ pub enum SettingProblem {
     /// `TWILIO_VOICE_REGION` is not a known region.
     #[error(
         "TWILIO_VOICE_REGION={value:?} is not a Twilio region this service knows; use one of: \
-         {list} (the region your API key was created in), or leave it unset for Twilio's \
-         default region, us1",
-        list = Region::list()
+         {known} (the region your API key was created in), or leave it unset for Twilio's \
+         default region, us1"
     )]
     UnknownRegion {
         /// The value given.
         value: String,
+        /// The regions callflow knows, comma-separated.
+        known: String,
     },
     /// `TOKEN_AUTH_BEARER` is too short or holds whitespace.
     #[error(
-        "TOKEN_AUTH_BEARER {reason}; use a random value of at least {MIN_BEARER_LEN} \
+        "TOKEN_AUTH_BEARER {reason}; use a random value of at least {min_len} \
          characters, for example the output of `openssl rand -hex 24`"
     )]
     Bearer {
         /// What is wrong (the value is never shown).
         reason: &'static str,
+        /// The shortest secret accepted.
+        min_len: usize,
     },
     /// `TOKEN_AUTH_BASIC` is not `user:password`.
     #[error(
@@ -115,7 +118,10 @@ pub enum SettingProblem {
     BasicShape,
     /// `TOKEN_IDENTITY_ALLOW` has a pattern that can never match.
     #[error("TOKEN_IDENTITY_ALLOW: {0}")]
-    AllowList(#[from] AllowPatternError),
+    AllowList(
+        /// Which pattern, and what is wrong with it.
+        String,
+    ),
     /// `TOKEN_RATE_LIMIT` is not a positive whole number.
     #[error(
         "TOKEN_RATE_LIMIT={value:?} must be a whole number of token requests per minute for each \
@@ -133,8 +139,8 @@ pub enum SettingProblem {
         /// What is wrong with it.
         reason: &'static str,
     },
-    /// A name given to [`Settings::from_vars`](super::Settings::from_vars) that callflow does
-    /// not read: a typo there would otherwise go unnoticed.
+    /// A name given to [`from_vars`](super::from_vars) that callflow does not read: a typo
+    /// there would otherwise go unnoticed.
     #[error("{name} is not a setting callflow reads")]
     Unknown {
         /// The name given.

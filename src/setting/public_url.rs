@@ -61,6 +61,6 @@ impl fmt::Display for PublicUrl {
 }
 
 /// [`PublicUrl::parse`] as a setting.
-pub(super) fn public_url(_: &'static str, value: &str) -> Result<PublicUrl, SettingProblem> {
+pub fn public_url(_: &'static str, value: &str) -> Result<PublicUrl, SettingProblem> {
     PublicUrl::parse(value)
 }

@@ -1,0 +1,96 @@
+//! The name of every environment variable callflow reads, written once.
+//!
+//! They live here, below every part that reads a setting, so that a message, a clap argument
+//! and a test all spell a name the same way without importing the module that owns the setting.
+
+/// The port to listen on.
+pub const PORT: &str = "PORT";
+/// The address to listen on.
+pub const HOST: &str = "HOST";
+/// How many versions of the flows stay loaded after edits.
+pub const FLOW_VERSIONS_KEPT: &str = "FLOW_VERSIONS_KEPT";
+/// The log filter.
+pub const RUST_LOG: &str = "RUST_LOG";
+/// How long a client has to send a request's header.
+pub const HEADER_TIMEOUT: &str = "HEADER_TIMEOUT";
+/// Connections open at once.
+pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
+/// How long shutdown waits for answers in flight.
+pub const SHUTDOWN_GRACE: &str = "SHUTDOWN_GRACE";
+/// The folder of flows.
+pub const FLOWS_DIR: &str = "FLOWS_DIR";
+/// The public base URL Twilio calls.
+pub const PUBLIC_URL: &str = "PUBLIC_URL";
+/// The number browser calls show.
+pub const TWILIO_CALLER_ID: &str = "TWILIO_CALLER_ID";
+/// The flow for calls nothing else routes.
+pub const DEFAULT_FLOW: &str = "DEFAULT_FLOW";
+/// The flow for browser calls that name a `To`.
+pub const OUTBOUND_FLOW: &str = "OUTBOUND_FLOW";
+/// The Twilio auth token webhooks are signed with.
+pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
+/// Lets `X-Forwarded-Proto`/`X-Forwarded-Host` decide the checked URL.
+pub const TRUST_FORWARDED_HEADERS: &str = "TRUST_FORWARDED_HEADERS";
+/// Switches signature checks off on purpose.
+pub const TWILIO_ALLOW_UNSIGNED: &str = "TWILIO_ALLOW_UNSIGNED";
+/// Account SID, `AC` + 32 hex.
+pub const TWILIO_ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
+/// API key SID, `SK` + 32 hex.
+pub const TWILIO_API_KEY: &str = "TWILIO_API_KEY";
+/// The API key's secret.
+pub const TWILIO_API_SECRET: &str = "TWILIO_API_SECRET";
+/// TwiML App SID, `AP` + 32 hex.
+pub const TWILIO_TWIML_APP_SID: &str = "TWILIO_TWIML_APP_SID";
+/// Token lifetime in seconds.
+pub const TWILIO_TOKEN_TTL: &str = "TWILIO_TOKEN_TTL";
+/// Twilio region of the API key.
+pub const TWILIO_VOICE_REGION: &str = "TWILIO_VOICE_REGION";
+/// Shared secret for `Authorization: Bearer` on the token endpoint.
+pub const TOKEN_AUTH_BEARER: &str = "TOKEN_AUTH_BEARER";
+/// `user:password` for HTTP basic auth on the token endpoint.
+pub const TOKEN_AUTH_BASIC: &str = "TOKEN_AUTH_BASIC";
+/// Identity patterns allowed a token.
+pub const TOKEN_IDENTITY_ALLOW: &str = "TOKEN_IDENTITY_ALLOW";
+/// Token requests per minute for each client address.
+pub const TOKEN_RATE_LIMIT: &str = "TOKEN_RATE_LIMIT";
+/// Whether `X-Forwarded-For` names the token endpoint's client.
+pub const TOKEN_TRUST_FORWARDED_FOR: &str = "TOKEN_TRUST_FORWARDED_FOR";
+/// Origins of pages elsewhere that may call the token endpoint.
+pub const TOKEN_CORS_ORIGINS: &str = "TOKEN_CORS_ORIGINS";
+/// The folder of the browser test page's files.
+pub const PUBLIC_DIR: &str = "PUBLIC_DIR";
+/// Who may use the simulator.
+pub const SIMULATOR: &str = "SIMULATOR";
+
+/// Every environment variable callflow reads, in the order `--help` lists them.
+pub const VARIABLES: &[&str] = &[
+    PORT,
+    HOST,
+    FLOW_VERSIONS_KEPT,
+    RUST_LOG,
+    HEADER_TIMEOUT,
+    MAX_CONNECTIONS,
+    SHUTDOWN_GRACE,
+    FLOWS_DIR,
+    PUBLIC_URL,
+    TWILIO_CALLER_ID,
+    DEFAULT_FLOW,
+    OUTBOUND_FLOW,
+    TWILIO_AUTH_TOKEN,
+    TRUST_FORWARDED_HEADERS,
+    TWILIO_ALLOW_UNSIGNED,
+    TWILIO_ACCOUNT_SID,
+    TWILIO_API_KEY,
+    TWILIO_API_SECRET,
+    TWILIO_TWIML_APP_SID,
+    TWILIO_TOKEN_TTL,
+    TWILIO_VOICE_REGION,
+    TOKEN_AUTH_BEARER,
+    TOKEN_AUTH_BASIC,
+    TOKEN_IDENTITY_ALLOW,
+    TOKEN_RATE_LIMIT,
+    TOKEN_TRUST_FORWARDED_FOR,
+    TOKEN_CORS_ORIGINS,
+    PUBLIC_DIR,
+    SIMULATOR,
+];
