@@ -21,9 +21,10 @@
 //!   caller input from dialling anywhere else.
 //! - [`signature`]: X-Twilio-Signature, so forged webhooks are refused.
 //! - [`token`]: Twilio Voice access tokens for the browser SDK.
-//! - [`http`]: the axum router: `/voice`, `/voice/token`, `/flows`,
-//!   `/healthz`, the browser test page and its `/simulate` API, and the
-//!   server's `run`.
+//! - [`http`]: one axum router for every request (`/voice`, `/voice/token`,
+//!   `/flows`, `/healthz`, the browser test page and its `/simulate` API),
+//!   the tower layers every request goes through, one error type, and the
+//!   accept loop with its connection limits.
 //! - [`reload`]: hot reload: watch the flows folder, check, swap; keep
 //!   recent versions for calls in progress.
 //! - [`simulator`]: plays Twilio's side of a call against the router, for
