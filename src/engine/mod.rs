@@ -432,15 +432,22 @@ impl<'a> Turn<'a> {
                 first_say.and_then(|s| s.language.clone()),
             )
         });
-        self.xml = twiml::Document::start();
-        self.emit(say::verb(
-            APOLOGY,
-            voice.as_deref(),
-            language.as_deref(),
-            None,
-        ));
-        self.emit(hangup::verb());
+        self.xml = apology_document(voice.as_deref(), language.as_deref());
     }
+}
+
+/// The apology and a hang-up, in `voice` and `language` when given.
+fn apology_document(voice: Option<&str>, language: Option<&str>) -> twiml::Document {
+    let mut xml = twiml::Document::start();
+    say::verb(APOLOGY, voice, language, None).write_to(xml.verbs());
+    hangup::verb().write_to(xml.verbs());
+    xml
+}
+
+/// The apology and a hang-up as a whole TwiML answer, for a turn that
+/// could not finish at all (it panicked, or ran past its deadline).
+pub fn apology() -> String {
+    apology_document(None, None).finish()
 }
 
 /// What the steps of a turn see of the call.

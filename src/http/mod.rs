@@ -111,7 +111,7 @@ impl AppState {
             flows: store,
             engine: Arc::new(engine),
             clock: Clock::System,
-            tokens: Arc::new(unconfigured_tokens()),
+            tokens: Arc::new(TokenService::new(TokenSettings::unconfigured())),
             webhook_auth: Arc::new(WebhookAuth::unchecked()),
             page: Arc::new(page::PageSettings::default()),
             fault: None,
@@ -207,10 +207,4 @@ fn panic_cause(panic: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("")
-}
-
-/// A token service with no Twilio credentials: `/voice/token` answers 503
-/// and names what to set.
-fn unconfigured_tokens() -> TokenService {
-    TokenService::new(TokenSettings::unconfigured())
 }

@@ -22,8 +22,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::AppState;
 use super::signature::{self, WebhookForm};
 use crate::engine::{self, CallState, Webhook};
-use crate::flow::steps;
-use crate::twiml;
 
 /// The simulator's header asking which steps a webhook ran; declared there,
 /// since the simulator sits below the router it drives.
@@ -37,11 +35,6 @@ const TWIML_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-
 /// Twilio gives up after 15 seconds and plays its own error; past this the
 /// caller hears the apology with time to spare.
 pub const TURN_DEADLINE: Duration = Duration::from_secs(8);
-
-/// Said when the turn itself fails (a panic, the deadline), which a test
-/// of a flow should never see.
-const APOLOGY: &str =
-    "We're sorry, something went wrong on our side. Please call again later. Goodbye.";
 
 /// `/voice` for GET and POST. Its own panic guard answers with the
 /// apology in TwiML, so even a bug keeps the call's last words polite.
@@ -91,7 +84,7 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
                 "the turn took longer than {} s; the caller heard an apology",
                 TURN_DEADLINE.as_secs()
             );
-            apology()
+            engine::apology()
         }
     };
     let mut response = twiml_response(twiml);
@@ -106,20 +99,12 @@ fn twiml_response(twiml: String) -> Response {
     ([(header::CONTENT_TYPE, TWIML_TYPE)], Body::from(twiml)).into_response()
 }
 
-/// The apology and a hang-up, as TwiML.
-fn apology() -> String {
-    let mut response = twiml::Response::new();
-    response.push(steps::say::verb(APOLOGY, None, None, None));
-    response.push(steps::hangup::verb());
-    response.to_xml()
-}
-
 /// What [`CatchPanicLayer`] answers when a turn panics. The request's span
 /// carries the CallSid, so the log line names the call.
 fn apologise_for_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
     let cause = super::panic_cause(panic.as_ref());
     tracing::error!(cause, "the turn panicked; the caller heard an apology");
-    twiml_response(apology())
+    twiml_response(engine::apology())
 }
 
 /// A failure put in a turn's way on purpose, to prove that the guards
