@@ -194,7 +194,7 @@ pub async fn verify_twilio_signature(
 /// A webhook's parameters, decoded once: the callback URL's query (the call's state) and the
 /// form body (Twilio's parameters). Put in the request's extensions by
 /// [`verify_twilio_signature`]; a handler takes it as an extractor.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct WebhookForm {
     pub query: Vec<(Cow<'static, str>, Cow<'static, str>)>,
     pub params: Vec<(Cow<'static, str>, Cow<'static, str>)>,
