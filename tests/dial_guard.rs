@@ -7,6 +7,13 @@ use callflow::dial_target::{
 };
 use proptest::prelude::*;
 
+mod common;
+
+use std::time::Duration;
+
+use callflow::config::Settings;
+use callflow::simulator::{CallEnd, CallSetup, SimulatedCall};
+
 use TargetKind::{Client, Number, Sip};
 
 fn allow(patterns: &[&str]) -> AllowList {
@@ -806,4 +813,109 @@ fn ordinary_numbers_still_dial() {
             );
         }
     }
+}
+
+/// One browser call from `from` to `to` through the `/voice` router, answered when it dials.
+async fn browser_call(router: &axum::Router, from: &str, to: &str) -> SimulatedCall {
+    SimulatedCall::play_script(
+        router.clone(),
+        common::setup(from, to),
+        vec![common::outcome("completed")],
+    )
+    .await
+    .expect("the simulated call runs")
+}
+
+fn was_refused(call: &SimulatedCall) -> bool {
+    call.dialled().is_empty()
+        && call
+            .heard()
+            .iter()
+            .any(|said| said.contains("can only call numbers in North America"))
+        && call.ended() == Some(&CallEnd::Hangup)
+}
+
+const NUMBER: &str = "+12125550143";
+
+/// The example flows with the dial limits of `vars`, served by one router whose counts every
+/// call shares.
+fn router_with(vars: &[(&str, &str)]) -> axum::Router {
+    let settings = Settings::from_vars(vars).expect("valid settings");
+    callflow::http::router(common::state_at("flows", common::OPEN).with_engine(settings.engine()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_browser_identity_past_its_dial_limit_takes_the_refused_path() {
+    // The defaults: 10 dials a minute for one identity.
+    let router = common::router_at("flows", common::OPEN);
+    for n in 1..=10 {
+        let call = browser_call(&router, "client:alice", NUMBER).await;
+        assert_eq!(call.dialled(), [NUMBER], "dial {n}: {}", call.transcript());
+    }
+    let eleventh = browser_call(&router, "client:alice", NUMBER).await;
+    assert!(was_refused(&eleventh), "{}", eleventh.transcript());
+    assert!(!eleventh.exchanges[0].twiml.contains("<Dial"));
+    // Another identity is still served.
+    let bob = browser_call(&router, "client:bob", NUMBER).await;
+    assert_eq!(bob.dialled(), [NUMBER]);
+    // The budget refills evenly: one dial every 6 seconds at 10 a minute.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    assert!(was_refused(
+        &browser_call(&router, "client:alice", NUMBER).await
+    ));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let again = browser_call(&router, "client:alice", "client:bob").await;
+    assert_eq!(again.dialled(), ["client:bob"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn browser_calls_together_past_the_total_limit_take_the_refused_path() {
+    let router = router_with(&[("DIAL_RATE_LIMIT", "2"), ("DIAL_RATE_LIMIT_TOTAL", "3")]);
+    for identity in ["client:a", "client:b", "client:c"] {
+        let call = browser_call(&router, identity, NUMBER).await;
+        assert_eq!(call.dialled(), [NUMBER], "{identity}");
+    }
+    let fourth = browser_call(&router, "client:d", NUMBER).await;
+    assert!(was_refused(&fourth), "{}", fourth.transcript());
+    // 3 a minute refill one every 20 seconds.
+    tokio::time::advance(Duration::from_secs(20)).await;
+    assert_eq!(
+        browser_call(&router, "client:d", NUMBER).await.dialled(),
+        [NUMBER]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn dial_limits_can_be_switched_off_and_phone_calls_are_not_counted() {
+    let router = router_with(&[("DIAL_RATE_LIMIT", "off"), ("DIAL_RATE_LIMIT_TOTAL", "off")]);
+    for _ in 0..30 {
+        assert_eq!(
+            browser_call(&router, "client:alice", NUMBER)
+                .await
+                .dialled(),
+            [NUMBER]
+        );
+    }
+    // With the limits on, a phone call into the outbound flow is not counted.
+    let router = router_with(&[("DIAL_RATE_LIMIT", "1"), ("DIAL_RATE_LIMIT_TOTAL", "1")]);
+    for _ in 0..3 {
+        let setup = CallSetup {
+            flow: Some("outbound".into()),
+            ..common::setup("+14155550100", NUMBER)
+        };
+        let call =
+            SimulatedCall::play_script(router.clone(), setup, vec![common::outcome("completed")])
+                .await
+                .unwrap();
+        assert_eq!(call.dialled(), [NUMBER]);
+    }
+    assert_eq!(
+        browser_call(&router, "client:alice", NUMBER)
+            .await
+            .dialled(),
+        [NUMBER]
+    );
+    assert!(was_refused(
+        &browser_call(&router, "client:alice", NUMBER).await
+    ));
 }

@@ -38,6 +38,7 @@ pub use crate::token::Tokens;
 pub use parse::{CommandLineError, read_command_line};
 pub use report::effective;
 
+use crate::dial_limit::{DialLimiter, DialLimits, DialRate, dial_rate};
 use crate::engine::EngineSettings;
 use crate::http::page::PageSettings;
 use crate::http::signature::WebhookAuth;
@@ -140,6 +141,18 @@ pub struct Flows {
     #[arg(long, env = names::OUTBOUND_FLOW, global = true, default_value = "outbound",
           value_parser = setting(parse::text))]
     pub outbound_flow: String,
+
+    /// Dials a minute that the calls of one browser identity (`client:…`) may place; past it
+    /// the dial takes the flow's `refused` path. `off` for no limit. Counted per process.
+    #[arg(long, env = names::DIAL_RATE_LIMIT, global = true,
+          default_value_t = DialLimits::default().per_identity, value_parser = setting(dial_rate))]
+    pub dial_rate_limit: DialRate,
+
+    /// Dials a minute that all browser calls together may place; `off` for no limit. Counted
+    /// per process.
+    #[arg(long, env = names::DIAL_RATE_LIMIT_TOTAL, global = true,
+          default_value_t = DialLimits::default().total, value_parser = setting(dial_rate))]
+    pub dial_rate_limit_total: DialRate,
 }
 
 impl Settings {
@@ -193,6 +206,10 @@ impl Flows {
             caller_id: self.twilio_caller_id.clone(),
             default_flow: self.default_flow.clone(),
             outbound_flow: self.outbound_flow.clone(),
+            dials: DialLimiter::new(DialLimits {
+                per_identity: self.dial_rate_limit,
+                total: self.dial_rate_limit_total,
+            }),
         }
     }
 }

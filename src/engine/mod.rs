@@ -34,6 +34,7 @@ use std::borrow::Cow;
 use jiff::Timestamp;
 use minijinja::Value;
 
+use crate::dial_limit::{DialLimiter, Limited};
 use crate::flow::steps::{Call, Place, StepError, Then, hangup, say};
 use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
@@ -65,6 +66,9 @@ pub struct EngineSettings {
     pub default_flow: String,
     /// The flow for browser calls that name a `To`.
     pub outbound_flow: String,
+    /// Counts the dials of browser calls (`DIAL_RATE_LIMIT`, `DIAL_RATE_LIMIT_TOTAL`). Clones
+    /// of the settings share the counts.
+    pub dials: DialLimiter,
 }
 
 impl Default for EngineSettings {
@@ -74,6 +78,7 @@ impl Default for EngineSettings {
             caller_id: None,
             default_flow: "main".into(),
             outbound_flow: "outbound".into(),
+            dials: DialLimiter::default(),
         }
     }
 }
@@ -506,6 +511,21 @@ impl<'a> Call<'a> for Turn<'a> {
 
     fn attempt(&mut self) -> &mut u32 {
         &mut self.state.attempt
+    }
+
+    fn count_dial(&mut self) -> Result<(), Limited> {
+        let identity = self
+            .webhook
+            .param("From")
+            .and_then(|from| from.strip_prefix("client:"));
+        match identity {
+            // Tokio's clock, which tests can pause and move on.
+            Some(identity) => self
+                .settings
+                .dials
+                .count(identity, tokio::time::Instant::now().into_std()),
+            None => Ok(()),
+        }
     }
 
     fn place(&self) -> Place<'_> {
