@@ -105,12 +105,12 @@ impl Default for DialLimits {
 pub enum Limited {
     /// This identity's calls dialled too often.
     #[error(
-        "this browser identity has placed its {per_minute} dials a minute (DIAL_RATE_LIMIT); the next is allowed in {retry_after} s"
+        "this browser identity has reached its limit of {per_minute} dials a minute (DIAL_RATE_LIMIT); the next is allowed in {retry_after} s"
     )]
     Identity { per_minute: u32, retry_after: u64 },
     /// Browser calls together dialled too often.
     #[error(
-        "browser calls together have placed their {per_minute} dials a minute (DIAL_RATE_LIMIT_TOTAL); the next is allowed in {retry_after} s"
+        "browser calls together have reached their limit of {per_minute} dials a minute (DIAL_RATE_LIMIT_TOTAL); the next is allowed in {retry_after} s"
     )]
     Total { per_minute: u32, retry_after: u64 },
 }
