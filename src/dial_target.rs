@@ -571,11 +571,15 @@ impl AllowList {
                 None => return Ok(()),
             }
         }
-        let fence = standing.expect("a matching pattern was held back by a fence");
-        Err(NotPermitted::Denied {
-            target: target.as_str().to_owned(),
-            prefix: fence.prefix.clone(),
-            reason: fence.reason(),
+        Err(match standing {
+            Some(fence) => NotPermitted::Denied {
+                target: target.as_str().to_owned(),
+                prefix: fence.prefix.clone(),
+                reason: fence.reason(),
+            },
+            None => NotPermitted::NotAllowed {
+                target: target.as_str().to_owned(),
+            },
         })
     }
 
