@@ -545,7 +545,7 @@ impl AllowList {
 
     /// Like [`permits`](Self::permits), but says why not, for the log.
     ///
-    /// A target matching a pattern is still refused while one of its [fences](fences) stands:
+    /// A target matching a pattern is still refused while one of its fences (see `fences`) stands:
     /// a pattern opens a fence only when its literal text (before its first `*`) starts with
     /// the fence's prefix, so only a pattern that names the range on purpose opens it.
     pub fn check(&self, target: &DialTarget) -> Result<(), NotPermitted> {
