@@ -117,7 +117,7 @@ pub fn main() -> ExitCode {
         Some(Command::Test { .. }) => "error",
         _ => "info",
     };
-    init_tracing(
+    crate::logging::init(
         cli.settings
             .server
             .rust_log
@@ -159,15 +159,6 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `filter` was checked when the settings were parsed (`RUST_LOG`).
-fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::new(filter);
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Loads the flows, printing the report; `None` when there are errors.
 fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
     match flow::load(dir) {
@@ -186,7 +177,12 @@ fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
 
 async fn serve(settings: &Settings) -> ExitCode {
     let flows = &settings.flows;
-    let store = match FlowStore::open(&flows.flows_dir, &settings.engine()) {
+    // Once: without STATE_KEY or an auth token, each call makes a new key.
+    let engine = settings.engine();
+    if let Some(warning) = engine.state_key.startup_warning() {
+        tracing::warn!("{warning}");
+    }
+    let store = match FlowStore::open(&flows.flows_dir, &engine) {
         Ok((store, warnings)) => {
             if !warnings.is_empty() {
                 eprintln!("{warnings}");
@@ -215,7 +211,7 @@ async fn serve(settings: &Settings) -> ExitCode {
         reload::spawn_watcher(store.clone(), WatchSettings::default()).inspect_err(|error| {
             tracing::warn!("not watching the flows (SIGHUP cannot reload either): {error}")
         });
-    let state = AppState::with_store(store, settings.engine())
+    let state = AppState::with_store(store, engine)
         .with_tokens(tokens)
         .with_webhook_auth(webhook_auth)
         .with_page(page);

@@ -82,7 +82,7 @@ fn open(dir: &Path) -> FlowStore {
 fn router(store: &Arc<FlowStore>) -> Router {
     let page = callflow::http::page::PageSettings::new("public")
         .with_simulator(callflow::http::simulate::SimulatorMode::On);
-    http::router(AppState::with_store(store.clone(), EngineSettings::default()).with_page(page))
+    http::router(AppState::with_store(store.clone(), common::sealing_engine()).with_page(page))
 }
 
 /// A store over `folder` with the real watcher running.
@@ -375,10 +375,7 @@ async fn a_step_missing_from_the_version_the_url_names_is_still_a_fault() {
     let folder = Folder::new("fault");
     folder.write("main.yaml", &fixture("one"));
     let store = Arc::new(open(&folder.path));
-    let url = format!(
-        "/voice?flow=main&step=nowhere&v={}",
-        store.current().version()
-    );
+    let url = common::sealed_url("main", "nowhere", Some(store.current().version()));
     let response = router(&store)
         .oneshot(
             Request::post(url)

@@ -63,12 +63,15 @@ async fn webhooks_are_answered_as_the_router_answers_them() {
         }),
         ("a menu choice", || {
             form(
-                "/voice?flow=main&step=menu",
+                &common::sealed_url("main", "menu", None),
                 "CallSid=CA1&From=%2B15551112222&Digits=1",
             )
         }),
         ("a step that is gone", || {
-            form("/voice?flow=main&step=no_such_step", "CallSid=CA1")
+            form(
+                &common::sealed_url("main", "no_such_step", None),
+                "CallSid=CA1",
+            )
         }),
         ("a GET webhook", || {
             Request::get("/voice?CallSid=CA1&From=%2B15551112222")

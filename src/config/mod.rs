@@ -38,7 +38,7 @@ pub use crate::token::Tokens;
 pub use parse::{CommandLineError, read_command_line};
 pub use report::effective;
 
-use crate::engine::EngineSettings;
+use crate::engine::{EngineSettings, ShortSecret, StateKey};
 use crate::http::page::PageSettings;
 use crate::http::signature::WebhookAuth;
 use crate::setting::{names, public_url};
@@ -126,6 +126,12 @@ pub struct Flows {
     #[arg(long, env = names::PUBLIC_URL, global = true, value_parser = setting(public_url))]
     pub public_url: Option<PublicUrl>,
 
+    /// Secret that seals each call's state in callback URLs, the same on every replica (32+
+    /// characters) [default: derived from TWILIO_AUTH_TOKEN, else random at start-up].
+    #[arg(long, env = names::STATE_KEY, global = true, hide_env_values = true,
+          value_parser = setting(state_key))]
+    pub state_key: Option<StateKey>,
+
     /// One of your Twilio numbers: what browser calls show when they dial a phone
     /// (`config.caller_id` in flows).
     #[arg(long, env = names::TWILIO_CALLER_ID, global = true, value_parser = setting(parse::text))]
@@ -161,9 +167,16 @@ impl Settings {
         crate::setting::from_vars(pairs)
     }
 
-    /// What the engine needs: routing and the callback base.
+    /// What the engine needs: routing, the callback base, and the key that seals call state
+    /// (`STATE_KEY`, else derived from `TWILIO_AUTH_TOKEN`). Without either, each call of this
+    /// makes a new random key, so a server calls it once.
     pub fn engine(&self) -> EngineSettings {
-        self.flows.engine()
+        let mut engine = self.flows.engine();
+        engine.state_key = StateKey::choose(
+            self.flows.state_key.as_ref(),
+            self.webhooks.twilio_auth_token.as_ref(),
+        );
+        engine
     }
 
     /// How webhooks are checked.
@@ -193,6 +206,16 @@ impl Flows {
             caller_id: self.twilio_caller_id.clone(),
             default_flow: self.default_flow.clone(),
             outbound_flow: self.outbound_flow.clone(),
+            state_key: StateKey::choose(self.state_key.as_ref(), None),
         }
     }
+}
+
+/// `STATE_KEY` as a setting.
+fn state_key(name: &'static str, value: &str) -> Result<StateKey, SettingProblem> {
+    StateKey::from_secret(value).map_err(|ShortSecret(chars)| SettingProblem::ShortSecret {
+        name,
+        chars,
+        min: StateKey::MIN_SECRET_CHARS,
+    })
 }

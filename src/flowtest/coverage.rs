@@ -35,7 +35,7 @@ impl Coverage {
             }
             let query = exchange.url.split_once('?').map_or("", |(_, q)| q);
             let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
-            let Some(state) = CallState::from_query(&pairs) else {
+            let Some(state) = CallState::read(&pairs) else {
                 continue;
             };
             let Some((flow, step)) = locate(flows, &state.flow, &state.step) else {

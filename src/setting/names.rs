@@ -21,6 +21,8 @@ pub const SHUTDOWN_GRACE: &str = "SHUTDOWN_GRACE";
 pub const FLOWS_DIR: &str = "FLOWS_DIR";
 /// The public base URL Twilio calls.
 pub const PUBLIC_URL: &str = "PUBLIC_URL";
+/// The key that seals call state in callback URLs.
+pub const STATE_KEY: &str = "STATE_KEY";
 /// The number browser calls show.
 pub const TWILIO_CALLER_ID: &str = "TWILIO_CALLER_ID";
 /// The flow for calls nothing else routes.
@@ -73,6 +75,7 @@ pub const VARIABLES: &[&str] = &[
     SHUTDOWN_GRACE,
     FLOWS_DIR,
     PUBLIC_URL,
+    STATE_KEY,
     TWILIO_CALLER_ID,
     DEFAULT_FLOW,
     OUTBOUND_FLOW,

@@ -110,6 +110,19 @@ pub enum SettingProblem {
         /// The shortest secret accepted.
         min_len: usize,
     },
+    /// A secret too short to resist guessing (its value is never shown).
+    #[error(
+        "{name} is {chars} characters long; use at least {min} random characters, for example \
+         the output of `openssl rand -hex 32`"
+    )]
+    ShortSecret {
+        /// The variable.
+        name: &'static str,
+        /// How long the value given is.
+        chars: usize,
+        /// The shortest secret accepted.
+        min: usize,
+    },
     /// `TOKEN_AUTH_BASIC` is not `user:password`.
     #[error(
         "TOKEN_AUTH_BASIC must be user:password, with a user name (no colon) before the first \

@@ -3,12 +3,35 @@
 
 use std::path::PathBuf;
 
-use callflow::engine::EngineSettings;
+use callflow::engine::{CallState, EngineSettings, StateKey};
 use callflow::http::{self, AppState, Clock};
 use callflow::simulator::{CallSetup, CallerAction, SimulatedCall};
 
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// The `STATE_KEY` of tests that build callback URLs themselves or compare them whole.
+pub const STATE_KEY: &str = "a test line's state key, 32 characters or more";
+
+/// Engine settings whose seals tests can reproduce.
+pub fn sealing_engine() -> EngineSettings {
+    EngineSettings {
+        state_key: StateKey::from_secret(STATE_KEY).unwrap(),
+        ..EngineSettings::default()
+    }
+}
+
+/// A callback URL for `step` of `flow`, sealed with [`STATE_KEY`], as the server itself would
+/// write it after waiting there.
+pub fn sealed_url(flow: &str, step: &str, version: Option<&str>) -> String {
+    let state = CallState {
+        flow: flow.into(),
+        step: step.into(),
+        version: version.map(str::to_owned),
+        ..CallState::default()
+    };
+    state.url("", &StateKey::from_secret(STATE_KEY).unwrap())
 }
 
 /// The flows in `dir` at the instant `at`, as the server's state.
@@ -18,7 +41,7 @@ pub fn state_at(dir: &str, at: &str) -> AppState {
         .flows;
     let settings = EngineSettings {
         caller_id: Some("+15550001111".into()),
-        ..EngineSettings::default()
+        ..sealing_engine()
     };
     AppState::new(flows, settings).with_clock(Clock::Fixed(at.parse().unwrap()))
 }
@@ -148,6 +171,7 @@ pub fn capture_log() -> (Captured, tracing::subscriber::DefaultGuard) {
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
+        .fmt_fields(callflow::logging::fields())
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
 }
