@@ -2,9 +2,7 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::Request;
-use common::{OPEN, app_at, capture_log};
+use common::{OPEN, app_at, capture_log, webhook};
 use tower::ServiceExt;
 
 #[tokio::test]
@@ -21,12 +19,7 @@ async fn a_line_break_in_a_flow_name_or_call_sid_cannot_forge_a_log_line() {
         form_urlencoded::byte_serialize(format!("CA1\r\n{forged}").as_bytes()).collect::<String>()
     );
     let response = app_at("flows", OPEN)
-        .oneshot(
-            Request::post(url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .unwrap(),
-        )
+        .oneshot(webhook(&url, body))
         .await
         .unwrap();
     assert_eq!(response.status(), 200);

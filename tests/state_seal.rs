@@ -5,13 +5,11 @@
 mod common;
 
 use axum::Router;
-use axum::body::Body;
-use axum::http::Request;
 use callflow::config::Settings;
 use callflow::engine::{CallState, EngineSettings, StateKey};
 use callflow::http::{self, AppState};
 use callflow::simulator::{CallSetup, SimulatedCall};
-use common::{STATE_KEY, capture_log, press, repo_path};
+use common::{STATE_KEY, capture_log, press, repo_path, webhook};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -39,16 +37,7 @@ fn engine_with(vars: &[(&str, &str)]) -> EngineSettings {
 
 /// Posts a webhook as anyone on the internet could, and returns the TwiML.
 async fn post(router: &Router, url: &str, body: &'static str) -> String {
-    let response = router
-        .clone()
-        .oneshot(
-            Request::post(url)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let response = router.clone().oneshot(webhook(url, body)).await.unwrap();
     assert_eq!(response.status(), 200, "{url}");
     let body = response.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(body.to_vec()).unwrap()

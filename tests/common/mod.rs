@@ -34,6 +34,17 @@ pub fn sealed_url(flow: &str, step: &str, version: Option<&str>) -> String {
     state.url("", &StateKey::from_secret(STATE_KEY).unwrap())
 }
 
+/// A webhook as Twilio (or anyone who can reach `/voice`) posts it.
+pub fn webhook(
+    url: &str,
+    form: impl Into<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.into())
+        .unwrap()
+}
+
 /// The flows in `dir` at the instant `at`, as the server's state.
 pub fn state_at(dir: &str, at: &str) -> AppState {
     let flows = callflow::flow::load(&repo_path(dir))
