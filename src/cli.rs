@@ -138,13 +138,20 @@ pub fn main() -> ExitCode {
             print!("{}", crate::config::effective(&Cli::command(), &matches));
             ExitCode::SUCCESS
         }
-        Some(Command::Check { dir }) => check(dir.unwrap_or_else(|| flows.flows_dir.clone())),
+        Some(Command::Check { dir }) => check(
+            dir.unwrap_or_else(|| flows.flows_dir.clone()),
+            flows.flow_file_max_bytes,
+        ),
         Some(Command::Test {
             dir,
             filter,
             coverage,
         }) => {
-            let options = crate::flowtest::Options { filter, coverage };
+            let options = crate::flowtest::Options {
+                filter,
+                coverage,
+                max_file_bytes: flows.flow_file_max_bytes,
+            };
             let dir = dir.unwrap_or_else(|| flows.flows_dir.clone());
             runtime.block_on(test(&dir, flows.engine(), &options))
         }
@@ -169,8 +176,8 @@ fn init_tracing(filter: &str) {
 }
 
 /// Loads the flows, printing the report; `None` when there are errors.
-fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
-    match flow::load(dir) {
+fn load_flows(settings: &Flows) -> Option<FlowSet> {
+    match flow::load_limited(&settings.flows_dir, settings.flow_file_max_bytes) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
                 eprintln!("{}", loaded.warnings);
@@ -186,7 +193,11 @@ fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
 
 async fn serve(settings: &Settings) -> ExitCode {
     let flows = &settings.flows;
-    let store = match FlowStore::open(&flows.flows_dir, &settings.engine()) {
+    let store = match FlowStore::open_limited(
+        &flows.flows_dir,
+        flows.flow_file_max_bytes,
+        &settings.engine(),
+    ) {
         Ok((store, warnings)) => {
             if !warnings.is_empty() {
                 eprintln!("{warnings}");
@@ -270,8 +281,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing webhooks in flight");
 }
 
-fn check(dir: PathBuf) -> ExitCode {
-    match flow::load(&dir) {
+fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
+    match flow::load_limited(&dir, max) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
                 println!("{}", loaded.warnings);
@@ -308,7 +319,7 @@ async fn test(
 }
 
 fn render(settings: &Flows, flow: &str, step: Option<&str>, at: Option<Timestamp>) -> ExitCode {
-    let Some(flows) = load_flows(&settings.flows_dir) else {
+    let Some(flows) = load_flows(settings) else {
         return ExitCode::FAILURE;
     };
     match crate::engine::preview_blocking(
@@ -350,7 +361,7 @@ fn input_order(matches: &ArgMatches) -> Vec<CallerAction> {
 }
 
 async fn call(settings: &Flows, args: CallArgs, mut script: Vec<CallerAction>) -> ExitCode {
-    let Some(flows) = load_flows(&settings.flows_dir) else {
+    let Some(flows) = load_flows(settings) else {
         return ExitCode::FAILURE;
     };
     let clock = args.at.map_or(Clock::System, Clock::Fixed);

@@ -242,6 +242,15 @@ pub fn check_file(
     text: &str,
     report: &mut Report,
 ) -> Option<TestFile> {
+    let index = match crate::flow::shape::checked_index(path, text) {
+        Ok(index) => index,
+        Err(problems) => {
+            for problem in problems {
+                report.push(problem);
+            }
+            return None;
+        }
+    };
     let spec = match serde_yaml_ng::from_str::<TestFileSpec>(text) {
         Ok(spec) => spec,
         Err(error) => {
@@ -249,7 +258,6 @@ pub fn check_file(
             return None;
         }
     };
-    let index = PositionIndex::build(text);
     let mut checker = Checker {
         flows,
         path,

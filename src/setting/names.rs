@@ -19,6 +19,8 @@ pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
 pub const SHUTDOWN_GRACE: &str = "SHUTDOWN_GRACE";
 /// The folder of flows.
 pub const FLOWS_DIR: &str = "FLOWS_DIR";
+/// The largest flow file read, in bytes.
+pub const FLOW_FILE_MAX_BYTES: &str = "FLOW_FILE_MAX_BYTES";
 /// The public base URL Twilio calls.
 pub const PUBLIC_URL: &str = "PUBLIC_URL";
 /// The number browser calls show.
@@ -72,6 +74,7 @@ pub const VARIABLES: &[&str] = &[
     MAX_CONNECTIONS,
     SHUTDOWN_GRACE,
     FLOWS_DIR,
+    FLOW_FILE_MAX_BYTES,
     PUBLIC_URL,
     TWILIO_CALLER_ID,
     DEFAULT_FLOW,
