@@ -27,7 +27,14 @@ pub(crate) fn checked_index(file: &Path, text: &str) -> Result<PositionIndex, Ve
     let mut problems: Vec<Diagnostic> = duplicates
         .iter()
         .map(|duplicate| {
-            let first = duplicate.first.line;
+            let first = if duplicate.first.line == duplicate.again.line {
+                format!(
+                    "{}, column {}",
+                    duplicate.first.line, duplicate.first.column
+                )
+            } else {
+                duplicate.first.line.to_string()
+            };
             let key = &duplicate.key;
             if duplicate.map == "steps" {
                 Diagnostic::error(
