@@ -245,6 +245,14 @@ impl Refused {
     }
 }
 
+/// Reads one file again (a flow loaded earlier), under the same rules but
+/// for the folder's bounds, which its load checked; `None` if it cannot be.
+pub(crate) fn read_again(path: &Path, max: MaxFileBytes) -> Option<String> {
+    let target = path.canonicalize().ok()?;
+    let metadata = std::fs::metadata(&target).ok()?;
+    read_file(&target, &metadata, max).ok()
+}
+
 /// Reads one file that resolved to `target` inside the folder, with the
 /// metadata that was found there.
 fn read_file(target: &Path, metadata: &Metadata, max: MaxFileBytes) -> Result<String, Refused> {

@@ -699,6 +699,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_key_written_twice_in_a_test_file_names_both_lines() {
+        let flows = crate::flow::load(Path::new("flows")).unwrap().flows;
+        let text = "calls:\n  - name: a\n    name: b\n    script: [hangup]\n";
+        let mut report = Report::default();
+        let file = check_file(
+            &flows,
+            "main.test.yaml".into(),
+            Path::new("main.test.yaml"),
+            text,
+            &mut report,
+        );
+        assert!(file.is_none());
+        assert_eq!(
+            report.to_string().lines().next(),
+            Some(
+                "main.test.yaml:3:5: error: duplicate key `name` in `calls.0`; first defined at line 2"
+            )
+        );
+    }
+
+    #[test]
     fn hears_ignores_case_and_runs_of_spaces() {
         let pattern = Pattern::contains("leave  a\nMessage").unwrap();
         assert!(pattern.matches("Please leave a message after the tone."));

@@ -122,7 +122,7 @@ pub async fn run(
         }
     }
     if options.coverage {
-        write!(out, "{}", coverage.report(&flows))?;
+        write!(out, "{}", coverage.report(&flows, options.max_file_bytes))?;
     }
     if summary.filtered_out > 0 {
         writeln!(out, "{} filtered out", summary.filtered_out)?;
