@@ -138,13 +138,20 @@ pub fn main() -> ExitCode {
             print!("{}", crate::config::effective(&Cli::command(), &matches));
             ExitCode::SUCCESS
         }
-        Some(Command::Check { dir }) => check(dir.unwrap_or_else(|| flows.flows_dir.clone())),
+        Some(Command::Check { dir }) => check(
+            dir.unwrap_or_else(|| flows.flows_dir.clone()),
+            flows.flow_file_max_bytes,
+        ),
         Some(Command::Test {
             dir,
             filter,
             coverage,
         }) => {
-            let options = crate::flowtest::Options { filter, coverage };
+            let options = crate::flowtest::Options {
+                filter,
+                coverage,
+                max_file_bytes: flows.flow_file_max_bytes,
+            };
             let dir = dir.unwrap_or_else(|| flows.flows_dir.clone());
             runtime.block_on(test(&dir, flows.engine(), &options))
         }
@@ -160,8 +167,8 @@ pub fn main() -> ExitCode {
 }
 
 /// Loads the flows, printing the report; `None` when there are errors.
-fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
-    match flow::load(dir) {
+fn load_flows(settings: &Flows) -> Option<FlowSet> {
+    match flow::load_limited(&settings.flows_dir, settings.flow_file_max_bytes) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
                 eprintln!("{}", loaded.warnings);
@@ -182,7 +189,8 @@ async fn serve(settings: &Settings) -> ExitCode {
     if let Some(warning) = engine.state_key.startup_warning() {
         tracing::warn!("{warning}");
     }
-    let store = match FlowStore::open(&flows.flows_dir, &engine) {
+    let store = match FlowStore::open_limited(&flows.flows_dir, flows.flow_file_max_bytes, &engine)
+    {
         Ok((store, warnings)) => {
             if !warnings.is_empty() {
                 eprintln!("{warnings}");
@@ -266,8 +274,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing webhooks in flight");
 }
 
-fn check(dir: PathBuf) -> ExitCode {
-    match flow::load(&dir) {
+fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
+    match flow::load_limited(&dir, max) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
                 println!("{}", loaded.warnings);
@@ -304,7 +312,7 @@ async fn test(
 }
 
 fn render(settings: &Flows, flow: &str, step: Option<&str>, at: Option<Timestamp>) -> ExitCode {
-    let Some(flows) = load_flows(&settings.flows_dir) else {
+    let Some(flows) = load_flows(settings) else {
         return ExitCode::FAILURE;
     };
     match crate::engine::preview_blocking(
@@ -346,7 +354,7 @@ fn input_order(matches: &ArgMatches) -> Vec<CallerAction> {
 }
 
 async fn call(settings: &Flows, args: CallArgs, mut script: Vec<CallerAction>) -> ExitCode {
-    let Some(flows) = load_flows(&settings.flows_dir) else {
+    let Some(flows) = load_flows(settings) else {
         return ExitCode::FAILURE;
     };
     let clock = args.at.map_or(Clock::System, Clock::Fixed);

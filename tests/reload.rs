@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -16,48 +15,10 @@ use callflow::engine::EngineSettings;
 use callflow::http::{self, AppState};
 use callflow::reload::{self, Changes, FlowStore, KEPT_VERSIONS, Reload, WatchSettings, Watching};
 use callflow::simulator::{CallSetup, SimulatedCall};
-use common::{heard, press, repo_path};
+use common::{Folder, heard, press, repo_path};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-
-/// A flows folder of its own for one test, removed when the test ends.
-struct Folder {
-    path: PathBuf,
-}
-
-impl Folder {
-    fn new(test: &str) -> Folder {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "callflow-reload-{}-{}-{test}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Folder { path }
-    }
-
-    fn join(&self, relative: &str) -> PathBuf {
-        self.path.join(relative)
-    }
-
-    /// Writes `relative` in place, as `echo > file` does.
-    fn write(&self, relative: &str, text: &str) {
-        std::fs::write(self.join(relative), text).unwrap();
-    }
-
-    fn remove(&self, relative: &str) {
-        std::fs::remove_file(self.join(relative)).unwrap();
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(repo_path(&format!(
@@ -172,7 +133,10 @@ async fn a_broken_edit_keeps_the_old_flows_and_says_why_until_a_good_save() {
     let flows = flows_json(&router).await;
     assert_eq!(flows["version"], serving, "the old set keeps serving");
     let error = &flows["last_error"];
-    let expected = callflow::flow::load(&folder.path).unwrap_err();
+    // As `callflow check` says, with files named from the flows folder.
+    let expected = callflow::flow::load(&folder.path)
+        .unwrap_err()
+        .relative_to(&folder.path);
     assert_eq!(
         error["report"],
         expected.to_string(),
@@ -241,6 +205,62 @@ async fn a_configmap_update_swapping_the_data_symlink_is_seen() {
 
     until_heard(&router, "Welcome to version two.").await;
     assert!(store.status().last_error.is_none());
+}
+
+#[tokio::test]
+async fn a_deleted_and_recreated_folder_is_watched_again() {
+    let folder = Folder::new("recreated");
+    folder.write("main.yaml", &fixture("one"));
+    let (_store, router, _watching) = watched(&folder);
+    assert_eq!(greeting_heard(&router).await, "Welcome to version one.");
+
+    std::fs::remove_dir_all(&folder.path).unwrap();
+
+    eventually("/flows says the folder is gone", || async {
+        flows_json(&router).await["last_error"]["report"]
+            .as_str()
+            .is_some_and(|report| report.contains("the flows folder is not there"))
+    })
+    .await;
+    assert_eq!(greeting_heard(&router).await, "Welcome to version one.");
+
+    // Back as it was: the files are fine, and /flows says nothing else.
+    std::fs::create_dir(&folder.path).unwrap();
+    folder.write("main.yaml", &fixture("one"));
+    eventually("/flows drops the stale error", || async {
+        flows_json(&router).await["last_error"].is_null()
+    })
+    .await;
+
+    // And edits in the new folder go live.
+    folder.write("main.yaml", &fixture("two"));
+    until_heard(&router, "Welcome to version two.").await;
+    assert_eq!(flows_json(&router).await["last_error"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_folder_recreated_with_a_broken_file_reports_that_file() {
+    let folder = Folder::new("recreated_broken");
+    folder.write("main.yaml", &fixture("one"));
+    let (_store, router, _watching) = watched(&folder);
+    let error_in = |file: &'static str| {
+        let router = router.clone();
+        async move { flows_json(&router).await["last_error"]["diagnostics"][0]["file"] == file }
+    };
+    folder.write("main.yaml", &fixture("half_written"));
+    eventually("/flows names the broken file", || error_in("main.yaml")).await;
+
+    std::fs::remove_dir_all(&folder.path).unwrap();
+    eventually("/flows says the folder is gone", || error_in(".")).await;
+
+    // The same broken file again: it is what /flows must show.
+    std::fs::create_dir(&folder.path).unwrap();
+    folder.write("main.yaml", &fixture("half_written"));
+    eventually("/flows names the broken file again", || {
+        error_in("main.yaml")
+    })
+    .await;
+    assert_eq!(greeting_heard(&router).await, "Welcome to version one.");
 }
 
 #[tokio::test]
@@ -517,7 +537,8 @@ async fn get_flows_lists_the_serving_flows_and_their_steps() {
         *support,
         serde_json::json!({
             "name": "support",
-            "file": repo_path("tests/fixtures/flows/routing/support.yaml").display().to_string(),
+            // Named from the flows folder: where it is on the machine is not shown.
+            "file": "support.yaml",
             "description": null,
             "numbers": ["+15550002222"],
             "start": "hello",

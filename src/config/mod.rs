@@ -39,6 +39,7 @@ pub use parse::{CommandLineError, read_command_line};
 pub use report::effective;
 
 use crate::engine::{EngineSettings, ShortSecret, StateKey};
+use crate::flow::MaxFileBytes;
 use crate::http::page::PageSettings;
 use crate::http::signature::WebhookAuth;
 use crate::setting::{names, public_url};
@@ -120,6 +121,11 @@ pub struct Flows {
     #[arg(long, env = names::FLOWS_DIR, global = true, default_value = "./flows",
           value_parser = setting(parse::path))]
     pub flows_dir: PathBuf,
+
+    /// The largest flow or flow test file read, in bytes; a larger one is an error naming it.
+    #[arg(long, env = names::FLOW_FILE_MAX_BYTES, global = true, default_value = "1048576",
+          value_parser = setting(parse::file_bytes))]
+    pub flow_file_max_bytes: MaxFileBytes,
 
     /// The https base URL Twilio reaches this server at; callback URLs become absolute under
     /// it, and webhook signatures are checked against it.

@@ -3,9 +3,12 @@
 //! The browser page and anyone editing flows on a live server read it: the
 //! version (a hash of every flow file), when it went live, each flow with
 //! its steps, and the last refused reload with every diagnostic, as
-//! `callflow check` reports them.
+//! `callflow check` reports them. Files are named from the flows folder
+//! (`sales/desk.yaml`): where the folder is on the machine is none of the
+//! reader's business.
 
 use std::net::SocketAddr;
+use std::path::Path;
 
 use axum::extract::rejection::ExtensionRejection;
 use axum::extract::{ConnectInfo, State};
@@ -18,6 +21,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 
 use super::AppState;
+use crate::flow::diagnostic::relative_path;
 use crate::flow::{Diagnostic, Flow};
 use crate::reload::{ReloadError, Status};
 
@@ -41,7 +45,8 @@ async fn list_flows(
         );
         return HttpError::Forbidden(reason).into_response();
     }
-    Json(FlowsView::of(&state.flows.status())).into_response()
+    let dir = state.flows.dir().unwrap_or(Path::new("."));
+    Json(FlowsView::of(&state.flows.status(), dir)).into_response()
 }
 
 #[derive(Debug, Serialize)]
@@ -79,21 +84,30 @@ pub struct ErrorView {
 }
 
 impl FlowsView {
-    pub fn of(status: &Status) -> FlowsView {
+    /// The status, with files named from `dir`, the flows folder.
+    pub fn of(status: &Status, dir: &Path) -> FlowsView {
         FlowsView {
             version: status.serving.version().to_owned(),
             loaded_at: status.loaded_at.to_string(),
-            flows: status.serving.flows().iter().map(FlowView::of).collect(),
-            last_error: status.last_error.as_ref().map(ErrorView::of),
+            flows: status
+                .serving
+                .flows()
+                .iter()
+                .map(|flow| FlowView::of(flow, dir))
+                .collect(),
+            last_error: status
+                .last_error
+                .as_ref()
+                .map(|error| ErrorView::of(error, dir)),
         }
     }
 }
 
 impl FlowView {
-    fn of(flow: &Flow) -> FlowView {
+    fn of(flow: &Flow, dir: &Path) -> FlowView {
         FlowView {
             name: flow.name.clone(),
-            file: flow.file.display().to_string(),
+            file: relative_path(&flow.file, dir).display().to_string(),
             description: flow.description.clone(),
             numbers: flow.numbers.clone(),
             start: flow.step(flow.start).name.clone(),
@@ -110,11 +124,12 @@ impl FlowView {
 }
 
 impl ErrorView {
-    fn of(error: &ReloadError) -> ErrorView {
+    fn of(error: &ReloadError, dir: &Path) -> ErrorView {
+        let report = error.report.relative_to(dir);
         ErrorView {
             at: error.at.to_string(),
-            report: error.report.to_string(),
-            diagnostics: error.report.diagnostics.clone(),
+            report: report.to_string(),
+            diagnostics: report.diagnostics,
         }
     }
 }

@@ -19,6 +19,8 @@ pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
 pub const SHUTDOWN_GRACE: &str = "SHUTDOWN_GRACE";
 /// The folder of flows.
 pub const FLOWS_DIR: &str = "FLOWS_DIR";
+/// The largest flow file read, in bytes.
+pub const FLOW_FILE_MAX_BYTES: &str = "FLOW_FILE_MAX_BYTES";
 /// The public base URL Twilio calls.
 pub const PUBLIC_URL: &str = "PUBLIC_URL";
 /// The key that seals call state in callback URLs.
@@ -74,6 +76,7 @@ pub const VARIABLES: &[&str] = &[
     MAX_CONNECTIONS,
     SHUTDOWN_GRACE,
     FLOWS_DIR,
+    FLOW_FILE_MAX_BYTES,
     PUBLIC_URL,
     STATE_KEY,
     TWILIO_CALLER_ID,

@@ -2,10 +2,49 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use callflow::engine::{CallState, EngineSettings, StateKey};
 use callflow::http::{self, AppState, Clock};
 use callflow::simulator::{CallSetup, CallerAction, SimulatedCall};
+
+/// A flows folder of its own for one test, removed when the test ends.
+pub struct Folder {
+    pub path: PathBuf,
+}
+
+impl Folder {
+    pub fn new(test: &str) -> Folder {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "callflow-test-{}-{}-{test}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Folder { path }
+    }
+
+    pub fn join(&self, relative: &str) -> PathBuf {
+        self.path.join(relative)
+    }
+
+    /// Writes `relative` in place, as `echo > file` does.
+    pub fn write(&self, relative: &str, text: &str) {
+        std::fs::write(self.join(relative), text).unwrap();
+    }
+
+    pub fn remove(&self, relative: &str) {
+        std::fs::remove_file(self.join(relative)).unwrap();
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
 
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
