@@ -206,13 +206,17 @@ async fn serve(settings: &Settings) -> ExitCode {
         }
     };
     let tokens = crate::token::TokenService::new(settings.token_settings());
-    tokens.log_startup_warning();
+    tokens.log_startup_warnings();
     let webhook_auth = settings.webhook_auth();
     if let Some(warning) = webhook_auth.startup_warning() {
         tracing::warn!("{warning}");
     }
     let page = settings.page();
     tracing::info!("{}", page.startup_note());
+    if let Some(warning) = page.simulator.startup_warning() {
+        tracing::warn!("{warning}");
+    }
+    let admin = settings.admin();
     let count = store.current().flows().len();
     let version = store.current().version().to_owned();
     let _watching =
@@ -222,7 +226,8 @@ async fn serve(settings: &Settings) -> ExitCode {
     let state = AppState::with_store(store, engine)
         .with_tokens(tokens)
         .with_webhook_auth(webhook_auth)
-        .with_page(page);
+        .with_page(page)
+        .with_admin(admin.clone());
     let address = format!("{}:{}", settings.server.host, settings.server.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,
@@ -235,6 +240,9 @@ async fn serve(settings: &Settings) -> ExitCode {
         "callflow serving {count} flows from {} (version {version}) on http://{address}",
         flows.flows_dir.display()
     );
+    if let Ok(bound) = listener.local_addr() {
+        tracing::info!("{}", admin.startup_note(bound, &settings.server.host));
+    }
     match http::run(
         listener,
         http::router(state),

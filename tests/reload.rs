@@ -38,13 +38,16 @@ fn open(dir: &Path) -> FlowStore {
         .0
 }
 
-/// In-process requests carry no peer address, so `/flows` is opened to
-/// them as `SIMULATOR=on` would (the access rule has its own test).
+/// `/flows` needs the admin key, which [`flows_json`] sends (the key has
+/// its own tests).
 fn router(store: &Arc<FlowStore>) -> Router {
-    let page = callflow::http::page::PageSettings::new("public")
-        .with_simulator(callflow::http::simulate::SimulatorMode::On);
-    http::router(AppState::with_store(store.clone(), common::sealing_engine()).with_page(page))
+    let admin = callflow::http::admin::AdminGate::with_key(
+        callflow::http::admin::AdminKey::parse(ADMIN_KEY).unwrap(),
+    );
+    http::router(AppState::with_store(store.clone(), common::sealing_engine()).with_admin(admin))
 }
+
+const ADMIN_KEY: &str = "reload-test-admin-key-01";
 
 /// A store over `folder` with the real watcher running.
 fn watched(folder: &Folder) -> (Arc<FlowStore>, Router, Watching) {
@@ -69,7 +72,12 @@ async fn greeting_heard(router: &Router) -> String {
 async fn flows_json(router: &Router) -> Value {
     let response = router
         .clone()
-        .oneshot(Request::get("/flows").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/flows")
+                .header("authorization", format!("Bearer {ADMIN_KEY}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -582,6 +590,7 @@ fn the_server_reloads_on_edits_and_on_sighup() {
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
         .env("RUST_LOG", "info")
+        .env("ADMIN_KEY", ADMIN_KEY)
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()
@@ -637,9 +646,10 @@ fn the_server_reloads_on_edits_and_on_sighup() {
 fn get_flows(port: u16) -> Option<Value> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .write_all(b"GET /flows HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .ok()?;
+    let request = format!(
+        "GET /flows HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {ADMIN_KEY}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (_, body) = response.split_once("\r\n\r\n")?;
@@ -647,19 +657,18 @@ fn get_flows(port: u16) -> Option<Value> {
 }
 
 #[tokio::test]
-async fn flows_are_shown_only_as_the_simulator_rule_allows() {
+async fn flows_are_shown_only_to_the_admin_key() {
     let folder = Folder::new("flows_access");
     folder.write("main.yaml", "steps:\n  hello:\n    say: Hi.\n");
     let store = Arc::new(open(&folder.path));
-    // The default rule: a client on this machine, asked for by a local name.
-    let local = http::router(AppState::with_store(
-        store.clone(),
-        EngineSettings::default(),
-    ));
-    let from = |addr: &str, host: &str, proxied: bool| {
+    let guarded = router(&store);
+    let from = |addr: &str, host: &str, proxied: bool, key: bool| {
         let mut request = Request::get("/flows").header("host", host);
         if proxied {
             request = request.header("x-forwarded-for", "203.0.113.9");
+        }
+        if key {
+            request = request.header("authorization", format!("Bearer {ADMIN_KEY}"));
         }
         let mut request = request.body(Body::empty()).unwrap();
         request.extensions_mut().insert(axum::extract::ConnectInfo(
@@ -668,19 +677,25 @@ async fn flows_are_shown_only_as_the_simulator_rule_allows() {
         request
     };
     let status = |request: Request<Body>| {
-        let router = local.clone();
+        let router = guarded.clone();
         async move { router.oneshot(request).await.unwrap().status() }
     };
+    // No address or Host opens it, the server's own machine included.
     assert_eq!(
-        status(from("127.0.0.1:5000", "localhost:3000", false)).await,
+        status(from("127.0.0.1:5000", "localhost:3000", false, false)).await,
+        401
+    );
+    assert_eq!(
+        status(from("198.51.100.7:5000", "ivr.example.com", false, false)).await,
+        401
+    );
+    // The key opens it from anywhere.
+    assert_eq!(
+        status(from("127.0.0.1:5000", "abc.ngrok.app", true, true)).await,
         200
     );
     assert_eq!(
-        status(from("198.51.100.7:5000", "ivr.example.com", false)).await,
-        403
-    );
-    assert_eq!(
-        status(from("127.0.0.1:5000", "abc.ngrok.app", true)).await,
-        403
+        status(from("198.51.100.7:5000", "ivr.example.com", false, true)).await,
+        200
     );
 }

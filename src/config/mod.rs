@@ -8,7 +8,7 @@
 //! The tree is the only reader: `callflow serve --help` lists every variable with its default,
 //! `callflow config` prints what is in effect, and the parts of the program take their settings
 //! from a parsed [`Settings`] ([`Settings::webhook_auth`], [`Settings::token_settings`],
-//! [`Settings::page`], [`Settings::engine`]). Each value is parsed into its validated type once
+//! [`Settings::page`], [`Settings::admin`], [`Settings::engine`]). Each value is parsed into its validated type once
 //! (a [`PublicUrl`], an [`AuthToken`](crate::signature::AuthToken) that never prints, a
 //! [`SimulatorMode`](crate::http::simulate::SimulatorMode)…), and a bad value stops start-up with
 //! a [`SettingProblem`] naming the variable.
@@ -40,6 +40,7 @@ pub use report::effective;
 
 use crate::engine::{EngineSettings, ShortSecret, StateKey};
 use crate::flow::MaxFileBytes;
+use crate::http::admin::AdminGate;
 use crate::http::page::PageSettings;
 use crate::http::signature::WebhookAuth;
 use crate::setting::{names, public_url};
@@ -198,6 +199,13 @@ impl Settings {
     /// The browser test page's settings.
     pub fn page(&self) -> PageSettings {
         self.page.settings()
+    }
+
+    /// The admin key (a new random one when `ADMIN_KEY` is unset), with `PUBLIC_URL` to tell
+    /// when its cookie must be `Secure`. Call it once: each call without `ADMIN_KEY` makes a
+    /// new key.
+    pub fn admin(&self) -> AdminGate {
+        AdminGate::new(self.page.admin_key.clone(), self.flows.public_url.as_ref())
     }
 }
 

@@ -6,47 +6,35 @@
 //! `callflow check` reports them. Files are named from the flows folder
 //! (`sales/desk.yaml`): where the folder is on the machine is none of the
 //! reader's business.
+//!
+//! It shows what the flows say and whom they dial, so it needs the admin
+//! key ([`admin`](super::admin)), as the simulator does. `SIMULATOR=off`
+//! does not hide it: the key's holder is the operator.
 
-use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
-use axum::extract::rejection::ExtensionRejection;
-use axum::extract::{ConnectInfo, State};
-use axum::http::HeaderMap;
-
-use super::HttpError;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
+use axum::middleware::from_fn_with_state;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
 use super::AppState;
+use super::admin::{self, AdminGate};
 use crate::flow::diagnostic::relative_path;
 use crate::flow::{Diagnostic, Flow};
 use crate::reload::{ReloadError, Status};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/flows", get(list_flows))
+pub fn router(admin: Arc<AdminGate>) -> Router<AppState> {
+    Router::new()
+        .route("/flows", get(list_flows))
+        .route_layer(from_fn_with_state(admin, admin::require))
 }
 
-/// `/flows` shows what the flows say and whom they dial, as the simulator
-/// does, so the same `SIMULATOR` rule decides who may read it (by default,
-/// only a client on the server's own machine).
-async fn list_flows(
-    State(state): State<AppState>,
-    peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
-    headers: HeaderMap,
-) -> Response {
-    let peer = peer.ok().map(|ConnectInfo(addr)| addr);
-    if state.page.simulator.refusal(peer, &headers).is_some() {
-        let reason = format!(
-            "/flows lists what the flows say and whom they dial, so this server shows it only as the simulator allows: {}. Read it from the server's own machine (curl http://localhost:PORT/flows) or set SIMULATOR=on on a server only you can reach.",
-            state.page.simulator.describe()
-        );
-        return HttpError::Forbidden(reason).into_response();
-    }
+async fn list_flows(State(state): State<AppState>) -> Json<FlowsView> {
     let dir = state.flows.dir().unwrap_or(Path::new("."));
-    Json(FlowsView::of(&state.flows.status(), dir)).into_response()
+    Json(FlowsView::of(&state.flows.status(), dir))
 }
 
 #[derive(Debug, Serialize)]

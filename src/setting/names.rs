@@ -61,10 +61,14 @@ pub const TOKEN_RATE_LIMIT: &str = "TOKEN_RATE_LIMIT";
 pub const TOKEN_TRUST_FORWARDED_FOR: &str = "TOKEN_TRUST_FORWARDED_FOR";
 /// Origins of pages elsewhere that may call the token endpoint.
 pub const TOKEN_CORS_ORIGINS: &str = "TOKEN_CORS_ORIGINS";
+/// Opens the token endpoint to anyone, on purpose.
+pub const TOKEN_PUBLIC: &str = "TOKEN_PUBLIC";
 /// The folder of the browser test page's files.
 pub const PUBLIC_DIR: &str = "PUBLIC_DIR";
-/// Who may use the simulator.
+/// Whether the simulator answers.
 pub const SIMULATOR: &str = "SIMULATOR";
+/// The key to the test page's APIs, the simulator and `/flows`.
+pub const ADMIN_KEY: &str = "ADMIN_KEY";
 
 /// Every environment variable callflow reads, in the order `--help` lists them.
 pub const VARIABLES: &[&str] = &[
@@ -97,6 +101,8 @@ pub const VARIABLES: &[&str] = &[
     TOKEN_RATE_LIMIT,
     TOKEN_TRUST_FORWARDED_FOR,
     TOKEN_CORS_ORIGINS,
+    TOKEN_PUBLIC,
     PUBLIC_DIR,
     SIMULATOR,
+    ADMIN_KEY,
 ];

@@ -225,3 +225,16 @@ pub fn capture_log() -> (Captured, tracing::subscriber::DefaultGuard) {
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
 }
+
+/// Asserts that a refusal of `GET /voice/token` names every setting that
+/// would open it, so the operator knows what to set.
+pub fn assert_names_the_token_settings(error: &str) {
+    for setting in [
+        "ADMIN_KEY",
+        "TOKEN_AUTH_BEARER",
+        "TOKEN_AUTH_BASIC",
+        "TOKEN_PUBLIC",
+    ] {
+        assert!(error.contains(setting), "{setting}: {error}");
+    }
+}
