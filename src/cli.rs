@@ -117,7 +117,7 @@ pub fn main() -> ExitCode {
         Some(Command::Test { .. }) => "error",
         _ => "info",
     };
-    init_tracing(
+    crate::logging::init(
         cli.settings
             .server
             .rust_log
@@ -138,13 +138,20 @@ pub fn main() -> ExitCode {
             print!("{}", crate::config::effective(&Cli::command(), &matches));
             ExitCode::SUCCESS
         }
-        Some(Command::Check { dir }) => check(dir.unwrap_or_else(|| flows.flows_dir.clone())),
+        Some(Command::Check { dir }) => check(
+            dir.unwrap_or_else(|| flows.flows_dir.clone()),
+            flows.flow_file_max_bytes,
+        ),
         Some(Command::Test {
             dir,
             filter,
             coverage,
         }) => {
-            let options = crate::flowtest::Options { filter, coverage };
+            let options = crate::flowtest::Options {
+                filter,
+                coverage,
+                max_file_bytes: flows.flow_file_max_bytes,
+            };
             let dir = dir.unwrap_or_else(|| flows.flows_dir.clone());
             runtime.block_on(test(&dir, flows.engine(), &options))
         }
@@ -159,18 +166,9 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `filter` was checked when the settings were parsed (`RUST_LOG`).
-fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::new(filter);
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// Loads the flows, printing the report; `None` when there are errors.
-fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
-    match flow::load(dir) {
+fn load_flows(settings: &Flows) -> Option<FlowSet> {
+    match flow::load_limited(&settings.flows_dir, settings.flow_file_max_bytes) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
                 eprintln!("{}", loaded.warnings);
@@ -186,7 +184,13 @@ fn load_flows(dir: &std::path::Path) -> Option<FlowSet> {
 
 async fn serve(settings: &Settings) -> ExitCode {
     let flows = &settings.flows;
-    let store = match FlowStore::open(&flows.flows_dir, &settings.engine()) {
+    // Once: without STATE_KEY or an auth token, each call makes a new key.
+    let engine = settings.engine();
+    if let Some(warning) = engine.state_key.startup_warning() {
+        tracing::warn!("{warning}");
+    }
+    let store = match FlowStore::open_limited(&flows.flows_dir, flows.flow_file_max_bytes, &engine)
+    {
         Ok((store, warnings)) => {
             if !warnings.is_empty() {
                 eprintln!("{warnings}");
@@ -202,23 +206,28 @@ async fn serve(settings: &Settings) -> ExitCode {
         }
     };
     let tokens = crate::token::TokenService::new(settings.token_settings());
-    tokens.log_startup_warning();
+    tokens.log_startup_warnings();
     let webhook_auth = settings.webhook_auth();
     if let Some(warning) = webhook_auth.startup_warning() {
         tracing::warn!("{warning}");
     }
     let page = settings.page();
     tracing::info!("{}", page.startup_note());
+    if let Some(warning) = page.simulator.startup_warning() {
+        tracing::warn!("{warning}");
+    }
+    let admin = settings.admin();
     let count = store.current().flows().len();
     let version = store.current().version().to_owned();
     let _watching =
         reload::spawn_watcher(store.clone(), WatchSettings::default()).inspect_err(|error| {
             tracing::warn!("not watching the flows (SIGHUP cannot reload either): {error}")
         });
-    let state = AppState::with_store(store, settings.engine())
+    let state = AppState::with_store(store, engine)
         .with_tokens(tokens)
         .with_webhook_auth(webhook_auth)
-        .with_page(page);
+        .with_page(page)
+        .with_admin(admin.clone());
     let address = format!("{}:{}", settings.server.host, settings.server.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,
@@ -231,6 +240,9 @@ async fn serve(settings: &Settings) -> ExitCode {
         "callflow serving {count} flows from {} (version {version}) on http://{address}",
         flows.flows_dir.display()
     );
+    if let Ok(bound) = listener.local_addr() {
+        tracing::info!("{}", admin.startup_note(bound, &settings.server.host));
+    }
     match http::run(
         listener,
         http::router(state),
@@ -270,8 +282,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing webhooks in flight");
 }
 
-fn check(dir: PathBuf) -> ExitCode {
-    match flow::load(&dir) {
+fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
+    match flow::load_limited(&dir, max) {
         Ok(loaded) => {
             if !loaded.warnings.is_empty() {
                 println!("{}", loaded.warnings);
@@ -308,7 +320,7 @@ async fn test(
 }
 
 fn render(settings: &Flows, flow: &str, step: Option<&str>, at: Option<Timestamp>) -> ExitCode {
-    let Some(flows) = load_flows(&settings.flows_dir) else {
+    let Some(flows) = load_flows(settings) else {
         return ExitCode::FAILURE;
     };
     match crate::engine::preview_blocking(
@@ -350,7 +362,7 @@ fn input_order(matches: &ArgMatches) -> Vec<CallerAction> {
 }
 
 async fn call(settings: &Flows, args: CallArgs, mut script: Vec<CallerAction>) -> ExitCode {
-    let Some(flows) = load_flows(&settings.flows_dir) else {
+    let Some(flows) = load_flows(settings) else {
         return ExitCode::FAILURE;
     };
     let clock = args.at.map_or(Clock::System, Clock::Fixed);

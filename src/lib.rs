@@ -39,6 +39,8 @@
 //!   environment and `.env`; `callflow config` prints it.
 //! - [`setting`]: what every group of settings is built from: the variable
 //!   names, the value parsers and the problems they report.
+//! - [`logging`]: the log, one line per event, with every value escaped so
+//!   that nothing a caller sends can forge a line.
 //! - [`cli`]: the `callflow` command line.
 
 pub mod cli;
@@ -49,6 +51,7 @@ pub mod engine;
 pub mod flow;
 pub mod flowtest;
 pub mod http;
+pub mod logging;
 pub mod rate_limit;
 pub mod reload;
 pub mod setting;

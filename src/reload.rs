@@ -14,6 +14,14 @@
 //! ConfigMap update (an atomic swap of the `..data` symlink) is one reload
 //! and is never read half-written. SIGHUP asks for a reload too.
 //!
+//! A watch follows the folder it was set on, not its name: once the folder
+//! is deleted (and made again), or `FLOWS_DIR`'s link re-pointed, nothing
+//! more would be seen. So the watcher looks every [`REARM_CHECK`] whether
+//! the folder at `FLOWS_DIR` is still the one it watches, and if not,
+//! watches the new one and reloads; SIGHUP re-arms it too. A folder that is
+//! gone is a refused reload, so `GET /flows` says so, and the report goes
+//! once the files are back.
+//!
 //! Calls in progress stay on the version of the flows they started with:
 //! callback URLs name it (`v=` in the call's state), and the store keeps the
 //! last few versions ([`KEPT_VERSIONS`]) to answer them, each until no
@@ -39,7 +47,7 @@ use tokio::task::JoinHandle;
 use crate::engine::EngineSettings;
 use crate::flow::diagnostic::Position;
 use crate::flow::load::{ParseCache, Source, load_sources_with, read_sources};
-use crate::flow::{Diagnostic, FlowSet, Report};
+use crate::flow::{Diagnostic, FlowSet, MaxFileBytes, Report};
 
 /// The flow set now serving. A webhook takes one atomic load of it; a
 /// reload swaps in a new set without ever blocking a request.
@@ -61,6 +69,8 @@ pub const VERSION_IDLE: Duration = Duration::from_secs(15 * 60);
 pub struct FlowStore {
     /// The folder reloads read; `None` for a set handed over in code.
     dir: Option<PathBuf>,
+    /// The largest file a reload reads.
+    max_file_bytes: MaxFileBytes,
     flows: SharedFlows,
     /// Recent sets, newest (the serving one) first.
     recent: ArcSwap<Vec<Arc<Kept>>>,
@@ -212,7 +222,16 @@ impl FlowStore {
     /// a server with no good flows has nothing to fall back on. The `Ok`
     /// side carries the warnings.
     pub fn open(dir: &Path, settings: &EngineSettings) -> Result<(FlowStore, Report), Report> {
-        let sources = read_sources(dir)?;
+        FlowStore::open_limited(dir, MaxFileBytes::default(), settings)
+    }
+
+    /// [`FlowStore::open`], refusing files over `max` now and on reloads.
+    pub fn open_limited(
+        dir: &Path,
+        max: MaxFileBytes,
+        settings: &EngineSettings,
+    ) -> Result<(FlowStore, Report), Report> {
+        let sources = read_sources(dir, max)?;
         let mut files = Files {
             fingerprints: fingerprints(&sources),
             ..Files::default()
@@ -220,6 +239,7 @@ impl FlowStore {
         let loaded = load_sources_with(sources, &mut files.parsed)?;
         let mut store = FlowStore::fixed(loaded.flows);
         store.dir = Some(dir.to_owned());
+        store.max_file_bytes = max;
         store.routed = vec![
             settings.default_flow.clone(),
             settings.outbound_flow.clone(),
@@ -234,6 +254,7 @@ impl FlowStore {
         let serving = Arc::new(flows);
         FlowStore {
             dir: None,
+            max_file_bytes: MaxFileBytes::default(),
             flows: Arc::new(ArcSwap::new(serving.clone())),
             recent: ArcSwap::from_pointee(vec![Arc::new(Kept {
                 set: serving.clone(),
@@ -382,7 +403,7 @@ impl FlowStore {
             return Reload::Refused(report);
         };
         let current = self.current();
-        let sources = match read_sources(dir) {
+        let sources = match read_sources(dir, self.max_file_bytes) {
             Ok(sources) => sources,
             Err(_) if superseded() => return Reload::Superseded,
             Err(report) => return self.refuse(report),
@@ -397,6 +418,9 @@ impl FlowStore {
                 "the flow files still have the errors reported before; version {} keeps serving",
                 current.version()
             );
+            // Reported before, but maybe not last: the folder may have been
+            // gone in between.
+            self.show_refusal(report);
             return Reload::Refused(report.clone());
         }
         let loaded = load_sources_with(sources, &mut files.parsed);
@@ -482,11 +506,24 @@ impl FlowStore {
     }
 
     fn refuse(&self, report: Report) -> Reload {
-        let status = self.status.load();
         tracing::error!(
             "flows not reloaded; version {} keeps serving:\n{report}",
-            status.serving.version()
+            self.current().version()
         );
+        self.show_refusal(&report);
+        Reload::Refused(report)
+    }
+
+    /// Makes `report` the last error `GET /flows` shows, unless it is.
+    fn show_refusal(&self, report: &Report) {
+        let status = self.status.load();
+        if status
+            .last_error
+            .as_ref()
+            .is_some_and(|shown| shown.report == *report)
+        {
+            return;
+        }
         self.status.store(Arc::new(Status {
             last_error: Some(ReloadError {
                 at: Timestamp::now(),
@@ -494,7 +531,6 @@ impl FlowStore {
             }),
             ..Status::clone(&status)
         }));
-        Reload::Refused(report)
     }
 
     /// A flow the settings send calls to cannot vanish in a reload, just as
@@ -554,6 +590,11 @@ impl Default for WatchSettings {
 /// read, before one is served anyway (a folder that never stops changing).
 const MAX_SUPERSEDED: u32 = 5;
 
+/// How often the watcher looks whether the folder at `FLOWS_DIR` is still
+/// the one it watches: a deleted and recreated folder is watched again
+/// within about this long. One `stat` each time.
+pub const REARM_CHECK: Duration = Duration::from_secs(1);
+
 /// Watches the store's folder and reloads it as it changes, and on SIGHUP,
 /// until the returned [`Watching`] is dropped. Call it inside a tokio
 /// runtime.
@@ -566,17 +607,7 @@ pub fn spawn_watcher(
         .ok_or_else(|| notify::Error::generic("these flows were not loaded from a folder"))?
         .to_owned();
     let trigger = Arc::new(Trigger::default());
-    let on_event = trigger.clone();
-    let mut watcher =
-        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(event) if matters(&event) => on_event.fire(),
-            Ok(_) => {}
-            Err(error) => {
-                tracing::warn!("watching the flows folder: {error}");
-                on_event.fire();
-            }
-        })?;
-    watcher.watch(&dir, RecursiveMode::Recursive)?;
+    let folder = Arc::new(FolderWatch::arm(dir.clone(), trigger.clone())?);
     let mut tasks = vec![
         tokio::spawn(reload_when_settled(
             store.clone(),
@@ -584,18 +615,19 @@ pub fn spawn_watcher(
             settings,
         )),
         tokio::spawn(drop_idle_versions(store)),
+        tokio::spawn(rearm_when_replaced(folder.clone())),
     ];
-    tasks.extend(reload_on_hangup(trigger));
+    tasks.extend(reload_on_hangup(trigger, folder.clone()));
     tracing::info!("watching {} for flow edits", dir.display());
     Ok(Watching {
-        _watcher: watcher,
+        _folder: folder,
         tasks,
     })
 }
 
 /// A running watcher; dropping it stops watching.
 pub struct Watching {
-    _watcher: notify::RecommendedWatcher,
+    _folder: Arc<FolderWatch>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -615,12 +647,131 @@ struct Trigger {
     wake: Notify,
     /// Set by SIGHUP: the operator asked, so an unchanged result is news.
     asked: AtomicBool,
+    /// Set when the watched folder itself was removed: its watch is gone.
+    lost: AtomicBool,
 }
 
 impl Trigger {
     fn fire(&self) {
         self.changes.fetch_add(1, Ordering::SeqCst);
         self.wake.notify_one();
+    }
+}
+
+/// The watch on the folder at `FLOWS_DIR`, set again when that is no longer
+/// the folder watched.
+struct FolderWatch {
+    dir: PathBuf,
+    trigger: Arc<Trigger>,
+    armed: Mutex<Armed>,
+}
+
+struct Armed {
+    /// `None` while the folder is gone.
+    watcher: Option<notify::RecommendedWatcher>,
+    /// Which folder the watcher watches.
+    identity: Option<Identity>,
+}
+
+impl FolderWatch {
+    /// Watches `dir`, which must be there.
+    fn arm(dir: PathBuf, trigger: Arc<Trigger>) -> Result<FolderWatch, notify::Error> {
+        let identity = identity(&dir);
+        let watcher = watch_folder(&dir, &trigger)?;
+        Ok(FolderWatch {
+            dir,
+            trigger,
+            armed: Mutex::new(Armed {
+                watcher: Some(watcher),
+                identity,
+            }),
+        })
+    }
+
+    /// Watches the folder at `FLOWS_DIR` again if it is not the one watched
+    /// (or always, when `always`), and asks for a reload if it was not.
+    fn rearm(&self, always: bool) {
+        let now = identity(&self.dir);
+        let lost = self.trigger.lost.swap(false, Ordering::SeqCst);
+        let mut armed = self.armed.lock().unwrap_or_else(PoisonError::into_inner);
+        if !always && !lost && armed.identity == now {
+            return;
+        }
+        // The old watch goes first: one watch at a time.
+        armed.watcher = None;
+        armed.identity = None;
+        if now.is_some() {
+            match watch_folder(&self.dir, &self.trigger) {
+                Ok(watcher) => {
+                    armed.watcher = Some(watcher);
+                    armed.identity = now;
+                    if !always {
+                        tracing::info!("watching {} again for flow edits", self.dir.display());
+                    }
+                }
+                Err(error) => tracing::warn!(
+                    "cannot watch {} (trying again): {error}",
+                    self.dir.display()
+                ),
+            }
+        } else {
+            tracing::warn!(
+                "the flows folder {} is gone; the flows loaded keep serving",
+                self.dir.display()
+            );
+        }
+        self.trigger.fire();
+    }
+}
+
+/// Watches `dir` and its subfolders, firing `trigger` on changes that
+/// matter.
+fn watch_folder(dir: &Path, trigger: &Arc<Trigger>) -> notify::Result<notify::RecommendedWatcher> {
+    let on_event = trigger.clone();
+    let root = dir.to_owned();
+    let mut watcher =
+        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
+            Ok(event) => {
+                if matches!(event.kind, EventKind::Remove(_)) && event.paths.contains(&root) {
+                    on_event.lost.store(true, Ordering::SeqCst);
+                }
+                if matters(&event) {
+                    on_event.fire();
+                }
+            }
+            Err(error) => {
+                tracing::warn!("watching the flows folder: {error}");
+                on_event.fire();
+            }
+        })?;
+    watcher.watch(dir, RecursiveMode::Recursive)?;
+    Ok(watcher)
+}
+
+/// Tells one folder from another made at the same path: device, inode, and
+/// (where the system keeps it) when it was made, as an inode number can be
+/// used again at once.
+type Identity = (u64, u64, Option<std::time::SystemTime>);
+
+#[cfg(unix)]
+fn identity(dir: &Path) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    let metadata = std::fs::metadata(dir).ok().filter(|m| m.is_dir())?;
+    Some((metadata.dev(), metadata.ino(), metadata.created().ok()))
+}
+
+#[cfg(not(unix))]
+fn identity(dir: &Path) -> Option<Identity> {
+    let metadata = std::fs::metadata(dir).ok().filter(|m| m.is_dir())?;
+    Some((0, 0, metadata.created().ok()))
+}
+
+async fn rearm_when_replaced(folder: Arc<FolderWatch>) {
+    let mut every = tokio::time::interval(REARM_CHECK);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        folder.rearm(false);
     }
 }
 
@@ -716,7 +867,7 @@ async fn settle(trigger: &Trigger, settings: WatchSettings) {
 }
 
 #[cfg(unix)]
-fn reload_on_hangup(trigger: Arc<Trigger>) -> Option<JoinHandle<()>> {
+fn reload_on_hangup(trigger: Arc<Trigger>, folder: Arc<FolderWatch>) -> Option<JoinHandle<()>> {
     use tokio::signal::unix::{SignalKind, signal};
     // Registered before returning, so a SIGHUP from now on reloads rather
     // than ends the process.
@@ -731,13 +882,13 @@ fn reload_on_hangup(trigger: Arc<Trigger>) -> Option<JoinHandle<()>> {
         while hangups.recv().await.is_some() {
             tracing::info!("SIGHUP: reloading the flows");
             trigger.asked.store(true, Ordering::SeqCst);
-            trigger.fire();
+            folder.rearm(true);
         }
     }))
 }
 
 #[cfg(not(unix))]
-fn reload_on_hangup(_trigger: Arc<Trigger>) -> Option<JoinHandle<()>> {
+fn reload_on_hangup(_trigger: Arc<Trigger>, _folder: Arc<FolderWatch>) -> Option<JoinHandle<()>> {
     None
 }
 

@@ -59,7 +59,8 @@ impl AuthToken {
         Ok(AuthToken(trimmed.to_owned()))
     }
 
-    fn as_bytes(&self) -> &[u8] {
+    /// The secret itself, for keys derived from it; never for display.
+    pub(crate) fn secret(&self) -> &[u8] {
         self.0.as_bytes()
     }
 }
@@ -162,7 +163,7 @@ where
 }
 
 fn sign(secret: &AuthToken, algorithm: Algorithm, message: &str) -> String {
-    let key = hmac::Key::new(algorithm.hmac(), secret.as_bytes());
+    let key = hmac::Key::new(algorithm.hmac(), secret.secret());
     BASE64.encode(hmac::sign(&key, message.as_bytes()).as_ref())
 }
 

@@ -14,6 +14,7 @@ use std::process::{Command, Output};
 
 use callflow::config::Settings;
 use callflow::engine::EngineSettings;
+use callflow::http::admin::{AdminGate, AdminKey};
 use callflow::http::page::PageSettings;
 use callflow::http::simulate::SimulatorMode;
 use callflow::http::{self, AppState};
@@ -111,6 +112,10 @@ async fn serve(state: AppState) -> Server {
     Server { url, _stop: stop }
 }
 
+/// The admin key the servers here hold; the page is opened with it, as a
+/// newcomer opens the link the log prints.
+const ADMIN_KEY: &str = "browser-test-admin-key-7788";
+
 /// The repository's flows, with credentials shaped like Twilio's so a token
 /// is issued, though no Twilio account has them.
 fn app(page: PageSettings) -> AppState {
@@ -132,6 +137,7 @@ fn app(page: PageSettings) -> AppState {
     AppState::new(flows, engine)
         .with_tokens(tokens)
         .with_page(page)
+        .with_admin(AdminGate::with_key(AdminKey::parse(ADMIN_KEY).unwrap()))
 }
 
 fn run_node(tools: &Tools, args: &[&str], env: &[(&str, String)]) -> Output {
@@ -183,6 +189,7 @@ async fn the_page_works_in_headless_chromium() {
         ("CALLFLOW_URL", main.url.clone()),
         ("CALLFLOW_NO_SDK_URL", no_sdk.url.clone()),
         ("CALLFLOW_SIM_OFF_URL", simulator_off.url.clone()),
+        ("CALLFLOW_ADMIN_KEY", ADMIN_KEY.to_owned()),
         ("CHROMIUM", tools.chromium.display().to_string()),
         ("ARTIFACTS_DIR", artifacts.display().to_string()),
     ];

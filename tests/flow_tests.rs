@@ -155,6 +155,7 @@ async fn coverage_lists_the_steps_and_options_no_call_reaches() {
         Options {
             filter: Some("sales answers".into()),
             coverage: true,
+            ..Options::default()
         },
     )
     .await;

@@ -3,8 +3,12 @@
 
 mod common;
 
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use callflow::flow::MaxFileBytes;
 use callflow::flow::load::{Source, load_sources};
-use common::repo_path;
+use common::{Folder, repo_path};
 
 /// The report for one broken fixture, loaded on its own.
 fn report_for(name: &str) -> String {
@@ -95,4 +99,204 @@ fn the_example_flows_load_without_warnings() {
         callflow::flow::load(&repo_path("examples/flows")).unwrap_or_else(|r| panic!("{r}"));
     assert!(loaded.warnings.is_empty(), "{}", loaded.warnings);
     assert!(loaded.flows.flows().len() >= 4);
+}
+
+#[test]
+fn keys_written_twice_step_names_included_name_both_lines() {
+    insta::assert_snapshot!(report_for("duplicates"));
+}
+
+/// A flow that loads.
+const HELLO: &str = "steps:\n  hello:\n    say: Hello.\n";
+
+/// `callflow check DIR`, stopped and failed if it takes more than a few
+/// seconds (a read that blocks would take forever).
+fn check_within_seconds(dir: &std::path::Path, vars: &[(&str, &str)]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_callflow"))
+        .arg("check")
+        .arg(dir)
+        .envs(vars.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!(
+                "callflow check did not finish: {:?}",
+                child.wait_with_output()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn check_names_a_fifo_in_the_folder_instead_of_hanging_on_it() {
+    let folder = Folder::new("fifo");
+    folder.write("main.yaml", HELLO);
+    let made = Command::new("mkfifo")
+        .arg(folder.join("pipe.yaml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let output = check_within_seconds(&folder.path, &[]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("pipe.yaml:1:1: error: this is a named pipe (FIFO), not a file"),
+        "{stdout}"
+    );
+}
+
+/// The report of loading `folder`, which must fail.
+fn refused(folder: &Folder, max: MaxFileBytes) -> String {
+    match callflow::flow::load_limited(&folder.path, max) {
+        Ok(_) => panic!("the folder should not load"),
+        Err(report) => report.relative_to(&folder.path).to_string(),
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_to_dev_zero_is_refused_as_leading_outside_the_folder() {
+    let folder = Folder::new("dev_zero");
+    folder.write("main.yaml", HELLO);
+    std::os::unix::fs::symlink("/dev/zero", folder.join("zero.yaml")).unwrap();
+    let report = refused(&folder, MaxFileBytes::default());
+    assert!(
+        report.contains(
+            "zero.yaml:1:1: error: this link leads outside the flows folder, so it is not read"
+        ),
+        "{report}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn links_are_followed_inside_the_folder_only() {
+    let folder = Folder::new("links");
+    let elsewhere = Folder::new("links_elsewhere");
+    folder.write("main.yaml", HELLO);
+    elsewhere.write(
+        "secret.yaml",
+        "steps:\n  hello:\n    say: Not for callers.\n",
+    );
+    std::fs::create_dir(elsewhere.join("more")).unwrap();
+    elsewhere.write("more/other.yaml", HELLO);
+    std::os::unix::fs::symlink(elsewhere.join("secret.yaml"), folder.join("secret.yaml")).unwrap();
+    std::os::unix::fs::symlink(elsewhere.join("more"), folder.join("more")).unwrap();
+    let report = refused(&folder, MaxFileBytes::default());
+    for file in ["secret.yaml", "more"] {
+        assert!(
+            report.contains(&format!(
+                "{file}:1:1: error: this link leads outside the flows folder"
+            )),
+            "{report}"
+        );
+    }
+    assert!(!report.contains("Not for callers"), "{report}");
+
+    // A link to a file inside the folder is read.
+    std::fs::remove_file(folder.join("secret.yaml")).unwrap();
+    std::fs::remove_file(folder.join("more")).unwrap();
+    std::os::unix::fs::symlink("main.yaml", folder.join("alias.yaml")).unwrap();
+    let loaded = callflow::flow::load(&folder.path).unwrap_or_else(|r| panic!("{r}"));
+    assert!(loaded.flows.by_name("alias").is_some());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_configmap_layout_loads_each_file_once() {
+    use std::os::unix::fs::symlink;
+    // As the kubelet mounts a ConfigMap: each key a link through `..data`,
+    // itself a link to a timestamped folder of real files.
+    let folder = Folder::new("configmap_layout");
+    std::fs::create_dir(folder.join("..2026_11_29_04_00_00.123")).unwrap();
+    folder.write("..2026_11_29_04_00_00.123/main.yaml", HELLO);
+    folder.write("..2026_11_29_04_00_00.123/outbound.yaml", HELLO);
+    symlink("..2026_11_29_04_00_00.123", folder.join("..data")).unwrap();
+    symlink("..data/main.yaml", folder.join("main.yaml")).unwrap();
+    symlink("..data/outbound.yaml", folder.join("outbound.yaml")).unwrap();
+    let loaded = callflow::flow::load(&folder.path).unwrap_or_else(|r| panic!("{r}"));
+    let mut names: Vec<&str> = loaded
+        .flows
+        .flows()
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["main", "outbound"]);
+    assert!(loaded.warnings.is_empty(), "{}", loaded.warnings);
+}
+
+#[test]
+fn a_file_over_the_size_limit_is_refused_by_name() {
+    let folder = Folder::new("too_large");
+    folder.write("main.yaml", HELLO);
+    let padding = format!("# {}\n", "x".repeat(2046));
+    folder.write("large.yaml", &format!("{padding}{HELLO}"));
+    let report = refused(&folder, MaxFileBytes::new(2048).unwrap());
+    assert!(
+        report.contains(
+            "large.yaml:1:1: error: this file is 2081 bytes, over the limit of 2 KiB for one file"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("FLOW_FILE_MAX_BYTES"), "{report}");
+    // Under the default limit of 1 MiB, it loads.
+    assert!(callflow::flow::load(&folder.path).is_ok());
+
+    // `callflow check` takes the limit from the setting.
+    let output = check_within_seconds(&folder.path, &[("FLOW_FILE_MAX_BYTES", "1024")]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("over the limit of 1 KiB"), "{stdout}");
+}
+
+#[test]
+fn a_deeply_nested_file_is_refused_before_it_is_parsed() {
+    // 200 KB of nesting: parsing it took seconds, and held up reloads.
+    for (shape, text) in [
+        ("flow lists", format!("steps: {}", "[".repeat(200_000))),
+        ("flow maps", format!("steps: {}", "{a: ".repeat(50_000))),
+        ("block maps", {
+            let mut text = String::new();
+            let mut depth = 0;
+            while text.len() < 200_000 {
+                text.push_str(&format!("{}a:\n", " ".repeat(depth)));
+                depth += 1;
+            }
+            text
+        }),
+    ] {
+        let source = Source {
+            name: "main".into(),
+            file: "flows/main.yaml".into(),
+            text,
+        };
+        let report = match load_sources(vec![source]) {
+            Ok(_) => panic!("{shape} should not load"),
+            Err(report) => report.to_string(),
+        };
+        assert!(
+            report.starts_with("flows/main.yaml:")
+                && report.contains(": error: maps and lists nest more than 32 levels deep here"),
+            "{shape}: {report}"
+        );
+        assert!(report.ends_with("1 error, 0 warnings"), "{shape}: {report}");
+    }
+    // Nesting as deep as flows go loads.
+    let nested =
+        "steps:\n  menu:\n    menu:\n      say: Press 1.\n      options:\n        1: menu\n";
+    let source = Source {
+        name: "main".into(),
+        file: "flows/main.yaml".into(),
+        text: nested.into(),
+    };
+    load_sources(vec![source]).unwrap_or_else(|r| panic!("{r}"));
 }

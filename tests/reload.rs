@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -16,48 +15,10 @@ use callflow::engine::EngineSettings;
 use callflow::http::{self, AppState};
 use callflow::reload::{self, Changes, FlowStore, KEPT_VERSIONS, Reload, WatchSettings, Watching};
 use callflow::simulator::{CallSetup, SimulatedCall};
-use common::{heard, press, repo_path};
+use common::{Folder, heard, press, repo_path};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
-
-/// A flows folder of its own for one test, removed when the test ends.
-struct Folder {
-    path: PathBuf,
-}
-
-impl Folder {
-    fn new(test: &str) -> Folder {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "callflow-reload-{}-{}-{test}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
-        Folder { path }
-    }
-
-    fn join(&self, relative: &str) -> PathBuf {
-        self.path.join(relative)
-    }
-
-    /// Writes `relative` in place, as `echo > file` does.
-    fn write(&self, relative: &str, text: &str) {
-        std::fs::write(self.join(relative), text).unwrap();
-    }
-
-    fn remove(&self, relative: &str) {
-        std::fs::remove_file(self.join(relative)).unwrap();
-    }
-}
-
-impl Drop for Folder {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
-}
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(repo_path(&format!(
@@ -77,13 +38,16 @@ fn open(dir: &Path) -> FlowStore {
         .0
 }
 
-/// In-process requests carry no peer address, so `/flows` is opened to
-/// them as `SIMULATOR=on` would (the access rule has its own test).
+/// `/flows` needs the admin key, which [`flows_json`] sends (the key has
+/// its own tests).
 fn router(store: &Arc<FlowStore>) -> Router {
-    let page = callflow::http::page::PageSettings::new("public")
-        .with_simulator(callflow::http::simulate::SimulatorMode::On);
-    http::router(AppState::with_store(store.clone(), EngineSettings::default()).with_page(page))
+    let admin = callflow::http::admin::AdminGate::with_key(
+        callflow::http::admin::AdminKey::parse(ADMIN_KEY).unwrap(),
+    );
+    http::router(AppState::with_store(store.clone(), common::sealing_engine()).with_admin(admin))
 }
+
+const ADMIN_KEY: &str = "reload-test-admin-key-01";
 
 /// A store over `folder` with the real watcher running.
 fn watched(folder: &Folder) -> (Arc<FlowStore>, Router, Watching) {
@@ -108,7 +72,12 @@ async fn greeting_heard(router: &Router) -> String {
 async fn flows_json(router: &Router) -> Value {
     let response = router
         .clone()
-        .oneshot(Request::get("/flows").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/flows")
+                .header("authorization", format!("Bearer {ADMIN_KEY}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -172,7 +141,10 @@ async fn a_broken_edit_keeps_the_old_flows_and_says_why_until_a_good_save() {
     let flows = flows_json(&router).await;
     assert_eq!(flows["version"], serving, "the old set keeps serving");
     let error = &flows["last_error"];
-    let expected = callflow::flow::load(&folder.path).unwrap_err();
+    // As `callflow check` says, with files named from the flows folder.
+    let expected = callflow::flow::load(&folder.path)
+        .unwrap_err()
+        .relative_to(&folder.path);
     assert_eq!(
         error["report"],
         expected.to_string(),
@@ -241,6 +213,62 @@ async fn a_configmap_update_swapping_the_data_symlink_is_seen() {
 
     until_heard(&router, "Welcome to version two.").await;
     assert!(store.status().last_error.is_none());
+}
+
+#[tokio::test]
+async fn a_deleted_and_recreated_folder_is_watched_again() {
+    let folder = Folder::new("recreated");
+    folder.write("main.yaml", &fixture("one"));
+    let (_store, router, _watching) = watched(&folder);
+    assert_eq!(greeting_heard(&router).await, "Welcome to version one.");
+
+    std::fs::remove_dir_all(&folder.path).unwrap();
+
+    eventually("/flows says the folder is gone", || async {
+        flows_json(&router).await["last_error"]["report"]
+            .as_str()
+            .is_some_and(|report| report.contains("the flows folder is not there"))
+    })
+    .await;
+    assert_eq!(greeting_heard(&router).await, "Welcome to version one.");
+
+    // Back as it was: the files are fine, and /flows says nothing else.
+    std::fs::create_dir(&folder.path).unwrap();
+    folder.write("main.yaml", &fixture("one"));
+    eventually("/flows drops the stale error", || async {
+        flows_json(&router).await["last_error"].is_null()
+    })
+    .await;
+
+    // And edits in the new folder go live.
+    folder.write("main.yaml", &fixture("two"));
+    until_heard(&router, "Welcome to version two.").await;
+    assert_eq!(flows_json(&router).await["last_error"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_folder_recreated_with_a_broken_file_reports_that_file() {
+    let folder = Folder::new("recreated_broken");
+    folder.write("main.yaml", &fixture("one"));
+    let (_store, router, _watching) = watched(&folder);
+    let error_in = |file: &'static str| {
+        let router = router.clone();
+        async move { flows_json(&router).await["last_error"]["diagnostics"][0]["file"] == file }
+    };
+    folder.write("main.yaml", &fixture("half_written"));
+    eventually("/flows names the broken file", || error_in("main.yaml")).await;
+
+    std::fs::remove_dir_all(&folder.path).unwrap();
+    eventually("/flows says the folder is gone", || error_in(".")).await;
+
+    // The same broken file again: it is what /flows must show.
+    std::fs::create_dir(&folder.path).unwrap();
+    folder.write("main.yaml", &fixture("half_written"));
+    eventually("/flows names the broken file again", || {
+        error_in("main.yaml")
+    })
+    .await;
+    assert_eq!(greeting_heard(&router).await, "Welcome to version one.");
 }
 
 #[tokio::test]
@@ -375,10 +403,7 @@ async fn a_step_missing_from_the_version_the_url_names_is_still_a_fault() {
     let folder = Folder::new("fault");
     folder.write("main.yaml", &fixture("one"));
     let store = Arc::new(open(&folder.path));
-    let url = format!(
-        "/voice?flow=main&step=nowhere&v={}",
-        store.current().version()
-    );
+    let url = common::sealed_url("main", "nowhere", Some(store.current().version()));
     let response = router(&store)
         .oneshot(
             Request::post(url)
@@ -520,7 +545,8 @@ async fn get_flows_lists_the_serving_flows_and_their_steps() {
         *support,
         serde_json::json!({
             "name": "support",
-            "file": repo_path("tests/fixtures/flows/routing/support.yaml").display().to_string(),
+            // Named from the flows folder: where it is on the machine is not shown.
+            "file": "support.yaml",
             "description": null,
             "numbers": ["+15550002222"],
             "start": "hello",
@@ -564,6 +590,7 @@ fn the_server_reloads_on_edits_and_on_sighup() {
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
         .env("RUST_LOG", "info")
+        .env("ADMIN_KEY", ADMIN_KEY)
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()
@@ -619,9 +646,10 @@ fn the_server_reloads_on_edits_and_on_sighup() {
 fn get_flows(port: u16) -> Option<Value> {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream
-        .write_all(b"GET /flows HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .ok()?;
+    let request = format!(
+        "GET /flows HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {ADMIN_KEY}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     let (_, body) = response.split_once("\r\n\r\n")?;
@@ -629,19 +657,18 @@ fn get_flows(port: u16) -> Option<Value> {
 }
 
 #[tokio::test]
-async fn flows_are_shown_only_as_the_simulator_rule_allows() {
+async fn flows_are_shown_only_to_the_admin_key() {
     let folder = Folder::new("flows_access");
     folder.write("main.yaml", "steps:\n  hello:\n    say: Hi.\n");
     let store = Arc::new(open(&folder.path));
-    // The default rule: a client on this machine, asked for by a local name.
-    let local = http::router(AppState::with_store(
-        store.clone(),
-        EngineSettings::default(),
-    ));
-    let from = |addr: &str, host: &str, proxied: bool| {
+    let guarded = router(&store);
+    let from = |addr: &str, host: &str, proxied: bool, key: bool| {
         let mut request = Request::get("/flows").header("host", host);
         if proxied {
             request = request.header("x-forwarded-for", "203.0.113.9");
+        }
+        if key {
+            request = request.header("authorization", format!("Bearer {ADMIN_KEY}"));
         }
         let mut request = request.body(Body::empty()).unwrap();
         request.extensions_mut().insert(axum::extract::ConnectInfo(
@@ -650,19 +677,25 @@ async fn flows_are_shown_only_as_the_simulator_rule_allows() {
         request
     };
     let status = |request: Request<Body>| {
-        let router = local.clone();
+        let router = guarded.clone();
         async move { router.oneshot(request).await.unwrap().status() }
     };
+    // No address or Host opens it, the server's own machine included.
     assert_eq!(
-        status(from("127.0.0.1:5000", "localhost:3000", false)).await,
+        status(from("127.0.0.1:5000", "localhost:3000", false, false)).await,
+        401
+    );
+    assert_eq!(
+        status(from("198.51.100.7:5000", "ivr.example.com", false, false)).await,
+        401
+    );
+    // The key opens it from anywhere.
+    assert_eq!(
+        status(from("127.0.0.1:5000", "abc.ngrok.app", true, true)).await,
         200
     );
     assert_eq!(
-        status(from("198.51.100.7:5000", "ivr.example.com", false)).await,
-        403
-    );
-    assert_eq!(
-        status(from("127.0.0.1:5000", "abc.ngrok.app", true)).await,
-        403
+        status(from("198.51.100.7:5000", "ivr.example.com", false, true)).await,
+        200
     );
 }

@@ -66,7 +66,7 @@ async fn a_callback_for_a_step_that_no_longer_exists_gets_an_apology() {
     let app = app_at(DIR, OPEN);
     let response = app
         .oneshot(
-            Request::post("/voice?flow=menu_forever&step=removed_step")
+            Request::post(common::sealed_url("menu_forever", "removed_step", None))
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(Body::from("CallSid=CA123&Digits=1"))
                 .unwrap(),

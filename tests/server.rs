@@ -63,12 +63,15 @@ async fn webhooks_are_answered_as_the_router_answers_them() {
         }),
         ("a menu choice", || {
             form(
-                "/voice?flow=main&step=menu",
+                &common::sealed_url("main", "menu", None),
                 "CallSid=CA1&From=%2B15551112222&Digits=1",
             )
         }),
         ("a step that is gone", || {
-            form("/voice?flow=main&step=no_such_step", "CallSid=CA1")
+            form(
+                &common::sealed_url("main", "no_such_step", None),
+                "CallSid=CA1",
+            )
         }),
         ("a GET webhook", || {
             Request::get("/voice?CallSid=CA1&From=%2B15551112222")
@@ -126,28 +129,71 @@ async fn other_paths_still_reach_their_routes() {
     assert_eq!(missing.status(), 404);
 }
 
-/// `/flows` shows itself only to the server's own machine, which it can
-/// tell only if the connection's address reaches the handler.
+/// Over a socket, `/flows` answers the admin key and nothing else: not the
+/// loopback address the request comes from, nor its loopback `Host`.
 #[tokio::test]
-async fn routes_see_who_is_connected() {
-    let (address, stop, server) = serve(app_at("flows", OPEN)).await;
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    stream
-        .write_all(b"GET /flows HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
+async fn flows_over_a_socket_need_the_key_even_from_loopback() {
+    let key = "server-test-admin-key-0001";
+    let state = state_at("flows", OPEN).with_admin(callflow::http::admin::AdminGate::with_key(
+        callflow::http::admin::AdminKey::parse(key).unwrap(),
+    ));
+    let (address, stop, server) = serve(callflow::http::router(state)).await;
+    let flows = |auth: String| async move {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let request =
+            format!("GET /flows HTTP/1.1\r\nHost: localhost\r\n{auth}Connection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    };
+    let answer = flows(format!("Authorization: Bearer {key}\r\n")).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"name\":\"main\""), "{answer}");
+    let refused = flows(String::new()).await;
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
 
-    // Without a connection behind it the same request is refused: the
-    // check above did look at the address.
-    let unknown = app_at("flows", OPEN)
-        .oneshot(Request::get("/flows").body(Body::empty()).unwrap())
+/// Handlers that count per client (the token endpoint's rate limit) see
+/// the connection's address: a request without one is another client.
+#[tokio::test]
+async fn routes_see_who_is_connected() {
+    let settings = callflow::config::Settings::from_vars(&[
+        ("TWILIO_ACCOUNT_SID", "AC0123456789abcdef0123456789abcdef"),
+        ("TWILIO_API_KEY", "SKfedcba9876543210fedcba9876543210"),
+        ("TWILIO_API_SECRET", "not_a_real_secret_4f9a2c"),
+        ("TWILIO_TWIML_APP_SID", "AP00112233445566778899aabbccddeeff"),
+        ("TOKEN_PUBLIC", "true"),
+        ("TOKEN_RATE_LIMIT", "1"),
+    ])
+    .unwrap();
+    let app = callflow::http::router(state_at("flows", OPEN).with_tokens(
+        callflow::token::TokenService::new(settings.token_settings()),
+    ));
+    let (address, stop, server) = serve(app.clone()).await;
+    let over_socket = || async move {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream
+            .write_all(b"GET /voice/token HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    };
+    let first = over_socket().await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    // Without a connection behind it the request counts as an unknown
+    // client, whose budget is its own.
+    let unknown = app
+        .oneshot(Request::get("/voice/token").body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert_eq!(unknown.status(), StatusCode::FORBIDDEN);
+    assert_eq!(unknown.status(), StatusCode::OK);
+    let second = over_socket().await;
+    assert!(second.starts_with("HTTP/1.1 429"), "{second}");
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
 }

@@ -11,12 +11,14 @@ const AUTH_TOKEN: &str = "authtoken-Zx81-never-shown";
 const API_SECRET: &str = "apisecret-Qm42-never-shown";
 const BEARER: &str = "bearer-Kp93-never-shown-long-enough";
 const BASIC: &str = "ops:basic-Wt07-never-shown";
+const ADMIN: &str = "admin-Rv56-never-shown-either";
 /// Every secret setting, with a value that must never be shown.
-const SECRETS: [(&str, &str); 4] = [
+const SECRETS: [(&str, &str); 5] = [
     ("TWILIO_AUTH_TOKEN", AUTH_TOKEN),
     ("TWILIO_API_SECRET", API_SECRET),
     ("TOKEN_AUTH_BEARER", BEARER),
     ("TOKEN_AUTH_BASIC", BASIC),
+    ("ADMIN_KEY", ADMIN),
 ];
 
 /// An empty folder of its own, so no `.env` but the test's own is read.
@@ -100,11 +102,12 @@ fn serve_help_lists_every_variable_and_no_secret() {
         "[default: 3000]",
         "[default: ./flows]",
         "[default: 3600]",
-        "[default: local]",
+        "[default: on]",
+        "[default: 30]",
     ] {
         assert!(help.contains(default), "{default}:\n{help}");
     }
-    for secret in [AUTH_TOKEN, API_SECRET, BEARER, BASIC] {
+    for secret in [AUTH_TOKEN, API_SECRET, BEARER, BASIC, ADMIN] {
         assert!(!help.contains(secret), "{secret} in --help:\n{help}");
     }
 }
@@ -144,7 +147,7 @@ fn config_lists_every_variable_with_secrets_hidden() {
     for (variable, _) in SECRETS {
         assert!(line(variable).contains("(set, hidden)"), "{stdout}");
     }
-    for secret in [AUTH_TOKEN, API_SECRET, BEARER, BASIC, "basic-Wt07"] {
+    for secret in [AUTH_TOKEN, API_SECRET, BEARER, BASIC, ADMIN, "basic-Wt07"] {
         assert!(
             !stdout.contains(secret) && !stderr.contains(secret),
             "{secret}"
@@ -163,6 +166,7 @@ fn a_bad_value_stops_with_every_problem_named_and_no_secret() {
             ("TOKEN_RATE_LIMIT", "0"),
             ("TOKEN_AUTH_BEARER", "short-Hq5"),
             ("TWILIO_API_KEY", API_SECRET),
+            ("ADMIN_KEY", "short-Jk2"),
         ],
     );
     assert!(!output.status.success());
@@ -181,10 +185,12 @@ fn a_bad_value_stops_with_every_problem_named_and_no_secret() {
         stderr.contains("TWILIO_API_KEY does not look right"),
         "{stderr}"
     );
+    assert!(stderr.contains("ADMIN_KEY is too short"), "{stderr}");
     assert!(
         !stderr.contains("short-Hq5") && !stderr.contains(API_SECRET),
         "{stderr}"
     );
+    assert!(!stderr.contains("short-Jk2"), "{stderr}");
 
     let serve = callflow(&dir, &[], &[("PORT", "eighty")]);
     assert!(!serve.status.success());
@@ -276,11 +282,12 @@ fn a_secret_never_reaches_debug_output() {
     let settings = Settings::from_vars(&[&sids[..], &SECRETS[..]].concat()).unwrap();
     assert!(settings.token_settings().twilio().is_some());
     let shown = format!(
-        "{settings:?} {:?} {:?}",
+        "{settings:?} {:?} {:?} {:?}",
         settings.token_settings(),
-        settings.webhook_auth()
+        settings.webhook_auth(),
+        settings.admin()
     );
-    for secret in [AUTH_TOKEN, API_SECRET, BEARER, BASIC, "basic-Wt07"] {
+    for secret in [AUTH_TOKEN, API_SECRET, BEARER, BASIC, ADMIN, "basic-Wt07"] {
         assert!(!shown.contains(secret), "{secret} in {shown}");
     }
     assert!(shown.contains("[redacted]"), "{shown}");

@@ -1,5 +1,6 @@
 //! The simulation API and the page's routes, over the whole router with
-//! `oneshot`: what the browser page relies on, without a browser.
+//! `oneshot`: what the browser page relies on, without a browser. The page
+//! holds the admin key (as its cookie), so these requests send it too.
 
 mod common;
 
@@ -12,6 +13,7 @@ use axum::http::{Request, StatusCode, header};
 use callflow::config::Settings;
 use callflow::engine::EngineSettings;
 use callflow::flow::load::Source;
+use callflow::http::admin::{AdminGate, AdminKey};
 use callflow::http::page::PageSettings;
 use callflow::http::simulate::SimulatorMode;
 use callflow::http::{self, AppState};
@@ -22,6 +24,8 @@ use tower::ServiceExt;
 use common::{OPEN, repo_path};
 
 const LOCAL: &str = "127.0.0.1:50000";
+const KEY: &str = "simulate-api-admin-key-0123";
+const BEARER: &str = "Bearer simulate-api-admin-key-0123";
 
 fn state(simulator: SimulatorMode) -> AppState {
     let flows = callflow::flow::load(&repo_path("flows")).unwrap().flows;
@@ -31,6 +35,7 @@ fn state(simulator: SimulatorMode) -> AppState {
     };
     AppState::new(flows, engine)
         .with_page(PageSettings::new(repo_path("public")).with_simulator(simulator))
+        .with_admin(AdminGate::with_key(AdminKey::parse(KEY).unwrap()))
 }
 
 /// The router as served, with `peer` as the client's address.
@@ -67,6 +72,7 @@ async fn send(app: &Router, request: Request<Body>) -> Reply {
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri)
         .header(header::HOST, "localhost:3000")
+        .header(header::AUTHORIZATION, BEARER)
         .body(Body::empty())
         .unwrap()
 }
@@ -74,6 +80,7 @@ fn get(uri: &str) -> Request<Body> {
 fn post(uri: &str, body: Value) -> Request<Body> {
     Request::post(uri)
         .header(header::HOST, "localhost:3000")
+        .header(header::AUTHORIZATION, BEARER)
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(body.to_string()))
         .unwrap()
@@ -110,10 +117,10 @@ fn heard(view: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn a_page_walks_a_call_through_main() {
-    let app = app_from(state(SimulatorMode::Local), LOCAL);
+    let app = app_from(state(SimulatorMode::default()), LOCAL);
     let status = send(&app, get("/simulate")).await.json();
     assert_eq!(status["enabled"], true);
-    assert_eq!(status["mode"], "local");
+    assert_eq!(status["mode"], "on");
 
     let call = start(&app, json!({ "flow": "main", "at": OPEN })).await;
     let id = call["id"].as_str().unwrap().to_owned();
@@ -161,6 +168,7 @@ async fn a_page_walks_a_call_through_main() {
 
     let forget = Request::delete(format!("/simulate/calls/{id}"))
         .header(header::HOST, "localhost")
+        .header(header::AUTHORIZATION, BEARER)
         .body(Body::empty())
         .unwrap();
     assert_eq!(send(&app, forget).await.status, StatusCode::NO_CONTENT);
@@ -176,7 +184,7 @@ async fn a_page_walks_a_call_through_main() {
 
 #[tokio::test]
 async fn from_and_to_route_the_call() {
-    let app = app_from(state(SimulatorMode::Local), LOCAL);
+    let app = app_from(state(SimulatorMode::default()), LOCAL);
     let call = start(
         &app,
         json!({ "from": "client:alice", "to": "+12125550143", "params": { "CallerName": "Alice" } }),
@@ -199,7 +207,7 @@ async fn from_and_to_route_the_call() {
 
 #[tokio::test]
 async fn mistakes_are_explained_in_json() {
-    let app = app_from(state(SimulatorMode::Local), LOCAL);
+    let app = app_from(state(SimulatorMode::default()), LOCAL);
     let cases = [
         (
             json!({ "flow": "mian" }),
@@ -231,6 +239,7 @@ async fn mistakes_are_explained_in_json() {
 
     let form = Request::post("/simulate/calls")
         .header(header::HOST, "localhost")
+        .header(header::AUTHORIZATION, BEARER)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::from("from=x"))
         .unwrap();
@@ -300,18 +309,31 @@ async fn who_may_simulate() {
     let error = refused(send(&off, post("/simulate/calls", json!({}))).await);
     assert!(error.contains("SIMULATOR=off"), "{error}");
 
-    // The default: a browser on this machine only.
+    // The default: whoever holds the key, from anywhere, and no one without it, from
+    // anywhere (a loopback peer and Host included).
+    let without_key = |host: &str| {
+        Request::post("/simulate/calls")
+            .header(header::HOST, host)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .unwrap()
+    };
+    let local = app_from(state(SimulatorMode::default()), LOCAL);
+    for host in ["localhost:3000", "127.0.0.1:3000"] {
+        let reply = send(&local, without_key(host)).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text);
+        assert!(reply.json()["error"].as_str().unwrap().contains("?key="));
+    }
+    let status = send(
+        &local,
+        Request::get("/simulate").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(status.status, StatusCode::UNAUTHORIZED);
+    // `local`, the old default, is `on` now.
     let remote = app_from(state(SimulatorMode::Local), "203.0.113.7:40000");
-    let error = refused(send(&remote, post("/simulate/calls", json!({}))).await);
-    assert!(error.contains("SIMULATOR=on"), "{error}");
-    let local = app_from(state(SimulatorMode::Local), LOCAL);
-    let tunnelled = Request::post("/simulate/calls")
-        .header(header::HOST, "abc.ngrok.app")
-        .header("x-forwarded-for", "198.51.100.4")
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(Body::from("{}"))
-        .unwrap();
-    refused(send(&local, tunnelled).await);
+    assert_eq!(send(&remote, get("/simulate")).await.json()["mode"], "on");
+    start(&remote, json!({})).await;
 
     let on = app_from(state(SimulatorMode::On), "203.0.113.7:40000");
     start(&on, json!({})).await;
@@ -322,7 +344,10 @@ async fn simulated_calls_skip_signatures_that_real_webhooks_need() {
     let auth = Settings::from_vars(&[("TWILIO_AUTH_TOKEN", "0123456789abcdef0123456789abcdef")])
         .unwrap()
         .webhook_auth();
-    let app = app_from(state(SimulatorMode::Local).with_webhook_auth(auth), LOCAL);
+    let app = app_from(
+        state(SimulatorMode::default()).with_webhook_auth(auth),
+        LOCAL,
+    );
     let forged = Request::post("/voice")
         .header(header::HOST, "localhost")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -348,7 +373,7 @@ fn flows_saying(greeting: &str) -> callflow::flow::FlowSet {
 
 #[tokio::test]
 async fn a_reload_reaches_the_next_simulated_webhook() {
-    let state = state(SimulatorMode::Local);
+    let state = state(SimulatorMode::default());
     state
         .flows
         .flows()
@@ -380,7 +405,7 @@ async fn a_looping_flow_ends_the_call_instead_of_hanging_the_page() {
     }])
     .unwrap()
     .flows;
-    let state = state(SimulatorMode::Local);
+    let state = state(SimulatorMode::default());
     state.flows.flows().store(std::sync::Arc::new(looping));
     let app = app_from(state, LOCAL);
     let call = start(&app, json!({})).await;
@@ -395,7 +420,7 @@ async fn a_looping_flow_ends_the_call_instead_of_hanging_the_page() {
 
 #[tokio::test]
 async fn the_page_and_the_sdk_are_served() {
-    let app = app_from(state(SimulatorMode::Local), LOCAL);
+    let app = app_from(state(SimulatorMode::default()), LOCAL);
     let root = send(&app, get("/")).await;
     assert!(root.status.is_redirection());
     assert_eq!(root.headers[header::LOCATION], "/voice-client.html");
@@ -427,7 +452,7 @@ async fn the_page_and_the_sdk_are_served() {
     // No SDK installed: the page is told, and the bundle's URL says what to run.
     let mut page = PageSettings::new(repo_path("public"));
     page.sdk_file = repo_path("tests/fixtures/no-such-sdk.js");
-    let bare = app_from(state(SimulatorMode::Local).with_page(page), LOCAL);
+    let bare = app_from(state(SimulatorMode::default()).with_page(page), LOCAL);
     let status = send(&bare, get("/vendor/status")).await.json();
     assert_eq!(status["twilio_sdk"]["installed"], false);
     assert!(

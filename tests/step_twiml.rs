@@ -4,7 +4,7 @@
 
 mod common;
 
-use callflow::engine::{self, EngineSettings};
+use callflow::engine;
 use callflow::twiml::Response;
 
 fn render(step: &str) -> String {
@@ -12,7 +12,7 @@ fn render(step: &str) -> String {
         .unwrap_or_else(|r| panic!("{r}"))
         .flows;
     let at = "2026-11-24T10:30:00Z".parse().unwrap();
-    let xml = engine::preview_blocking(&flows, &EngineSettings::default(), "kinds", Some(step), at)
+    let xml = engine::preview_blocking(&flows, &common::sealing_engine(), "kinds", Some(step), at)
         .unwrap();
     // Every document parses back: well-formed whatever the step.
     Response::parse(&xml).expect("well-formed TwiML");

@@ -1,5 +1,11 @@
 //! `GET /voice/token` as a browser sees it: over the router with `oneshot`, and once over a
 //! real socket.
+//!
+//! The endpoint is closed by default; tests of what a token holds open it with
+//! `TOKEN_PUBLIC=true` unless they set client credentials (see [`app`]), and the closed
+//! default, the admin key and the public warning have tests of their own at the end.
+
+mod common;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -13,6 +19,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use callflow::config::{SettingProblem, Settings, SettingsError};
+use callflow::http::admin::{AdminGate, AdminKey};
 use callflow::http::token::router;
 use callflow::token::{IDENTITY_RULE, Identity, TokenService, TokenSettings, vars};
 use http_body_util::BodyExt as _;
@@ -25,6 +32,12 @@ const ACCOUNT: &str = "AC0123456789abcdef0123456789abcdef";
 const KEY: &str = "SKfedcba9876543210fedcba9876543210";
 const APP: &str = "AP00112233445566778899aabbccddeeff";
 const SECRET: &str = "tEsT_aPi_SeCrEt_9f8e7d6c5b4a";
+const ADMIN: &str = "token-api-admin-key-4567";
+const ADMIN_BEARER: &str = "Bearer token-api-admin-key-4567";
+
+fn admin() -> Arc<AdminGate> {
+    Arc::new(AdminGate::with_key(AdminKey::parse(ADMIN).unwrap()))
+}
 
 /// The token settings from `NAME=value` pairs; no process environment involved.
 fn token_settings(pairs: &[(&str, &str)]) -> Result<TokenSettings, SettingsError> {
@@ -48,8 +61,17 @@ fn configured(extra: &[(&str, &str)]) -> Arc<TokenService> {
     service_with(&pairs)
 }
 
+/// The endpoint with the four Twilio values and `extra`; open to anyone (`TOKEN_PUBLIC=true`)
+/// unless `extra` sets client credentials, which then guard it.
 fn app(extra: &[(&str, &str)]) -> Router {
-    router(configured(extra))
+    let guarded = extra
+        .iter()
+        .any(|(name, _)| [vars::AUTH_BEARER, vars::AUTH_BASIC].contains(name));
+    let mut pairs = extra.to_vec();
+    if !guarded {
+        pairs.push((vars::PUBLIC, "true"));
+    }
+    router(configured(&pairs), admin())
 }
 
 struct Reply {
@@ -95,6 +117,11 @@ async fn get(app: &Router, uri: &str) -> Reply {
 
 async fn get_with(app: &Router, uri: &str, headers: &[(&str, &str)]) -> Reply {
     send(app, request_from([198, 51, 100, 1], uri, headers)).await
+}
+
+/// A GET as the test page sends it: with the admin key.
+async fn as_page(app: &Router, uri: &str) -> Reply {
+    get_with(app, uri, &[("authorization", ADMIN_BEARER)]).await
 }
 
 /// Verifies the signature with `secret` and the time claims against the real clock.
@@ -216,12 +243,15 @@ async fn without_an_identity_each_visitor_gets_a_fresh_valid_one() {
 #[tokio::test]
 async fn not_configured_is_a_503_naming_what_is_missing_and_never_the_secret() {
     let service = service_with(&[(vars::ACCOUNT_SID, ACCOUNT), (vars::API_SECRET, SECRET)]);
-    let warning = service.log_startup_warning().expect("one warning");
+    let warnings = service.log_startup_warnings();
+    assert_eq!(warnings.len(), 1, "one warning: {warnings:?}");
+    let warning = &warnings[0];
     assert!(warning.contains("TWILIO_API_KEY") && warning.contains("TWILIO_TWIML_APP_SID"));
     assert!(!warning.contains(SECRET));
 
-    let app = router(service);
-    let reply = get(&app, "/voice/token?identity=alice").await;
+    let app = router(service, admin());
+    // The page, which holds the admin key, is told what is missing.
+    let reply = as_page(&app, "/voice/token?identity=alice").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(
         reply.json["missing"],
@@ -571,4 +601,112 @@ fn every_required_variable_is_reported_when_none_is_set() {
     let settings = token_settings(&[]).expect("missing is not an error");
     let missing: HashSet<&str> = settings.missing_variables().iter().copied().collect();
     assert_eq!(missing, HashSet::from(vars::REQUIRED));
+}
+
+/// The four Twilio values and nothing else, as the README's first steps leave a server.
+fn closed() -> Router {
+    router(configured(&[]), admin())
+}
+
+#[tokio::test]
+async fn with_only_the_twilio_values_the_endpoint_is_closed_and_says_what_opens_it() {
+    let app = closed();
+    for headers in [
+        &[][..],
+        &[("authorization", "Bearer some-guess-at-a-secret-0000")][..],
+        &[("cookie", "callflow_admin=an-old-key-from-yesterday")][..],
+    ] {
+        let reply = get_with(&app, "/voice/token?identity=agent_bob", headers).await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{headers:?}");
+        assert!(reply.json.get("token").is_none());
+        let error = reply.json["error"].as_str().unwrap();
+        common::assert_names_the_token_settings(error);
+        assert!(error.contains("?key="), "{error}");
+        assert!(
+            reply.headers[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_page_gets_any_identity_with_the_admin_key_as_bearer_or_cookie() {
+    let app = router(configured(&[(vars::IDENTITY_ALLOW, "agent_*")]), admin());
+    let cookie = format!("theme=dark; callflow_admin={ADMIN}");
+    for proof in [("authorization", ADMIN_BEARER), ("cookie", cookie.as_str())] {
+        let reply = get_with(&app, "/voice/token?identity=agent_bob", &[proof]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{proof:?}");
+        let claims = verified_claims(reply.json["token"].as_str().unwrap(), SECRET).unwrap();
+        assert_eq!(claims["grants"]["identity"], "agent_bob");
+        // The operator is not bound by the list that binds frontends, so the page's
+        // default, a guest identity, still works.
+        let guest = get_with(&app, "/voice/token", &[proof]).await;
+        assert_eq!(guest.status, StatusCode::OK, "{proof:?}");
+        assert!(
+            guest.json["identity"]
+                .as_str()
+                .unwrap()
+                .starts_with("guest_")
+        );
+    }
+}
+
+#[tokio::test]
+async fn frontends_keep_their_credentials_and_allow_list_beside_the_admin_key() {
+    let bearer = "frontend-shared-secret-0042";
+    let app = router(
+        configured(&[
+            (vars::AUTH_BEARER, bearer),
+            (vars::IDENTITY_ALLOW, "agent_*"),
+        ]),
+        admin(),
+    );
+    let as_frontend = [("authorization", format!("Bearer {bearer}"))];
+    let as_frontend: Vec<(&str, &str)> =
+        as_frontend.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let agent = get_with(&app, "/voice/token?identity=agent_bob", &as_frontend).await;
+    assert_eq!(agent.status, StatusCode::OK);
+    let other = get_with(&app, "/voice/token?identity=alice", &as_frontend).await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let page = as_page(&app, "/voice/token?identity=alice").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let nobody = get(&app, "/voice/token?identity=agent_bob").await;
+    assert_eq!(nobody.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_rate_limit_is_on_by_default_at_30_a_minute_for_the_page_too() {
+    let app = closed();
+    for n in 1..=30 {
+        let reply = as_page(&app, "/voice/token").await;
+        assert_eq!(reply.status, StatusCode::OK, "request {n}");
+    }
+    let limited = as_page(&app, "/voice/token").await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    // Off only when asked for.
+    let unlimited = router(configured(&[(vars::RATE_LIMIT, "off")]), admin());
+    for n in 1..=40 {
+        let reply = as_page(&unlimited, "/voice/token").await;
+        assert_eq!(reply.status, StatusCode::OK, "request {n}");
+    }
+}
+
+#[tokio::test]
+async fn token_public_answers_without_credentials_and_is_warned_about_at_start_up() {
+    let service = configured(&[(vars::PUBLIC, "true")]);
+    let warnings = {
+        let (log, _guard) = common::capture_log();
+        service.log_startup_warnings();
+        log.text()
+    };
+    assert!(warnings.contains("WARN"), "{warnings}");
+    assert!(warnings.contains("TOKEN_PUBLIC=true"), "{warnings}");
+    assert!(warnings.contains("anyone"), "{warnings}");
+
+    let app = router(service, admin());
+    let reply = get(&app, "/voice/token?identity=agent_bob").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json["identity"], "agent_bob");
 }

@@ -2,7 +2,7 @@
 // keypad. Simulate works with no Twilio account; Real call needs the SDK and
 // Twilio credentials on the server.
 
-import { $, api, setPill, showProblem, typingInField } from './ui.js';
+import { $, api, keyProblem, setPill, showLocked, showProblem, typingInField } from './ui.js';
 import { createFlowPicker } from './flows.js';
 import { createSimulation } from './simulate.js';
 import { createRealPhone } from './real-call.js';
@@ -107,12 +107,20 @@ $('#incoming-reject').addEventListener('click', () => phone.reject());
 
 // ---- start -------------------------------------------------------------------
 
+/** 'on', 'off', or 'locked' when this browser lacks the admin key. */
 async function checkSimulator() {
   const answer = await api('GET', '/simulate');
   const pill = $('#status-sim');
   if (answer.ok && answer.json && answer.json.enabled) {
     setPill(pill, 'Simulator: on', 'ok');
-    return true;
+    return 'on';
+  }
+  if (answer.status === 401) {
+    setPill(pill, 'Simulator: needs the key', 'off');
+    $('#sim-start').disabled = true;
+    showLocked(answer);
+    showProblem($('#sim-problem'), keyProblem(answer.json && answer.json.error));
+    return 'locked';
   }
   const reason = answer.json && answer.json.reason ? answer.json.reason : `GET /simulate answered ${answer.status || 'nothing'}.`;
   setPill(pill, 'Simulator: off', 'off');
@@ -122,7 +130,7 @@ async function checkSimulator() {
     explanation: reason,
     fix: 'See SIMULATOR in the README. Real calls are not affected.',
   });
-  return false;
+  return 'off';
 }
 
 async function checkSdk() {
@@ -141,8 +149,8 @@ try {
 }
 selectMode(new URLSearchParams(window.location.search).get('mode') || saved || 'sim');
 document.body.dataset.ready = 'loading';
-// /flows follows the simulator's rule: ask for it only where that is open.
-const flowList = checkSimulator().then((open) => (open ? flows.refresh() : flows.withhold()));
+// /flows needs the admin key, as the simulator does: without it, ask for a name instead.
+const flowList = checkSimulator().then((state) => (state === 'locked' ? flows.withhold() : flows.refresh()));
 Promise.all([flowList, checkSdk()]).finally(() => {
   document.body.dataset.ready = 'true';
 });

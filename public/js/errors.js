@@ -156,9 +156,11 @@ export function explainTokenFailure(status, body) {
     case 401:
       return {
         code: 401,
-        title: 'The token endpoint wants a password',
-        explanation: said || 'This server protects /voice/token.',
-        fix: 'Paste the value of TOKEN_AUTH_BEARER into "Token secret" (under Token settings), then go online again.',
+        title: 'The token endpoint wants a key',
+        explanation: said || 'This server gives tokens only to a browser with its admin key, or to a frontend with its token secret.',
+        fix:
+          "Open this page through the link with ?key= printed in the server's log (the admin key lets the page get tokens), " +
+          'or paste the value of TOKEN_AUTH_BEARER into "Token secret" (under Token settings), then go online again.',
       };
     case 403:
       return {

@@ -5,7 +5,7 @@
 // column, message, help}]}}. A server without it (404) gets a text field for
 // the flow name instead of a list.
 
-import { $, api, el, setPill } from './ui.js';
+import { $, api, el, setPill, showLocked } from './ui.js';
 
 const ROUTE_BY_NUMBER = 'Route as Twilio would (by number, then main)';
 
@@ -79,6 +79,11 @@ export function createFlowPicker() {
     }
     available = false;
     missing = answer.status === 404;
+    if (answer.status === 401) {
+      showLocked(answer);
+      withhold();
+      return;
+    }
     renderTextField();
     renderDiagnostics(null);
     setPill(pill, 'Flows: type a name', null);
@@ -88,15 +93,14 @@ export function createFlowPicker() {
         : `The flow list could not be read (${answer.status ? `HTTP ${answer.status}` : 'no answer'}): type a flow name.`;
   }
 
-  /** The server shows its flows only where the simulator is open: ask for a name instead. */
+  /** The server shows its flows only to the admin key: ask for a name instead. */
   function withhold() {
-    missing = true;
     available = false;
     renderTextField();
     renderDiagnostics(null);
     setPill($('#status-flows'), 'Flows: type a name', null);
     $('#flow-hint').textContent =
-      'This server lists its flows only where the simulator is open (SIMULATOR): type a flow name.';
+      "This server lists its flows only to a browser with its admin key (open the link with ?key= printed in the server's log): type a flow name.";
   }
 
   return { value, refresh, withhold, isListed: () => available === true };

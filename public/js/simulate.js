@@ -6,7 +6,7 @@
 // carries the whole call so far; the page shows and speaks what is new by
 // counting events and exchanges it has already seen.
 
-import { $, api, el, showProblem } from './ui.js';
+import { $, api, el, keyProblem, showLocked, showProblem } from './ui.js';
 
 const DIAL_CHOICES = [
   ['completed', 'Answered'],
@@ -457,6 +457,9 @@ function startProblem(answer) {
   switch (answer.status) {
     case 0:
       return { title: 'The callflow server did not answer', explanation: said, fix: 'Check that callflow is running, then simulate again.' };
+    case 401:
+      showLocked(answer);
+      return keyProblem(said);
     case 403:
       return { title: 'The simulator is not available here', explanation: said, fix: 'See SIMULATOR in the README.' };
     case 404:
@@ -473,6 +476,9 @@ function actionProblem(answer) {
   switch (answer.status) {
     case 0:
       return { title: 'The callflow server did not answer', explanation: said, fix: 'Check that callflow is running, then simulate again.' };
+    case 401:
+      showLocked(answer);
+      return keyProblem(said);
     case 404:
       return { title: 'The server forgot this call', explanation: said, fix: 'Press Simulate to start a new call.' };
     case 422:

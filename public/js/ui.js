@@ -33,7 +33,28 @@ export function showProblem(box, problem) {
   box.hidden = false;
 }
 
-/** JSON over fetch: {ok, status, json}; status 0 when the server did not answer. */
+/**
+ * What a 401 from the page's APIs means: this browser has not been let in with the server's
+ * admin key, or its key is from an earlier run (a key made at start-up changes at each start).
+ */
+export function keyProblem(said) {
+  return {
+    title: 'This page needs the server\'s admin key',
+    explanation: said || 'The server answered 401: the simulator, the flow list and real calls answer only a browser that has the admin key.',
+    fix: "Open the link with ?key= printed in the server's log when callflow started (it lets this browser in), or this page's address with ?key= and the value of ADMIN_KEY.",
+  };
+}
+
+/** Shows the admin-key problem at the top of the page, once, whichever API met it first. */
+export function showLocked(answer) {
+  const box = $('#locked');
+  if (!box || !box.hidden) return;
+  const said = answer && answer.json && typeof answer.json.error === 'string' ? answer.json.error : '';
+  showProblem(box, keyProblem(said));
+}
+
+/** JSON over fetch: {ok, status, json}; status 0 when the server did not answer. The page's
+ * requests are same-origin, so the browser sends the admin key's cookie with them. */
 export async function api(method, url, body, headers = {}) {
   const init = { method, headers: { Accept: 'application/json', ...headers }, cache: 'no-store' };
   if (body !== undefined) {

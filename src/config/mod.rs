@@ -8,7 +8,7 @@
 //! The tree is the only reader: `callflow serve --help` lists every variable with its default,
 //! `callflow config` prints what is in effect, and the parts of the program take their settings
 //! from a parsed [`Settings`] ([`Settings::webhook_auth`], [`Settings::token_settings`],
-//! [`Settings::page`], [`Settings::engine`]). Each value is parsed into its validated type once
+//! [`Settings::page`], [`Settings::admin`], [`Settings::engine`]). Each value is parsed into its validated type once
 //! (a [`PublicUrl`], an [`AuthToken`](crate::signature::AuthToken) that never prints, a
 //! [`SimulatorMode`](crate::http::simulate::SimulatorMode)…), and a bad value stops start-up with
 //! a [`SettingProblem`] naming the variable.
@@ -39,7 +39,9 @@ pub use parse::{CommandLineError, read_command_line};
 pub use report::effective;
 
 use crate::dial_limit::{DialLimiter, DialLimits, DialRate, dial_rate};
-use crate::engine::EngineSettings;
+use crate::engine::{EngineSettings, ShortSecret, StateKey};
+use crate::flow::MaxFileBytes;
+use crate::http::admin::AdminGate;
 use crate::http::page::PageSettings;
 use crate::http::signature::WebhookAuth;
 use crate::setting::{names, public_url};
@@ -122,10 +124,21 @@ pub struct Flows {
           value_parser = setting(parse::path))]
     pub flows_dir: PathBuf,
 
+    /// The largest flow or flow test file read, in bytes; a larger one is an error naming it.
+    #[arg(long, env = names::FLOW_FILE_MAX_BYTES, global = true, default_value = "1048576",
+          value_parser = setting(parse::file_bytes))]
+    pub flow_file_max_bytes: MaxFileBytes,
+
     /// The https base URL Twilio reaches this server at; callback URLs become absolute under
     /// it, and webhook signatures are checked against it.
     #[arg(long, env = names::PUBLIC_URL, global = true, value_parser = setting(public_url))]
     pub public_url: Option<PublicUrl>,
+
+    /// Secret that seals each call's state in callback URLs, the same on every replica (32+
+    /// characters) [default: derived from TWILIO_AUTH_TOKEN, else random at start-up].
+    #[arg(long, env = names::STATE_KEY, global = true, hide_env_values = true,
+          value_parser = setting(state_key))]
+    pub state_key: Option<StateKey>,
 
     /// One of your Twilio numbers: what browser calls show when they dial a phone
     /// (`config.caller_id` in flows).
@@ -174,9 +187,16 @@ impl Settings {
         crate::setting::from_vars(pairs)
     }
 
-    /// What the engine needs: routing and the callback base.
+    /// What the engine needs: routing, the callback base, and the key that seals call state
+    /// (`STATE_KEY`, else derived from `TWILIO_AUTH_TOKEN`). Without either, each call of this
+    /// makes a new random key, so a server calls it once.
     pub fn engine(&self) -> EngineSettings {
-        self.flows.engine()
+        let mut engine = self.flows.engine();
+        engine.state_key = StateKey::choose(
+            self.flows.state_key.as_ref(),
+            self.webhooks.twilio_auth_token.as_ref(),
+        );
+        engine
     }
 
     /// How webhooks are checked.
@@ -193,6 +213,13 @@ impl Settings {
     pub fn page(&self) -> PageSettings {
         self.page.settings()
     }
+
+    /// The admin key (a new random one when `ADMIN_KEY` is unset), with `PUBLIC_URL` to tell
+    /// when its cookie must be `Secure`. Call it once: each call without `ADMIN_KEY` makes a
+    /// new key.
+    pub fn admin(&self) -> AdminGate {
+        AdminGate::new(self.page.admin_key.clone(), self.flows.public_url.as_ref())
+    }
 }
 
 impl Flows {
@@ -206,10 +233,20 @@ impl Flows {
             caller_id: self.twilio_caller_id.clone(),
             default_flow: self.default_flow.clone(),
             outbound_flow: self.outbound_flow.clone(),
+            state_key: StateKey::choose(self.state_key.as_ref(), None),
             dials: DialLimiter::new(DialLimits {
                 per_identity: self.dial_rate_limit,
                 total: self.dial_rate_limit_total,
             }),
         }
     }
+}
+
+/// `STATE_KEY` as a setting.
+fn state_key(name: &'static str, value: &str) -> Result<StateKey, SettingProblem> {
+    StateKey::from_secret(value).map_err(|ShortSecret(chars)| SettingProblem::ShortSecret {
+        name,
+        chars,
+        min: StateKey::MIN_SECRET_CHARS,
+    })
 }

@@ -4,6 +4,7 @@
 
 use clap::Command;
 
+use crate::flow::MaxFileBytes;
 use crate::setting::parse::check_each;
 pub(super) use crate::setting::parse::{count, log_filter, path, port, seconds, text};
 use crate::setting::{SettingsError, problem_of};
@@ -33,6 +34,16 @@ pub fn read_command_line(command: Command) -> Result<clap::ArgMatches, CommandLi
             problems.insert(0, first);
         }
         SettingsError { problems }.into()
+    })
+}
+
+/// A size limit in bytes, of at least one.
+pub(super) fn file_bytes(
+    name: &'static str,
+    value: &str,
+) -> Result<MaxFileBytes, crate::setting::SettingProblem> {
+    count(name, value).map(|n| {
+        MaxFileBytes::new(u64::try_from(n).unwrap_or(u64::MAX)).unwrap_or(MaxFileBytes::DEFAULT)
     })
 }
 

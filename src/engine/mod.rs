@@ -22,11 +22,13 @@
 //! call, runs the steps in order, and keeps their limits.
 //!
 //! - `state`: the call's memory, carried in callback URLs.
+//! - `seal`: the MAC that keeps anyone else from rewriting that memory.
 //! - `route`: where a webhook continues the call.
 //! - `context`: what templates read.
 
 mod context;
 mod route;
+mod seal;
 pub(crate) mod state;
 
 use std::borrow::Cow;
@@ -40,8 +42,8 @@ use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
 use crate::twiml::{self, Element};
 use context::{ContextParts, TemplateContext, call_value, now_value};
-pub(crate) use state::CallState;
-pub use state::Pairs;
+pub use seal::{KeyOrigin, ShortSecret, StateKey};
+pub use state::{CallState, Pairs, StateRejected};
 
 /// Most steps one webhook may run before the engine decides the flow is
 /// looping without ever waiting for the caller.
@@ -66,6 +68,8 @@ pub struct EngineSettings {
     pub default_flow: String,
     /// The flow for browser calls that name a `To`.
     pub outbound_flow: String,
+    /// Seals the call's state in callback URLs.
+    pub state_key: StateKey,
     /// Counts the dials of browser calls (`DIAL_RATE_LIMIT`, `DIAL_RATE_LIMIT_TOTAL`). Clones
     /// of the settings share the counts.
     pub dials: DialLimiter,
@@ -78,6 +82,7 @@ impl Default for EngineSettings {
             caller_id: None,
             default_flow: "main".into(),
             outbound_flow: "outbound".into(),
+            state_key: StateKey::random(),
             dials: DialLimiter::default(),
         }
     }
@@ -245,6 +250,8 @@ enum Problem {
     Loop,
     #[error("the caller gave no input {MAX_IDLE_TURNS} turns in a row")]
     Idle,
+    #[error("{0}; the call is ended with the apology")]
+    Tampered(#[from] StateRejected),
 }
 
 struct Turn<'a> {
@@ -494,7 +501,8 @@ impl<'a> Call<'a> for Turn<'a> {
         let step = self.step.expect("a waiting step is current");
         self.state.step = self.current_flow().step(step).name.clone();
         self.state.version = self.stamp.map(str::to_owned);
-        self.state.url(&self.settings.public_url)
+        self.state
+            .url(&self.settings.public_url, &self.settings.state_key)
     }
 
     fn heard(&mut self, input: bool) -> Result<(), StepError> {
@@ -502,7 +510,7 @@ impl<'a> Call<'a> for Turn<'a> {
             self.state.idle = 0;
             return Ok(());
         }
-        self.state.idle += 1;
+        self.state.idle = self.state.idle.saturating_add(1);
         if self.state.idle >= MAX_IDLE_TURNS {
             return Err(StepError::Idle);
         }

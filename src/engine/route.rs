@@ -9,7 +9,8 @@ use crate::flow::{FlowId, Step, StepId, Target};
 impl<'a> Turn<'a> {
     /// Finds where this webhook continues the call.
     pub(super) fn begin(&mut self) -> Result<Target, Problem> {
-        let Some(state) = CallState::from_query(self.webhook.query) else {
+        let Some(state) = CallState::from_query(self.webhook.query, &self.settings.state_key)?
+        else {
             let flow = self.route(true)?;
             self.enter_flow(flow);
             return Ok(Target::Step(self.current_flow().start));

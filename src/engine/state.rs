@@ -9,7 +9,15 @@
 //! The URL also names the version of the flows the call started on
 //! (`v=3f2a...`), so that a hot reload does not change a flow under a call
 //! in progress; see the `reload` module.
+//!
+//! Because the URL is the call's memory, whoever can post to `/voice` could
+//! rewrite it: jump past a PIN check, set a variable, reset a counter. So
+//! every URL ends with a `seal`, a MAC over the state (see [`StateKey`]),
+//! and a webhook whose state is not sealed by this line's key is refused
+//! ([`CallState::from_query`]). A URL without any state, such as the Voice
+//! URL in Twilio's console (`/voice?flow=support`), needs no seal.
 
+use super::seal::StateKey;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -24,6 +32,7 @@ const ATTEMPT: &str = "try";
 const IDLE: &str = "idle";
 const VERSION: &str = "v";
 const VAR_PREFIX: &str = "var.";
+const SEAL: &str = "seal";
 
 /// Longest value a variable keeps, so URLs stay well within what Twilio
 /// and proxies accept.
@@ -47,10 +56,44 @@ pub struct CallState {
     pub version: Option<String>,
 }
 
+/// Why a webhook's state was refused: someone other than this line wrote
+/// it, or changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StateRejected {
+    #[error("state tampered: the callback URL carries call state but no seal")]
+    Unsealed,
+    #[error("state tampered: the callback URL's seal does not match its state")]
+    BadSeal,
+}
+
 impl CallState {
-    /// Reads the state from a webhook's query, or `None` for the first
-    /// webhook of a call (no step yet).
-    pub fn from_query(query: &Pairs<'_>) -> Option<CallState> {
+    /// Reads the state from a webhook's query when `key` sealed it, or
+    /// `None` for the first webhook of a call (no state at all).
+    pub fn from_query(
+        query: &Pairs<'_>,
+        key: &StateKey,
+    ) -> Result<Option<CallState>, StateRejected> {
+        let Some((_, seal)) = query.iter().find(|(k, _)| k == SEAL) else {
+            if query.iter().any(|(k, _)| CallState::is_state_key(k)) {
+                return Err(StateRejected::Unsealed);
+            }
+            return Ok(None);
+        };
+        // The seal covers the state as this line writes it, so any change
+        // that alters what was read (a step, a variable, a duplicate key, a
+        // counter spelled otherwise) no longer matches.
+        let state = CallState::read(query).ok_or(StateRejected::Unsealed)?;
+        let mut canonical = String::with_capacity(96);
+        state.write_query(&mut canonical);
+        if !key.verify(&canonical, seal) {
+            return Err(StateRejected::BadSeal);
+        }
+        Ok(Some(state))
+    }
+
+    /// Reads the state from a query without checking its seal: only for
+    /// tools reading URLs this process wrote itself (flow tests, coverage).
+    pub fn read(query: &Pairs<'_>) -> Option<CallState> {
         let get = |key: &str| query.iter().find(|(k, _)| k == key).map(|(_, v)| v);
         let step = get(STEP)?.to_string();
         let mut state = CallState {
@@ -82,7 +125,7 @@ impl CallState {
     /// Whether a query key is part of the state rather than a parameter the
     /// flow author might read in a template.
     pub fn is_state_key(key: &str) -> bool {
-        matches!(key, STEP | ATTEMPT | IDLE | VERSION) || key.starts_with(VAR_PREFIX)
+        matches!(key, STEP | ATTEMPT | IDLE | VERSION | SEAL) || key.starts_with(VAR_PREFIX)
     }
 
     /// Sets a variable, trimming its value to [`MAX_VALUE_LEN`] and
@@ -98,29 +141,37 @@ impl CallState {
         self.vars.insert(name.to_owned(), value[..end].to_owned());
     }
 
-    /// The URL Twilio posts the next webhook to: `base` is empty (a URL
-    /// relative to the webhook) or the server's public URL.
-    pub fn url(&self, base: &str) -> String {
-        let mut url = String::with_capacity(base.len() + 96);
+    /// The URL Twilio posts the next webhook to, sealed with `key`: `base`
+    /// is empty (a URL relative to the webhook) or the server's public URL.
+    pub fn url(&self, base: &str, key: &StateKey) -> String {
+        let mut url = String::with_capacity(base.len() + 128);
         url.push_str(base);
         url.push_str("/voice?");
+        let query = url.len();
+        self.write_query(&mut url);
+        let seal = key.seal(&url[query..]);
+        append_pair(&mut url, SEAL, &seal);
+        url
+    }
+
+    /// The state as a query, in the one order the seal is made over.
+    fn write_query(&self, url: &mut String) {
         url.push_str(FLOW);
         url.push('=');
-        append_encoded(&mut url, &self.flow);
-        append_pair(&mut url, STEP, &self.step);
+        append_encoded(url, &self.flow);
+        append_pair(url, STEP, &self.step);
         if let Some(version) = &self.version {
-            append_pair(&mut url, VERSION, version);
+            append_pair(url, VERSION, version);
         }
         if self.attempt > 0 {
-            append_pair(&mut url, ATTEMPT, &self.attempt.to_string());
+            append_pair(url, ATTEMPT, &self.attempt.to_string());
         }
         if self.idle > 0 {
-            append_pair(&mut url, IDLE, &self.idle.to_string());
+            append_pair(url, IDLE, &self.idle.to_string());
         }
         for (name, value) in &self.vars {
-            append_pair(&mut url, &format!("{VAR_PREFIX}{name}"), value);
+            append_pair(url, &format!("{VAR_PREFIX}{name}"), value);
         }
-        url
     }
 }
 
@@ -157,6 +208,23 @@ mod tests {
         form_urlencoded::parse(query.as_bytes()).collect()
     }
 
+    fn key() -> StateKey {
+        StateKey::from_secret("a state key of thirty-two characters").unwrap()
+    }
+
+    fn vault_state() -> CallState {
+        let mut state = CallState {
+            flow: "vault".into(),
+            step: "pin".into(),
+            attempt: 1,
+            idle: 2,
+            vars: BTreeMap::new(),
+            version: Some("3f2a9c01b7de".into()),
+        };
+        state.set_var("account", "123456");
+        state
+    }
+
     #[test]
     fn the_url_round_trips_with_awkward_values() {
         let mut state = CallState {
@@ -168,7 +236,7 @@ mod tests {
             version: Some("3f2a9c01b7de".into()),
         };
         state.set_var("said", "I'd like sales & support = 100% <now>");
-        let url = state.url("https://ivr.example.com");
+        let url = state.url("https://ivr.example.com", &key());
         let query = url.split_once('?').unwrap().1;
         assert!(
             query.starts_with("flow=main&step=menu&v=3f2a9c01b7de&"),
@@ -176,7 +244,7 @@ mod tests {
         );
         let query = pairs(query);
         assert_eq!(CallState::version_in(&query), Some("3f2a9c01b7de"));
-        assert_eq!(CallState::from_query(&query), Some(state));
+        assert_eq!(CallState::from_query(&query, &key()), Ok(Some(state)));
     }
 
     proptest::proptest! {
@@ -200,13 +268,82 @@ mod tests {
             for (name, value) in &vars {
                 expected.append_pair(&format!("{VAR_PREFIX}{name}"), value);
             }
-            proptest::prop_assert_eq!(state.url(""), expected.finish());
+            let expected = expected.finish();
+            let seal = key().seal(&expected["/voice?".len()..]);
+            proptest::prop_assert_eq!(state.url("", &key()), format!("{expected}&seal={seal}"));
+        }
+
+        /// Whatever an attacker changes in a sealed URL, the state either
+        /// reads as it was written or is refused.
+        #[test]
+        fn no_edit_of_a_sealed_url_changes_the_state(
+            cut in 0usize..200,
+            insert in "[a-z0-9.=&%]{0,12}",
+        ) {
+            let state = vault_state();
+            let url = state.url("", &key());
+            let query = &url["/voice?".len()..];
+            let at = (0..=cut.min(query.len())).rev().find(|&i| query.is_char_boundary(i)).unwrap();
+            let edited = format!("{}{insert}{}", &query[..at], &query[at..]);
+            if let Ok(Some(read)) = CallState::from_query(&pairs(&edited), &key()) {
+                proptest::prop_assert_eq!(read, state);
+            }
         }
     }
 
     #[test]
     fn the_first_webhook_has_no_state() {
-        assert_eq!(CallState::from_query(&pairs("flow=support")), None);
+        assert_eq!(
+            CallState::from_query(&pairs("flow=support"), &key()),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn state_without_a_seal_is_refused() {
+        for query in [
+            "flow=vault&step=private_menu",
+            "flow=vault&var.pin=4321",
+            "flow=vault&idle=4294967295",
+            "flow=vault&v=3f2a9c01b7de",
+        ] {
+            assert_eq!(
+                CallState::from_query(&pairs(query), &key()),
+                Err(StateRejected::Unsealed),
+                "{query}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_changed_step_variable_or_counter_breaks_the_seal() {
+        let url = vault_state().url("", &key());
+        let query = &url["/voice?".len()..];
+        for (from, to) in [
+            ("step=pin", "step=private_menu"),
+            ("var.account=123456", "var.account=654321"),
+            ("idle=2", "idle=4294967295"),
+            ("try=1", "try=0"),
+            ("v=3f2a9c01b7de", "v=000000000000"),
+        ] {
+            let edited = query.replace(from, to);
+            assert_ne!(edited, query);
+            assert_eq!(
+                CallState::from_query(&pairs(&edited), &key()),
+                Err(StateRejected::BadSeal),
+                "{edited}"
+            );
+        }
+        let added = format!("{query}&var.pin=4321");
+        assert_eq!(
+            CallState::from_query(&pairs(&added), &key()),
+            Err(StateRejected::BadSeal)
+        );
+        let other_key = StateKey::from_secret("another key of thirty-two characters").unwrap();
+        assert_eq!(
+            CallState::from_query(&pairs(query), &other_key),
+            Err(StateRejected::BadSeal)
+        );
     }
 
     #[test]

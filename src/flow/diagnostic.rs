@@ -110,6 +110,22 @@ impl Report {
         self.diagnostics.is_empty()
     }
 
+    /// The report with each file named from `dir` (`sales/desk.yaml`), as
+    /// it is shown to anyone who should not learn where the folder is on
+    /// the machine; `dir` itself becomes `.`.
+    pub fn relative_to(&self, dir: &Path) -> Report {
+        Report {
+            diagnostics: self
+                .diagnostics
+                .iter()
+                .map(|diagnostic| Diagnostic {
+                    file: relative_path(&diagnostic.file, dir),
+                    ..diagnostic.clone()
+                })
+                .collect(),
+        }
+    }
+
     pub(crate) fn sort(&mut self) {
         self.diagnostics.sort_by(|a, b| {
             (&a.file, a.position, a.severity).cmp(&(&b.file, b.position, b.severity))
@@ -131,6 +147,26 @@ impl fmt::Display for Report {
             plural(errors, "error", "errors"),
             plural(warnings, "warning", "warnings")
         )
+    }
+}
+
+/// `path` from `dir`. A path outside `dir` keeps only its file name, so
+/// nothing above the folder is ever shown.
+pub fn relative_path(path: &Path, dir: &Path) -> PathBuf {
+    let shown_dir = dir.strip_prefix(".").unwrap_or(dir);
+    let relative = path
+        .strip_prefix(dir)
+        .or_else(|_| path.strip_prefix(shown_dir))
+        .ok()
+        .filter(|relative| !relative.has_root())
+        .map_or_else(
+            || path.file_name().map(PathBuf::from).unwrap_or_default(),
+            Path::to_owned,
+        );
+    if relative.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        relative
     }
 }
 
@@ -167,6 +203,31 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_are_shown_from_the_flows_folder() {
+        let cases = [
+            ("./flows", "flows/main.yaml", "main.yaml"),
+            ("./flows", "./flows/sales/desk.yaml", "sales/desk.yaml"),
+            ("./flows", "./flows", "."),
+            (
+                "/srv/callflow/flows",
+                "/srv/callflow/flows/main.yaml",
+                "main.yaml",
+            ),
+            // Never anything above the folder.
+            ("./flows", "/srv/elsewhere/other.yaml", "other.yaml"),
+            (".", "/srv/flows/main.yaml", "main.yaml"),
+            (".", "flows/main.yaml", "flows/main.yaml"),
+        ];
+        for (dir, path, shown) in cases {
+            assert_eq!(
+                relative_path(Path::new(path), Path::new(dir)),
+                Path::new(shown),
+                "{path} from {dir}"
+            );
+        }
+    }
 
     #[test]
     fn closest_finds_typos_but_not_unrelated_names() {

@@ -14,10 +14,12 @@ use std::sync::Arc;
 use super::compile::{FlowSource, compile_flow, gather_names};
 use super::compiler::valid_name;
 use super::diagnostic::{Diagnostic, Position, Report};
+use super::files::MaxFileBytes;
 use super::model::{Flow, FlowSet};
 use super::position::PositionIndex;
 pub use super::read::Source;
 pub(crate) use super::read::read_sources;
+use super::shape::checked_index;
 use super::spec::FlowSpec;
 use super::target::FlowId;
 use super::template::Templates;
@@ -32,9 +34,15 @@ pub struct Loaded {
 
 /// Loads every flow in `dir` (subfolders too). Files ending in `.test.yaml`
 /// are flow tests, not flows; hidden files and folders (editor swap files,
-/// a Kubernetes ConfigMap's `..data`) are skipped.
+/// a Kubernetes ConfigMap's `..data`) are skipped. Files over the default
+/// [`MaxFileBytes`] are refused.
 pub fn load(dir: &Path) -> Result<Loaded, Report> {
-    load_sources(read_sources(dir)?)
+    load_limited(dir, MaxFileBytes::default())
+}
+
+/// [`load()`], refusing files over `max`.
+pub fn load_limited(dir: &Path, max: MaxFileBytes) -> Result<Loaded, Report> {
+    load_sources(read_sources(dir, max)?)
 }
 
 /// A file that parsed, waiting to be compiled.
@@ -60,18 +68,23 @@ struct CachedParse {
 }
 
 impl ParseCache {
-    /// The file parsed, from the cache when its text is unchanged.
+    /// The file parsed, from the cache when its text is unchanged, or
+    /// every mistake found in it.
     fn parse(
         &mut self,
         source: &Source,
-    ) -> Result<(Arc<FlowSpec>, Arc<PositionIndex>), serde_yaml_ng::Error> {
+    ) -> Result<(Arc<FlowSpec>, Arc<PositionIndex>), Vec<Diagnostic>> {
         if let Some(cached) = self.files.get(&source.name)
             && cached.text == source.text
         {
             return Ok((cached.spec.clone(), cached.index.clone()));
         }
-        let spec = Arc::new(serde_yaml_ng::from_str::<FlowSpec>(&source.text)?);
-        let index = Arc::new(PositionIndex::build(&source.text));
+        // Shape first: it is what keeps a deeply nested file from costing
+        // serde's time.
+        let index = Arc::new(checked_index(&source.file, &source.text)?);
+        let spec = serde_yaml_ng::from_str::<FlowSpec>(&source.text)
+            .map_err(|error| structural_errors(source, &error))?;
+        let spec = Arc::new(spec);
         self.files.insert(
             source.name.clone(),
             CachedParse {
@@ -124,8 +137,8 @@ pub(crate) fn load_sources_with(
                     index,
                 });
             }
-            Err(error) => {
-                for diagnostic in structural_errors(&source, &error) {
+            Err(diagnostics) => {
+                for diagnostic in diagnostics {
                     report.push(diagnostic);
                 }
             }

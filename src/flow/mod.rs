@@ -10,6 +10,9 @@
 //!   form, its checks, its TwiML and how it resumes.
 //! - [`load`](mod@load): loading a set: read, parse, compile, check.
 //! - `read`: reading flow files from disk.
+//! - `files`: which files of the folder are read, and how (regular files,
+//!   links inside the folder, a size limit, never blocking).
+//! - `shape`: what no file may be: nested too deep, or a key written twice.
 //! - `yaml_error`: serde's YAML errors, said to the flow's author.
 //! - `compile`: compiling a flow's frame: its steps, start, numbers.
 //! - `compiler`: what every kind compiles with: text, targets, names.
@@ -28,11 +31,13 @@ mod check;
 mod compile;
 pub(crate) mod compiler;
 pub mod diagnostic;
+pub(crate) mod files;
 pub mod load;
 mod model;
 pub(crate) mod position;
 mod read;
 pub(crate) mod schedule;
+pub(crate) mod shape;
 pub(crate) mod simple;
 pub(crate) mod spec;
 pub mod steps;
@@ -42,7 +47,8 @@ pub(crate) mod yaml;
 pub(crate) mod yaml_error;
 
 pub use diagnostic::{Diagnostic, Report};
-pub use load::{Loaded, load, load_sources};
+pub use files::MaxFileBytes;
+pub use load::{Loaded, load, load_limited, load_sources};
 pub use model::{Flow, FlowSet, Step};
 pub use steps::Action;
 pub use target::{FlowId, StepId, Target};

@@ -6,6 +6,11 @@
 //! built from yaml-rust2's event parser, which reports a position for every
 //! node. Paths are the keys from the root, such as `steps.menu.next`; items
 //! of a list are their index (`steps.check.branch.0.goto`).
+//!
+//! The same single pass finds what serde would not say, or would take too
+//! long to: a key written twice in one map (serde keeps the last one
+//! silently), and nesting deeper than a flow ever needs, where the pass stops
+//! before the cost of a deep file can grow (see `shape`).
 
 use std::collections::HashMap;
 
@@ -13,6 +18,26 @@ use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
 
 use super::diagnostic::Position;
+
+/// What one pass over a file found besides positions.
+#[derive(Debug, Default)]
+pub(crate) struct Scan {
+    pub index: PositionIndex,
+    /// Keys written twice in the same map, in file order.
+    pub duplicates: Vec<Duplicate>,
+    /// Where nesting first went past the limit; the pass stopped there.
+    pub too_deep: Option<Position>,
+}
+
+/// A key written a second time in one map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Duplicate {
+    /// The path of the map (`steps`, `steps.menu`; empty for the top).
+    pub map: String,
+    pub key: String,
+    pub first: Position,
+    pub again: Position,
+}
 
 #[derive(Debug, Default)]
 pub struct PositionIndex {
@@ -24,14 +49,7 @@ impl PositionIndex {
     /// Indexes a file. A file the event parser cannot read yields an empty
     /// index: serde reports the syntax error with its own position.
     pub fn build(source: &str) -> PositionIndex {
-        let mut builder = Builder::default();
-        let mut parser = Parser::new_from_str(source);
-        if parser.load(&mut builder, false).is_err() {
-            return PositionIndex::default();
-        }
-        PositionIndex {
-            nodes: builder.nodes,
-        }
+        scan(source, usize::MAX).index
     }
 
     /// The position of a key (`steps.menu.next` → where `next:` is written).
@@ -60,12 +78,51 @@ impl PositionIndex {
     }
 }
 
+/// Indexes the first document of a file, noting duplicate keys, and stops
+/// where maps and lists nest more than `max_depth` deep. Each event costs
+/// at most `max_depth` work, so the pass is linear in the file. A file the
+/// event parser cannot read yields an empty scan: serde reports the syntax
+/// error with its own position.
+pub(crate) fn scan(source: &str, max_depth: usize) -> Scan {
+    let mut builder = Builder {
+        max_depth,
+        ..Builder::default()
+    };
+    let mut parser = Parser::new_from_str(source);
+    loop {
+        match parser.next_token() {
+            Ok((Event::DocumentEnd | Event::StreamEnd, _)) => break,
+            Ok((event, mark)) => {
+                builder.on_event(event, mark);
+                if builder.too_deep.is_some() {
+                    break;
+                }
+            }
+            // The scanner's own limit, met while it looks ahead (`[[[[`).
+            Err(error) if error.info().contains("recursion limit") => {
+                builder.too_deep = Some(position(*error.marker()));
+                break;
+            }
+            Err(_) => return Scan::default(),
+        }
+    }
+    Scan {
+        index: PositionIndex {
+            nodes: builder.nodes,
+        },
+        duplicates: builder.duplicates,
+        too_deep: builder.too_deep,
+    }
+}
+
 /// What the builder is inside of.
 enum Frame {
     /// A mapping: the next scalar is a key when `pending_key` is None.
     Map {
         path: String,
         pending_key: Option<(String, Position)>,
+        /// Each key written so far, with where.
+        keys: HashMap<String, Position>,
     },
     Seq {
         path: String,
@@ -77,6 +134,9 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     nodes: HashMap<String, (Position, Position)>,
+    max_depth: usize,
+    duplicates: Vec<Duplicate>,
+    too_deep: Option<Position>,
 }
 
 fn position(mark: Marker) -> Position {
@@ -100,7 +160,9 @@ impl Builder {
     fn place_value(&mut self, at: Position) -> Option<String> {
         match self.stack.last_mut() {
             None => Some(String::new()),
-            Some(Frame::Map { path, pending_key }) => {
+            Some(Frame::Map {
+                path, pending_key, ..
+            }) => {
                 let (key, key_at) = pending_key.take()?;
                 let full = join(path, &key);
                 self.nodes.insert(full.clone(), (key_at, at));
@@ -116,16 +178,39 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// Whether one more level would pass the limit; notes where if so.
+    fn deeper(&mut self, at: Position) -> bool {
+        if self.stack.len() < self.max_depth {
+            return false;
+        }
+        self.too_deep = Some(at);
+        true
+    }
+}
+
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, event: Event, mark: Marker) {
         let at = position(mark);
         match event {
             Event::Scalar(text, ..) => {
                 if let Some(Frame::Map {
+                    path,
                     pending_key: pending @ None,
-                    ..
+                    keys,
                 }) = self.stack.last_mut()
                 {
+                    match keys.get(&text) {
+                        Some(&first) => self.duplicates.push(Duplicate {
+                            map: path.clone(),
+                            key: text.clone(),
+                            first,
+                            again: at,
+                        }),
+                        None => {
+                            keys.insert(text.clone(), at);
+                        }
+                    }
                     *pending = Some((text, at));
                     return;
                 }
@@ -135,13 +220,20 @@ impl MarkedEventReceiver for Builder {
                 self.place_value(at);
             }
             Event::MappingStart(..) => {
+                if self.deeper(at) {
+                    return;
+                }
                 let path = self.place_value(at).unwrap_or_default();
                 self.stack.push(Frame::Map {
                     path,
                     pending_key: None,
+                    keys: HashMap::new(),
                 });
             }
             Event::SequenceStart(..) => {
+                if self.deeper(at) {
+                    return;
+                }
                 let path = self.place_value(at).unwrap_or_default();
                 self.stack.push(Frame::Seq {
                     path,
@@ -194,5 +286,42 @@ mod tests {
             index.key("steps.menu.nothing"),
             Position { line: 2, column: 3 }
         );
+    }
+
+    #[test]
+    fn a_key_written_twice_in_one_map_is_noted_with_both_places() {
+        let source =
+            "steps:\n  a:\n    say: x\n    say: y\n  b: { say: z }\n  a:\n    hangup: true\n";
+        let found = scan(source, 32);
+        let at = |line, column| Position { line, column };
+        assert_eq!(
+            found.duplicates,
+            [
+                Duplicate {
+                    map: "steps.a".into(),
+                    key: "say".into(),
+                    first: at(3, 5),
+                    again: at(4, 5),
+                },
+                Duplicate {
+                    map: "steps".into(),
+                    key: "a".into(),
+                    first: at(2, 3),
+                    again: at(6, 3),
+                },
+            ]
+        );
+        // The same key in different maps is no duplicate.
+        assert!(scan("a: { x: 1 }\nb: { x: 1 }\n", 32).duplicates.is_empty());
+    }
+
+    #[test]
+    fn the_pass_stops_where_nesting_passes_the_limit() {
+        let found = scan("a:\n  b:\n    c: [[1]]\n", 3);
+        assert_eq!(found.too_deep, Some(Position { line: 3, column: 8 }));
+        assert!(scan("a:\n  b:\n    c: [1]\n", 4).too_deep.is_none());
+        for deep in ["[".repeat(100_000), "{a: ".repeat(50_000)] {
+            assert!(scan(&deep, 32).too_deep.is_some());
+        }
     }
 }

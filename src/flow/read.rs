@@ -2,10 +2,12 @@
 //!
 //! Only the files are read here; nothing is parsed or checked, so hot reload
 //! can read the folder, see which files changed, and parse only those.
+//! Which files are read, and how, is `files`' concern.
 
 use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Position, Report};
+use super::files::{MaxFileBytes, read_folder};
 
 /// One flow file's name and text.
 #[derive(Debug, Clone)]
@@ -18,19 +20,26 @@ pub struct Source {
 }
 
 /// Reads the flow files of `dir` without checking them, as [`load()`](super::load()) does:
-/// hot reload reads first so that it can tell which files changed.
-pub(crate) fn read_sources(dir: &Path) -> Result<Vec<Source>, Report> {
-    let mut report = Report::default();
-    let mut sources = Vec::new();
-    if let Err(error) = collect_sources(dir, dir, &mut sources) {
-        report.push(Diagnostic::error(
-            dir,
-            Position::START,
-            format!("cannot read the flows folder: {error}"),
-        ));
+/// hot reload reads first so that it can tell which files changed. A file
+/// the folder's rules refuse (a pipe, a link leading out, a file over `max`)
+/// is an error naming it, as is a folder that is gone.
+pub(crate) fn read_sources(dir: &Path, max: MaxFileBytes) -> Result<Vec<Source>, Report> {
+    let (found, mut report) = match read_folder(dir, max, is_flow_file) {
+        Ok(read) => read,
+        Err(error) => {
+            let message = if error.kind() == std::io::ErrorKind::NotFound {
+                "the flows folder is not there (deleted or moved?)".to_owned()
+            } else {
+                format!("cannot read the flows folder: {error}")
+            };
+            report_only(Diagnostic::error(dir, Position::START, message))
+        }
+    };
+    if report.has_errors() {
+        report.sort();
         return Err(report);
     }
-    if sources.is_empty() {
+    if found.is_empty() {
         report.push(
             Diagnostic::error(
                 dir,
@@ -41,50 +50,41 @@ pub(crate) fn read_sources(dir: &Path) -> Result<Vec<Source>, Report> {
         );
         return Err(report);
     }
-    Ok(sources)
+    for warning in &report.diagnostics {
+        tracing::warn!("{warning}");
+    }
+    Ok(found
+        .into_iter()
+        .map(|found| Source {
+            name: flow_name(&found.relative),
+            file: display_path(&found.path),
+            text: found.text,
+        })
+        .collect())
 }
 
-fn collect_sources(root: &Path, dir: &Path, out: &mut Vec<Source>) -> std::io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|entry| entry.file_name());
-    for entry in entries {
-        let file_name = entry.file_name();
-        let file_name = file_name.to_string_lossy();
-        if file_name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        // Follows symlinks, as ConfigMaps and many deploy tools use them.
-        let metadata = std::fs::metadata(&path)?;
-        if metadata.is_dir() {
-            collect_sources(root, &path, out)?;
-            continue;
-        }
-        let Some(stem) = file_name
-            .strip_suffix(".yaml")
-            .or_else(|| file_name.strip_suffix(".yml"))
-        else {
-            continue;
-        };
-        if stem.ends_with(".test") {
-            continue;
-        }
-        let relative = path.strip_prefix(root).unwrap_or(&path);
-        let mut name = relative
-            .parent()
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
-        if !name.is_empty() {
-            name.push('/');
-        }
-        name.push_str(stem);
-        out.push(Source {
-            name,
-            file: display_path(&path),
-            text: std::fs::read_to_string(&path)?,
-        });
-    }
-    Ok(())
+fn report_only(diagnostic: Diagnostic) -> (Vec<super::files::Found>, Report) {
+    let mut report = Report::default();
+    report.push(diagnostic);
+    (Vec::new(), report)
+}
+
+/// `main.yaml` and `sales/desk.yml`, but not the flow test `main.test.yaml`.
+fn is_flow_file(file_name: &str) -> bool {
+    file_name
+        .strip_suffix(".yaml")
+        .or_else(|| file_name.strip_suffix(".yml"))
+        .is_some_and(|stem| !stem.ends_with(".test"))
+}
+
+/// `sales/desk.yaml` is the flow `sales/desk`.
+fn flow_name(relative: &Path) -> String {
+    let relative = relative.to_string_lossy().replace('\\', "/");
+    relative
+        .strip_suffix(".yaml")
+        .or_else(|| relative.strip_suffix(".yml"))
+        .unwrap_or(&relative)
+        .to_owned()
 }
 
 /// `./flows/main.yaml` reads better as `flows/main.yaml`.

@@ -10,8 +10,9 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use crate::engine::CallState;
+use crate::flow::files::read_again;
 use crate::flow::position::PositionIndex;
-use crate::flow::{Action, FlowId, FlowSet, StepId};
+use crate::flow::{Action, FlowId, FlowSet, MaxFileBytes, StepId};
 use crate::simulator::SimulatedCall;
 
 #[derive(Debug, Default)]
@@ -35,7 +36,7 @@ impl Coverage {
             }
             let query = exchange.url.split_once('?').map_or("", |(_, q)| q);
             let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
-            let Some(state) = CallState::from_query(&pairs) else {
+            let Some(state) = CallState::read(&pairs) else {
                 continue;
             };
             let Some((flow, step)) = locate(flows, &state.flow, &state.step) else {
@@ -60,11 +61,11 @@ impl Coverage {
     }
 
     /// One line per flow, then each step and option never reached, at its
-    /// place in the flow file.
-    pub fn report(&self, flows: &FlowSet) -> String {
+    /// place in the flow file (read again for positions, up to `max` bytes).
+    pub fn report(&self, flows: &FlowSet, max: MaxFileBytes) -> String {
         let mut out = String::from("coverage:\n");
         for (flow_id, flow) in flows.flows().iter().enumerate() {
-            let index = std::fs::read_to_string(&flow.file)
+            let index = read_again(&flow.file, max)
                 .map(|text| PositionIndex::build(&text))
                 .unwrap_or_default();
             let at = |path: &str| {

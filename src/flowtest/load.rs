@@ -242,6 +242,15 @@ pub fn check_file(
     text: &str,
     report: &mut Report,
 ) -> Option<TestFile> {
+    let index = match crate::flow::shape::checked_index(path, text) {
+        Ok(index) => index,
+        Err(problems) => {
+            for problem in problems {
+                report.push(problem);
+            }
+            return None;
+        }
+    };
     let spec = match serde_yaml_ng::from_str::<TestFileSpec>(text) {
         Ok(spec) => spec,
         Err(error) => {
@@ -249,7 +258,6 @@ pub fn check_file(
             return None;
         }
     };
-    let index = PositionIndex::build(text);
     let mut checker = Checker {
         flows,
         path,
@@ -689,6 +697,27 @@ impl Checker<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_written_twice_in_a_test_file_names_both_lines() {
+        let flows = crate::flow::load(Path::new("flows")).unwrap().flows;
+        let text = "calls:\n  - name: a\n    name: b\n    script: [hangup]\n";
+        let mut report = Report::default();
+        let file = check_file(
+            &flows,
+            "main.test.yaml".into(),
+            Path::new("main.test.yaml"),
+            text,
+            &mut report,
+        );
+        assert!(file.is_none());
+        assert_eq!(
+            report.to_string().lines().next(),
+            Some(
+                "main.test.yaml:3:5: error: duplicate key `name` in `calls.0`; first defined at line 2"
+            )
+        );
+    }
 
     #[test]
     fn hears_ignores_case_and_runs_of_spaces() {

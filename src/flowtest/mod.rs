@@ -21,7 +21,7 @@ pub mod play;
 pub mod spec;
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::engine::EngineSettings;
 use crate::flow::diagnostic::{Diagnostic, Position, Report};
@@ -37,6 +37,8 @@ pub struct Options {
     pub filter: Option<String>,
     /// Print the steps and menu options no call reached.
     pub coverage: bool,
+    /// The largest flow or test file read (`FLOW_FILE_MAX_BYTES`).
+    pub max_file_bytes: crate::flow::MaxFileBytes,
 }
 
 /// What a run came to.
@@ -72,8 +74,8 @@ pub async fn run(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<Summary, RunError> {
-    let loaded = crate::flow::load(dir).map_err(RunError::Flows)?;
-    let (files, report) = read_tests(dir, &loaded.flows);
+    let loaded = crate::flow::load_limited(dir, options.max_file_bytes).map_err(RunError::Flows)?;
+    let (files, report) = read_tests(dir, &loaded.flows, options.max_file_bytes);
     if report.has_errors() {
         return Err(RunError::TestFiles(report));
     }
@@ -131,7 +133,7 @@ pub async fn run(
         }
     }
     if options.coverage {
-        write!(out, "{}", coverage.report(&flows))?;
+        write!(out, "{}", coverage.report(&flows, options.max_file_bytes))?;
     }
     if summary.filtered_out > 0 {
         writeln!(out, "{} filtered out", summary.filtered_out)?;
@@ -141,70 +143,48 @@ pub async fn run(
     Ok(summary)
 }
 
-/// Finds, reads and checks every test file below `dir`. Files with
-/// mistakes are left out; the report says why.
-pub fn read_tests(dir: &Path, flows: &crate::flow::FlowSet) -> (Vec<TestFile>, Report) {
-    let mut report = Report::default();
-    let mut paths = Vec::new();
-    if let Err(error) = find_test_files(dir, &mut paths) {
-        report.push(Diagnostic::error(
-            dir,
-            Position::START,
-            format!("cannot read the folder: {error}"),
-        ));
-        return (Vec::new(), report);
-    }
-    if paths.is_empty() {
+/// Finds, reads and checks every test file below `dir`, under the same
+/// rules as flow files (regular files, links inside the folder, at most
+/// `max` bytes). Files with mistakes are left out; the report says why.
+pub fn read_tests(
+    dir: &Path,
+    flows: &crate::flow::FlowSet,
+    max: crate::flow::MaxFileBytes,
+) -> (Vec<TestFile>, Report) {
+    let (found, mut report) = match crate::flow::files::read_folder(dir, max, is_test_file) {
+        Ok(read) => read,
+        Err(error) => {
+            let mut report = Report::default();
+            report.push(Diagnostic::error(
+                dir,
+                Position::START,
+                format!("cannot read the folder: {error}"),
+            ));
+            return (Vec::new(), report);
+        }
+    };
+    if found.is_empty() && !report.has_errors() {
         report.push(
             Diagnostic::error(dir, Position::START, "there are no flow tests (*.test.yaml) in this folder")
                 .with_help("put test files such as tests/main.test.yaml next to the flows; see the README's \"Testing flows\""),
         );
         return (Vec::new(), report);
     }
-    let mut files = Vec::with_capacity(paths.len());
-    for path in paths {
-        let name = path
-            .strip_prefix(dir)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
-        let shown = path.strip_prefix(".").unwrap_or(&path).to_owned();
-        match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                if let Some(file) = load::check_file(flows, name, &shown, &text, &mut report) {
-                    files.push(file);
-                }
-            }
-            Err(error) => report.push(Diagnostic::error(
-                &shown,
-                Position::START,
-                format!("cannot read this test file: {error}"),
-            )),
+    let mut files = Vec::with_capacity(found.len());
+    for found in found {
+        let name = found.relative.to_string_lossy().replace('\\', "/");
+        let shown = found.path.strip_prefix(".").unwrap_or(&found.path);
+        if let Some(file) = load::check_file(flows, name, shown, &found.text, &mut report) {
+            files.push(file);
         }
     }
     report.sort();
     (files, report)
 }
 
-/// Every `*.test.yaml` (or `.test.yml`) below `dir`, in name order, hidden
-/// files and folders left out as the flow loader does.
-fn find_test_files(dir: &Path, out: &mut Vec<PathBuf>) -> io::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|entry| entry.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = entry.path();
-        if std::fs::metadata(&path)?.is_dir() {
-            find_test_files(&path, out)?;
-        } else if name.ends_with(".test.yaml") || name.ends_with(".test.yml") {
-            out.push(path);
-        }
-    }
-    Ok(())
+/// `*.test.yaml` (or `.test.yml`).
+fn is_test_file(name: &str) -> bool {
+    name.ends_with(".test.yaml") || name.ends_with(".test.yml")
 }
 
 /// The failing line, the script as expected, and the call as it went.

@@ -526,7 +526,7 @@ fn vars_after(exchange: &Exchange) -> Option<BTreeMap<String, String>> {
     let url = response.verbs.iter().find_map(callback_url)?;
     let query = url.split_once('?')?.1;
     let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
-    CallState::from_query(&pairs).map(|state| state.vars)
+    CallState::read(&pairs).map(|state| state.vars)
 }
 
 fn callback_url(verb: &Element) -> Option<String> {

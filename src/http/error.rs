@@ -27,8 +27,8 @@ pub enum HttpError {
         reason: String,
         challenges: Vec<String>,
     },
-    /// The client may not have this: an unsigned webhook, a stranger at
-    /// the simulator.
+    /// The client may not have this: an unsigned webhook, a simulator
+    /// switched off.
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]

@@ -7,6 +7,8 @@
 //! - `GET /healthz`: 200 while the server runs, for load balancers.
 //! - [`page`]: the browser test page (`/voice-client.html`) and the SDK.
 //! - [`simulate`]: `/simulate/calls`, simulated calls for the page.
+//! - [`admin`]: the admin key, which `/flows`, `/simulate…` and the page's
+//!   token need, and the `/?key=` link that lets a browser in.
 //! - [`error`]: every refusal as a status and a JSON reason.
 //! - [`server`]: the accept loop, with its connection limits.
 //!
@@ -15,6 +17,7 @@
 //! joins), a [`REQUEST_TIMEOUT`], and a panic guard. Tests drive the same
 //! router in-process or serve it with [`run`] on port 0.
 
+pub mod admin;
 pub mod error;
 pub mod flows;
 pub mod page;
@@ -94,8 +97,10 @@ pub struct Shared {
     pub tokens: Arc<TokenService>,
     /// Checks X-Twilio-Signature on `/voice`.
     pub webhook_auth: Arc<WebhookAuth>,
-    /// Where the browser page's files are, and who may simulate calls.
+    /// Where the browser page's files are, and whether it may simulate calls.
     pub page: Arc<page::PageSettings>,
+    /// The key to `/flows`, the simulator and the page's token.
+    pub admin: Arc<admin::AdminGate>,
     /// Set by tests only: see [`Fault`].
     fault: Option<Fault>,
 }
@@ -114,6 +119,8 @@ impl AppState {
             tokens: Arc::new(TokenService::new(TokenSettings::unconfigured())),
             webhook_auth: Arc::new(WebhookAuth::unchecked()),
             page: Arc::new(page::PageSettings::default()),
+            // A key no one knows until the server logs it or a caller sets one.
+            admin: Arc::new(admin::AdminGate::new(None, None)),
             fault: None,
         }))
     }
@@ -135,6 +142,11 @@ impl AppState {
 
     pub fn with_page(mut self, page: page::PageSettings) -> Self {
         self.parts_mut().page = Arc::new(page);
+        self
+    }
+
+    pub fn with_admin(mut self, admin: admin::AdminGate) -> Self {
+        self.parts_mut().admin = Arc::new(admin);
         self
     }
 
@@ -160,11 +172,11 @@ impl AppState {
 
 /// Every route, with the layers every request goes through.
 pub fn router(state: AppState) -> Router {
-    let tokens = token::router(state.tokens.clone());
-    let page = page::router(&state.page);
+    let tokens = token::router(state.tokens.clone(), state.admin.clone());
+    let page = page::router(&state.page, state.admin.clone());
     let simulations = simulate::router(state.clone());
     Router::new()
-        .merge(flows::router())
+        .merge(flows::router(state.admin.clone()))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state.clone())
         .merge(voice::router(state))

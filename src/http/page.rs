@@ -2,6 +2,9 @@
 //! SDK from `node_modules/`.
 //!
 //! - `GET /` redirects to `/voice-client.html`.
+//! - `GET /?key=…` (or `/voice-client.html?key=…`) signs the browser in with the admin key
+//!   first (see [`admin`](super::admin)); the files themselves hold nothing secret and stay
+//!   public, while the APIs they call need the key.
 //! - `GET /vendor/twilio.min.js`: the SDK bundle of the npm package
 //!   `@twilio/voice-sdk`, pinned in `package.json` and installed by `npm ci`.
 //!   The project commits no third-party code, so the bundle comes from
@@ -21,11 +24,13 @@
 
 use std::convert::Infallible;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
+use axum::middleware::from_fn_with_state;
 
 use super::HttpError;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -35,6 +40,7 @@ use serde::Serialize;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
+use super::admin::{AdminGate, AdminKey, admin_key, sign_in};
 use super::simulate::SimulatorMode;
 use crate::setting::{names, parse, setting};
 
@@ -48,10 +54,15 @@ pub struct Page {
           value_parser = setting(parse::path))]
     pub public_dir: PathBuf,
 
-    /// Who may use the simulator: local (this machine), on (anyone) or off.
-    #[arg(long, env = names::SIMULATOR, global = true, default_value = "local",
+    /// Whether the simulator answers (for whoever holds the admin key): on or off.
+    #[arg(long, env = names::SIMULATOR, global = true, default_value = "on",
           value_parser = setting(SimulatorMode::parse))]
     pub simulator: SimulatorMode,
+
+    /// The key to the test page's APIs, the simulator and /flows; unset, a new one is logged at start.
+    #[arg(long, env = names::ADMIN_KEY, global = true, hide_env_values = true,
+          value_parser = setting(admin_key))]
+    pub admin_key: Option<AdminKey>,
 }
 
 impl Page {
@@ -131,8 +142,8 @@ fn sdk_beside(public_dir: &Path) -> PathBuf {
 
 /// The page's routes, with their own state, ready to `.merge()`. Carries a
 /// fallback (the static files), so it must be the only merged router that
-/// has one.
-pub fn router(settings: &PageSettings) -> Router {
+/// has one. The sign-in link is answered in front of them all.
+pub fn router(settings: &PageSettings, admin: Arc<AdminGate>) -> Router {
     let files = ServeDir::new(&settings.public_dir).append_index_html_on_directories(false);
     Router::new()
         .route("/", get(|| async { Redirect::to(PAGE_PATH) }))
@@ -140,6 +151,7 @@ pub fn router(settings: &PageSettings) -> Router {
         .route("/vendor/status", get(sdk_status))
         .with_state(settings.sdk_file.clone())
         .fallback_service(files)
+        .layer(from_fn_with_state(admin, sign_in))
 }
 
 async fn serve_sdk(State(sdk_file): State<PathBuf>, request: Request) -> Response {

@@ -27,24 +27,24 @@
 //! recently used goes. Twilio's calls stay stateless; only this dev tool
 //! keeps anything.
 //!
-//! `SIMULATOR` decides who may use it. A simulation never dials or costs
-//! money, but it shows what the flows say and whom they dial (staff
-//! numbers, hours), and the server usually faces the internet through a
-//! tunnel. So the default, `local`, answers only a browser on this machine
-//! (see [`SimulatorMode::Local`]); `on` answers anyone who reaches the
-//! server; `off` answers no one.
+//! Every route needs the admin key ([`admin`](super::admin)): a simulation never dials or
+//! costs money, but it shows what the flows say and whom they dial (staff numbers, hours), and
+//! it would let anyone try PINs as fast as they like. `SIMULATOR=off` switches it off even for
+//! the key's holder; `on`, the default, leaves it to the key. `local`, the old default, once
+//! trusted a browser on the server's own machine; addresses and headers prove nothing behind a
+//! proxy or a forward, so it now means `on`, and start-up warns (see
+//! [`SimulatorMode::startup_warning`]).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::ExtensionRejection;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use indexmap::IndexMap;
@@ -52,7 +52,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::signature::WebhookAuth;
-use super::{AppState, Clock, HttpError, voice};
+use super::{AppState, Clock, HttpError, admin, voice};
 use crate::flow::spec::DialOutcome;
 use crate::setting::{SettingProblem, yes_no};
 use crate::simulator::{
@@ -78,26 +78,24 @@ const MAX_PARAMS: usize = 32;
 const MAX_SPEECH_CHARS: usize = 1000;
 const MAX_KEYS: usize = 64;
 
-/// Who may use the simulation API.
+/// Whether the simulation API answers the admin key's holder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SimulatorMode {
     /// No one.
     Off,
-    /// Only a browser on this machine: the peer is a loopback address, the
-    /// `Host` is a loopback name (so a DNS-rebinding page cannot read the
-    /// answers) and no proxy header is present (a tunnel such as ngrok
-    /// connects from loopback too, but adds `X-Forwarded-For`).
+    /// Whoever holds the admin key.
     #[default]
-    Local,
-    /// Anyone who reaches the server: for a dev box on a LAN or in a
-    /// container, where the browser is not on loopback.
     On,
+    /// `SIMULATOR=local`, the old default: now the same as [`SimulatorMode::On`], because no
+    /// address or header can show that a browser is on this machine. Accepted so existing
+    /// settings keep working; start-up warns.
+    Local,
 }
 
 impl SimulatorMode {
-    /// Reads a `SIMULATOR` value: local, on or off, with the yes/no spellings meaning on and
-    /// off.
+    /// Reads a `SIMULATOR` value: on or off, with the yes/no spellings meaning on and off, and
+    /// the old `local`.
     pub fn parse(_: &'static str, value: &str) -> Result<Self, SettingProblem> {
         if value.trim().eq_ignore_ascii_case("local") {
             return Ok(SimulatorMode::Local);
@@ -111,65 +109,37 @@ impl SimulatorMode {
         }
     }
 
+    /// What the mode does: `Local` is `On`.
+    pub fn effective(self) -> SimulatorMode {
+        match self {
+            SimulatorMode::Local => SimulatorMode::On,
+            mode => mode,
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             SimulatorMode::Off => "off (SIMULATOR=off)",
-            SimulatorMode::Local => "for browsers on this machine only (SIMULATOR=local)",
-            SimulatorMode::On => "open to anyone who reaches the server (SIMULATOR=on)",
-        }
-    }
-
-    /// Why this request may not simulate, or `None` when it may.
-    pub(crate) fn refusal(
-        self,
-        peer: Option<SocketAddr>,
-        headers: &HeaderMap,
-    ) -> Option<&'static str> {
-        match self {
-            SimulatorMode::On => None,
-            SimulatorMode::Off => Some(
-                "The simulator is switched off on this server (SIMULATOR=off). Remove the setting or set SIMULATOR=local to simulate from a browser on the server's machine.",
-            ),
+            SimulatorMode::On => "on, for whoever holds the admin key (SIMULATOR=on)",
             SimulatorMode::Local => {
-                let peer_is_local = peer.is_some_and(|p| p.ip().is_loopback());
-                let proxied = PROXY_HEADERS.iter().any(|h| headers.contains_key(*h));
-                let host_is_local = headers
-                    .get(header::HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .is_some_and(is_loopback_host);
-                (!(peer_is_local && host_is_local && !proxied)).then_some(
-                    "The simulator answers only a browser on the server's own machine (SIMULATOR=local), because it shows what the flows say and whom they dial. Open the page at http://localhost on that machine, or set SIMULATOR=on on a server only you can reach.",
-                )
+                "on, for whoever holds the admin key (SIMULATOR=local now means on)"
             }
         }
     }
-}
 
-/// Headers a proxy or tunnel adds: their presence means the browser is elsewhere.
-const PROXY_HEADERS: [&str; 5] = [
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-real-ip",
-    "cf-connecting-ip",
-];
+    /// Logged at start-up for the old `local`, whose meaning changed.
+    pub fn startup_warning(self) -> Option<&'static str> {
+        (self == SimulatorMode::Local).then_some(
+            "SIMULATOR=local no longer looks at where a request comes from: the admin key now guards the simulator and /flows wherever the browser is, so local means on; set SIMULATOR=on (or off) to silence this warning",
+        )
+    }
 
-/// `localhost`, `*.localhost`, `127.x.x.x` or `[::1]`, with or without a port.
-fn is_loopback_host(host: &str) -> bool {
-    let name = if let Some(rest) = host.strip_prefix('[') {
-        match rest.split_once(']') {
-            Some((inside, _)) => inside,
-            None => return false,
-        }
-    } else {
-        host.rsplit_once(':').map_or(host, |(name, _)| name)
-    };
-    let name = name.to_ascii_lowercase();
-    name == "localhost"
-        || name.ends_with(".localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
+    /// Why the simulator does not answer, or `None` when it does.
+    pub(crate) fn refusal(self) -> Option<&'static str> {
+        (self.effective() == SimulatorMode::Off).then_some(
+            "The simulator is switched off on this server (SIMULATOR=off). Remove the setting or set SIMULATOR=on to simulate.",
+        )
+    }
 }
 
 /// The simulation API, with its own state, ready to `.merge()`.
@@ -182,6 +152,7 @@ pub fn router(app: AppState) -> Router {
         app,
         calls: Calls::new(MAX_CALLS, IDLE_EXPIRY),
     });
+    let admin = state.app.admin.clone();
     Router::new()
         .route("/simulate", get(status))
         .route("/simulate/calls", axum::routing::post(start_call))
@@ -190,6 +161,7 @@ pub fn router(app: AppState) -> Router {
             get(show_call).post(act).delete(forget_call),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .route_layer(from_fn_with_state(admin, admin::require))
         .with_state(state)
 }
 
@@ -201,13 +173,9 @@ struct Simulator {
 }
 
 impl Simulator {
-    fn check(
-        &self,
-        peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
-        headers: &HeaderMap,
-    ) -> Result<(), HttpError> {
-        let peer = peer.ok().map(|ConnectInfo(addr)| addr);
-        match self.mode.refusal(peer, headers) {
+    /// Whether the simulator is on; the admin key was checked in front of every route.
+    fn check(&self) -> Result<(), HttpError> {
+        match self.mode.refusal() {
             Some(reason) => Err(HttpError::Forbidden(reason.to_owned())),
             None => Ok(()),
         }
@@ -224,8 +192,6 @@ impl Simulator {
     }
 }
 
-type Peer = Result<ConnectInfo<SocketAddr>, ExtensionRejection>;
-
 /// What the page is told about the simulator.
 #[derive(Serialize)]
 struct StatusBody {
@@ -238,12 +204,11 @@ struct StatusBody {
     dial_outcomes: Vec<&'static str>,
 }
 
-async fn status(State(sim): State<Arc<Simulator>>, peer: Peer, headers: HeaderMap) -> Response {
-    let peer = peer.ok().map(|ConnectInfo(addr)| addr);
-    let reason = sim.mode.refusal(peer, &headers);
+async fn status(State(sim): State<Arc<Simulator>>) -> Response {
+    let reason = sim.mode.refusal();
     Json(StatusBody {
         enabled: reason.is_none(),
-        mode: sim.mode,
+        mode: sim.mode.effective(),
         reason,
         max_calls: MAX_CALLS,
         idle_expiry_seconds: IDLE_EXPIRY.as_secs(),
@@ -277,11 +242,10 @@ struct SetupView {
 
 async fn start_call(
     State(sim): State<Arc<Simulator>>,
-    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    sim.check(peer, &headers)?;
+    sim.check()?;
     let request: StartRequest = parse_json(&headers, &body)?;
     let defaults = CallSetup::default();
     let from = field("from", request.from)?.unwrap_or(defaults.from);
@@ -351,11 +315,9 @@ async fn start_call(
 
 async fn show_call(
     State(sim): State<Arc<Simulator>>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    sim.check(peer, &headers)?;
+    sim.check()?;
     let session = sim.calls.get(&id).ok_or(unknown_call())?;
     let session = session.lock().await;
     Ok(Json(session.view(&id)).into_response())
@@ -363,11 +325,9 @@ async fn show_call(
 
 async fn forget_call(
     State(sim): State<Arc<Simulator>>,
-    peer: Peer,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, HttpError> {
-    sim.check(peer, &headers)?;
+    sim.check()?;
     if sim.calls.remove(&id) {
         Ok(StatusCode::NO_CONTENT.into_response())
     } else {
@@ -385,12 +345,11 @@ struct ActionRequest {
 
 async fn act(
     State(sim): State<Arc<Simulator>>,
-    peer: Peer,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Result<Response, HttpError> {
-    sim.check(peer, &headers)?;
+    sim.check()?;
     let request: ActionRequest = parse_json(&headers, &body)?;
     let action = caller_action(request)?;
     let session = sim.calls.get(&id).ok_or(unknown_call())?;
@@ -619,7 +578,7 @@ impl Calls {
     }
 }
 
-/// Unguessable, so with `SIMULATOR=on` one person cannot drive another's call.
+/// Unguessable, so one holder of the key cannot stumble onto another's call.
 fn new_id() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
@@ -641,68 +600,33 @@ fn unknown_call() -> HttpError {
 mod tests {
     use super::*;
 
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, value.parse().unwrap());
-        }
-        map
-    }
-
     #[test]
     fn the_mode_comes_from_simulator() {
         let from_vars = |pairs: &[(&str, &str)]| {
             crate::setting::from_vars::<crate::http::page::Page>(pairs).map(|page| page.simulator)
         };
         let read = |v: &str| from_vars(&[("SIMULATOR", v)]);
-        assert_eq!(from_vars(&[]), Ok(SimulatorMode::Local));
-        assert_eq!(read(" "), Ok(SimulatorMode::Local));
-        assert_eq!(read("Local"), Ok(SimulatorMode::Local));
+        assert_eq!(from_vars(&[]), Ok(SimulatorMode::On));
+        assert_eq!(read(" "), Ok(SimulatorMode::On));
         assert_eq!(read("on"), Ok(SimulatorMode::On));
         assert_eq!(read("OFF"), Ok(SimulatorMode::Off));
         assert!(read("sometimes").is_err());
-    }
-
-    #[test]
-    fn local_means_a_browser_on_this_machine() {
-        let local: SocketAddr = "127.0.0.1:50000".parse().unwrap();
-        let remote: SocketAddr = "203.0.113.9:50000".parse().unwrap();
-        let mode = SimulatorMode::Local;
-        let at = |host: &'static str| headers(&[("host", host)]);
-        assert_eq!(mode.refusal(Some(local), &at("localhost:3000")), None);
-        assert_eq!(mode.refusal(Some(local), &at("127.0.0.1:3000")), None);
-        assert_eq!(
-            mode.refusal(Some("[::1]:9".parse().unwrap()), &at("[::1]:3000")),
-            None
-        );
-        assert_eq!(mode.refusal(Some(local), &at("app.localhost")), None);
-        // A browser elsewhere, a tunnel and a DNS-rebinding page are refused.
-        assert!(mode.refusal(Some(remote), &at("localhost:3000")).is_some());
-        assert!(mode.refusal(None, &at("localhost:3000")).is_some());
+        // The old default is accepted, means on, and is warned about.
+        assert_eq!(read("Local"), Ok(SimulatorMode::Local));
+        assert_eq!(SimulatorMode::Local.effective(), SimulatorMode::On);
+        assert_eq!(SimulatorMode::Local.refusal(), None);
         assert!(
-            mode.refusal(
-                Some(local),
-                &headers(&[
-                    ("host", "localhost:3000"),
-                    ("x-forwarded-for", "198.51.100.7")
-                ])
-            )
-            .is_some()
+            SimulatorMode::Local
+                .startup_warning()
+                .unwrap()
+                .contains("admin key")
         );
-        assert!(mode.refusal(Some(local), &at("abc.ngrok.app")).is_some());
-        assert!(
-            mode.refusal(Some(local), &at("evil.example:3000"))
-                .is_some()
-        );
-        assert!(mode.refusal(Some(local), &HeaderMap::new()).is_some());
-        assert_eq!(
-            SimulatorMode::On.refusal(Some(remote), &HeaderMap::new()),
-            None
-        );
+        assert_eq!(SimulatorMode::On.startup_warning(), None);
         assert!(
             SimulatorMode::Off
-                .refusal(Some(local), &at("localhost"))
-                .is_some()
+                .refusal()
+                .unwrap()
+                .contains("SIMULATOR=off")
         );
     }
 

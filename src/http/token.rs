@@ -1,8 +1,8 @@
 //! `GET /voice/token`: hands the browser a Twilio Voice access token.
 //!
-//! This layer only reads the request (peer address, headers, `identity` query parameter), asks
-//! [`TokenService`] for a token, and turns the outcome into JSON; a [`TokenError`] becomes the
-//! matching [`HttpError`].
+//! This layer only reads the request (peer address, headers, whether they carry the admin key,
+//! `identity` query parameter), asks [`TokenService`] for a token, and turns the outcome into
+//! JSON; a [`TokenError`] becomes the matching [`HttpError`].
 //!
 //! The router carries its own state, so the main router can `.merge()` it as is. The per-IP
 //! rate limit reads the peer's `ConnectInfo`, which the server loop adds to every request (as
@@ -25,6 +25,8 @@ use serde::Serialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::HttpError;
+use super::admin::AdminGate;
+use crate::token::access::REALM;
 use crate::token::{
     ClientAuth, ClientKey, CorsOrigins, Identity, IssuedToken, TokenError, TokenService, unix_now,
 };
@@ -37,12 +39,12 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// The token endpoint as a self-contained router, ready to `.merge()` into the main one.
 ///
 /// CORS headers are added only when `TOKEN_CORS_ORIGINS` is set; otherwise browsers keep the
-/// answer to same-origin pages.
-pub fn router(service: Arc<TokenService>) -> Router {
+/// answer to same-origin pages. `admin` lets the test page in with the admin key.
+pub fn router(service: Arc<TokenService>, admin: Arc<AdminGate>) -> Router {
     let cors = cors_layer(service.settings().cors());
     let router = Router::new()
         .route(TOKEN_PATH, get(issue_token))
-        .with_state(service);
+        .with_state(Endpoint { service, admin });
     match cors {
         Some(layer) => router.layer(layer),
         None => router,
@@ -95,17 +97,25 @@ impl From<IssuedToken> for TokenBody {
     }
 }
 
+/// What the handler shares.
+#[derive(Clone)]
+struct Endpoint {
+    service: Arc<TokenService>,
+    admin: Arc<AdminGate>,
+}
+
 /// Tokens are credentials: no cache, proxy or browser history should keep one.
 const NO_STORE: (HeaderName, HeaderValue) = (CACHE_CONTROL, HeaderValue::from_static("no-store"));
 
 async fn issue_token(
-    State(service): State<Arc<TokenService>>,
+    State(Endpoint { service, admin }): State<Endpoint>,
     peer: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
     let peer = peer.ok().map(|ConnectInfo(addr)| addr);
-    match handle(&service, peer, &headers, query.as_deref()) {
+    let operator = admin.admits(&headers);
+    match handle(&service, peer, operator, &headers, query.as_deref()) {
         Ok(issued) => ([NO_STORE], Json(TokenBody::from(issued))).into_response(),
         Err(error) => {
             tracing::debug!(error = %error, "refused a browser token");
@@ -115,10 +125,12 @@ async fn issue_token(
 }
 
 /// The checks in order: rate limit first (so it also slows down password guessing), then
-/// credentials, then the identity and the token itself.
+/// who is asking (`operator`: the request carries the admin key), then the identity and the
+/// token itself.
 fn handle(
     service: &TokenService,
     peer: Option<SocketAddr>,
+    operator: bool,
     headers: &HeaderMap,
     query: Option<&str>,
 ) -> Result<IssuedToken, TokenError> {
@@ -138,10 +150,10 @@ fn handle(
     let authorization = headers
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok());
-    service.authorize(authorization)?;
+    let access = service.authorize(operator, authorization)?;
 
     let identity = identity_param(query)?;
-    service.issue(identity.as_deref(), unix_now())
+    service.issue(access, identity.as_deref(), unix_now())
 }
 
 /// The `identity` query parameter, percent-decoded (`+` is a space, and so refused later).
@@ -168,6 +180,11 @@ fn refusal(error: TokenError, auth: &ClientAuth) -> HttpError {
         TokenError::Unauthorized(_) => HttpError::Unauthorized {
             reason: message,
             challenges: auth.challenges(),
+        },
+        // The admin key is a bearer, whatever else is configured.
+        TokenError::Closed => HttpError::Unauthorized {
+            reason: message,
+            challenges: vec![format!("Bearer realm=\"{REALM}\"")],
         },
         TokenError::BadRequest(_) | TokenError::InvalidIdentity(_) => {
             HttpError::BadRequest(message)

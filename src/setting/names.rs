@@ -19,8 +19,12 @@ pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
 pub const SHUTDOWN_GRACE: &str = "SHUTDOWN_GRACE";
 /// The folder of flows.
 pub const FLOWS_DIR: &str = "FLOWS_DIR";
+/// The largest flow file read, in bytes.
+pub const FLOW_FILE_MAX_BYTES: &str = "FLOW_FILE_MAX_BYTES";
 /// The public base URL Twilio calls.
 pub const PUBLIC_URL: &str = "PUBLIC_URL";
+/// The key that seals call state in callback URLs.
+pub const STATE_KEY: &str = "STATE_KEY";
 /// The number browser calls show.
 pub const TWILIO_CALLER_ID: &str = "TWILIO_CALLER_ID";
 /// The flow for calls nothing else routes.
@@ -61,10 +65,14 @@ pub const TOKEN_RATE_LIMIT: &str = "TOKEN_RATE_LIMIT";
 pub const TOKEN_TRUST_FORWARDED_FOR: &str = "TOKEN_TRUST_FORWARDED_FOR";
 /// Origins of pages elsewhere that may call the token endpoint.
 pub const TOKEN_CORS_ORIGINS: &str = "TOKEN_CORS_ORIGINS";
+/// Opens the token endpoint to anyone, on purpose.
+pub const TOKEN_PUBLIC: &str = "TOKEN_PUBLIC";
 /// The folder of the browser test page's files.
 pub const PUBLIC_DIR: &str = "PUBLIC_DIR";
-/// Who may use the simulator.
+/// Whether the simulator answers.
 pub const SIMULATOR: &str = "SIMULATOR";
+/// The key to the test page's APIs, the simulator and `/flows`.
+pub const ADMIN_KEY: &str = "ADMIN_KEY";
 
 /// Every environment variable callflow reads, in the order `--help` lists them.
 pub const VARIABLES: &[&str] = &[
@@ -76,7 +84,9 @@ pub const VARIABLES: &[&str] = &[
     MAX_CONNECTIONS,
     SHUTDOWN_GRACE,
     FLOWS_DIR,
+    FLOW_FILE_MAX_BYTES,
     PUBLIC_URL,
+    STATE_KEY,
     TWILIO_CALLER_ID,
     DEFAULT_FLOW,
     OUTBOUND_FLOW,
@@ -97,6 +107,8 @@ pub const VARIABLES: &[&str] = &[
     TOKEN_RATE_LIMIT,
     TOKEN_TRUST_FORWARDED_FOR,
     TOKEN_CORS_ORIGINS,
+    TOKEN_PUBLIC,
     PUBLIC_DIR,
     SIMULATOR,
+    ADMIN_KEY,
 ];

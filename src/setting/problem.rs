@@ -56,14 +56,26 @@ pub enum SettingProblem {
         /// What is wrong with it.
         problem: &'static str,
     },
-    /// `SIMULATOR` is not local, on or off.
+    /// `SIMULATOR` is not on, off or local.
     #[error(
-        "SIMULATOR={shown:?} is not understood; use local (the default: this machine only), on \
-         (anyone who reaches the server) or off"
+        "SIMULATOR={shown:?} is not understood; use on (the default: for whoever holds the admin \
+         key) or off"
     )]
     Simulator {
         /// The value given, shortened.
         shown: String,
+    },
+    /// `ADMIN_KEY` is too short or holds a character a link or cookie cannot carry.
+    #[error(
+        "ADMIN_KEY {reason}; use at least {min_len} letters, digits, '-', '_', '.' or '~', for \
+         example the output of `openssl rand -hex 24`, or leave it unset to get a new key at \
+         every start"
+    )]
+    AdminKey {
+        /// What is wrong (the value is never shown).
+        reason: &'static str,
+        /// The shortest key accepted.
+        min_len: usize,
     },
     /// A SID without its expected prefix and 32 hex characters.
     #[error(
@@ -110,6 +122,19 @@ pub enum SettingProblem {
         /// The shortest secret accepted.
         min_len: usize,
     },
+    /// A secret too short to resist guessing (its value is never shown).
+    #[error(
+        "{name} is {chars} characters long; use at least {min} random characters, for example \
+         the output of `openssl rand -hex 32`"
+    )]
+    ShortSecret {
+        /// The variable.
+        name: &'static str,
+        /// How long the value given is.
+        chars: usize,
+        /// The shortest secret accepted.
+        min: usize,
+    },
     /// `TOKEN_AUTH_BASIC` is not `user:password`.
     #[error(
         "TOKEN_AUTH_BASIC must be user:password, with a user name (no colon) before the first \
@@ -122,10 +147,10 @@ pub enum SettingProblem {
         /// Which pattern, and what is wrong with it.
         String,
     ),
-    /// `TOKEN_RATE_LIMIT` is not a positive whole number.
+    /// `TOKEN_RATE_LIMIT` is not a positive whole number or `off`.
     #[error(
         "TOKEN_RATE_LIMIT={value:?} must be a whole number of token requests per minute for each \
-         client address, 1 or more; leave it unset for no limit"
+         client address, 1 or more, or off for no limit; leave it unset for the default, 30"
     )]
     RateLimit {
         /// The value given.

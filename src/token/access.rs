@@ -1,9 +1,10 @@
 //! Who may get a token: an optional shared secret or basic-auth pair, and an optional list of
 //! identities.
 //!
-//! A token lets its holder place calls billed to the Twilio account, so a public deployment must
-//! not hand them to anyone who asks. Both checks are off by default so a local test page works
-//! with no setup; the start-up settings decide which are on.
+//! A token lets its holder place calls billed to the Twilio account, so no one gets one without
+//! proof. These are the proofs for the operator's own frontends; the test page uses the admin
+//! key instead, and with neither the endpoint stays closed unless `TOKEN_PUBLIC` opens it (see
+//! the service).
 
 use std::fmt;
 
@@ -30,7 +31,8 @@ pub enum AuthFailure {
     Wrong,
 }
 
-/// Which credentials are accepted. With neither set, everyone is let through.
+/// Which credentials are accepted. With neither set, [`ClientAuth::check`] passes everyone, and
+/// the service decides whether the endpoint is open at all.
 #[derive(Clone, Default)]
 pub struct ClientAuth {
     bearer: Option<Secret>,

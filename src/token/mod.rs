@@ -7,9 +7,9 @@
 //! ([`TokenService`]), and signs tokens exactly as Twilio's helper libraries do ([`jwt::mint`]).
 //! The HTTP face is the `http` module's `token` handler.
 //!
-//! Because a token lets its holder place calls billed to the account, the protection options
-//! (bearer secret, basic auth, identity allow-list, rate limit) live here too, next to the
-//! minting they guard.
+//! Because a token lets its holder place calls billed to the account, the endpoint is closed by
+//! default, and the protection options (bearer secret, basic auth, identity allow-list, rate
+//! limit, `TOKEN_PUBLIC`) live here too, next to the minting they guard.
 
 pub mod access;
 pub mod identity;
@@ -24,6 +24,6 @@ pub use access::{AuthFailure, ClientAuth, IdentityAllowList};
 pub use identity::{IDENTITY_RULE, Identity, IdentityError};
 pub use jwt::{ApiCredentials, MintError, MintedToken, NotBefore, TokenSpec, Ttl, VoiceGrant};
 pub use region::{DEFAULT_EDGE, Region};
-pub use service::{IssuedToken, TokenError, TokenService, unix_now};
-pub use settings::{CorsOrigins, TokenSettings, Tokens, vars};
+pub use service::{Access, IssuedToken, TokenError, TokenService, unix_now};
+pub use settings::{CorsOrigins, RateLimitSetting, TokenSettings, Tokens, vars};
 pub use sid::{AccountSid, ApiKeySid, AppSid, PushCredentialSid, Secret};

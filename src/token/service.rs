@@ -1,7 +1,12 @@
 //! The token service: the checks a request goes through and the token it gets at the end.
 //!
-//! The HTTP layer only extracts headers and maps [`TokenError`] to statuses; every decision
-//! lives here so it can be tested without a server.
+//! The HTTP layer only extracts headers (and whether they carry the admin key) and maps
+//! [`TokenError`] to statuses; every decision lives here so it can be tested without a server.
+//!
+//! The endpoint is closed by default ([`TokenService::authorize`]): a token goes to the
+//! operator (the admin key, which the test page carries), to the operator's own frontends
+//! (`TOKEN_AUTH_BEARER` / `TOKEN_AUTH_BASIC`, bound to `TOKEN_IDENTITY_ALLOW`), or to anyone only
+//! with `TOKEN_PUBLIC=true`.
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,6 +32,11 @@ pub enum TokenError {
     /// Credentials missing or wrong (401).
     #[error(transparent)]
     Unauthorized(AuthFailure),
+    /// No credentials are configured and the endpoint is not public (401).
+    #[error(
+        "GET /voice/token gives calling tokens only to those allowed: the test page once it is opened through the link with ?key= from the server's start-up log (scripts send Authorization: Bearer <ADMIN_KEY>), your own frontends once TOKEN_AUTH_BEARER or TOKEN_AUTH_BASIC is set, or anyone with TOKEN_PUBLIC=true"
+    )]
+    Closed,
     /// The request itself is malformed, e.g. `identity` given twice (400).
     #[error("{0}")]
     BadRequest(&'static str),
@@ -61,6 +71,16 @@ pub struct IssuedToken {
     pub edge: &'static str,
 }
 
+/// Whom a token may go to, as [`TokenService::authorize`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// The operator, with the admin key: any valid identity, as on the test page.
+    Operator,
+    /// A frontend with `TOKEN_AUTH_*` credentials, or anyone under `TOKEN_PUBLIC`:
+    /// `TOKEN_IDENTITY_ALLOW` decides which identities.
+    Client,
+}
+
 /// Settings plus the state shared between requests (the rate-limit table).
 #[derive(Debug)]
 pub struct TokenService {
@@ -80,12 +100,19 @@ impl TokenService {
         &self.settings
     }
 
-    /// Logs the one start-up warning (missing Twilio variables) and returns it, or returns
-    /// `None` when tokens can be issued.
-    pub fn log_startup_warning(&self) -> Option<String> {
-        let warning = self.settings.startup_warning()?;
-        tracing::warn!("{warning}");
-        Some(warning)
+    /// Logs the start-up warnings (missing Twilio variables, `TOKEN_PUBLIC`) and returns them.
+    pub fn log_startup_warnings(&self) -> Vec<String> {
+        let warnings: Vec<String> = [
+            self.settings.startup_warning(),
+            self.settings.public_warning(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for warning in &warnings {
+            tracing::warn!("{warning}");
+        }
+        warnings
     }
 
     /// Counts the request against its client's budget.
@@ -96,20 +123,41 @@ impl TokenService {
         }
     }
 
-    /// Checks the `Authorization` header against the configured credentials.
-    pub fn authorize(&self, authorization: Option<&str>) -> Result<(), TokenError> {
-        self.settings
-            .auth()
-            .check(authorization)
-            .map_err(TokenError::Unauthorized)
+    /// Decides whom the token may go to: the `operator` (the request carries the admin key),
+    /// a client whose `Authorization` header matches the configured credentials, or, with
+    /// `TOKEN_PUBLIC` and no credentials configured, anyone. Otherwise the endpoint is closed.
+    pub fn authorize(
+        &self,
+        operator: bool,
+        authorization: Option<&str>,
+    ) -> Result<Access, TokenError> {
+        if operator {
+            return Ok(Access::Operator);
+        }
+        let auth = self.settings.auth();
+        if auth.is_enabled() {
+            auth.check(authorization)
+                .map_err(TokenError::Unauthorized)?;
+            return Ok(Access::Client);
+        }
+        if self.settings.public() {
+            return Ok(Access::Client);
+        }
+        Err(TokenError::Closed)
     }
 
     /// Mints a token for `requested` (or a random guest identity) at `now`, Unix seconds.
     ///
     /// The grant allows both directions: outgoing calls through the configured TwiML App and
-    /// incoming calls to the identity. A generated guest identity goes through the allow-list
-    /// like any other, so a list must include e.g. `guest_*` to admit anonymous visitors.
-    pub fn issue(&self, requested: Option<&str>, now: u64) -> Result<IssuedToken, TokenError> {
+    /// incoming calls to the identity. For a [`Access::Client`], a generated guest identity goes
+    /// through the allow-list like any other, so a list must include e.g. `guest_*` to admit
+    /// anonymous visitors; the operator may take any valid identity.
+    pub fn issue(
+        &self,
+        access: Access,
+        requested: Option<&str>,
+        now: u64,
+    ) -> Result<IssuedToken, TokenError> {
         let (credentials, app_sid) =
             self.settings
                 .twilio()
@@ -120,7 +168,8 @@ impl TokenService {
             Some(requested) => Identity::parse(requested)?,
             None => Identity::random_guest(),
         };
-        if let Some(list) = self.settings.allow_list()
+        if access == Access::Client
+            && let Some(list) = self.settings.allow_list()
             && !list.allows(&identity)
         {
             return Err(TokenError::IdentityNotAllowed(identity));
@@ -189,7 +238,7 @@ mod tests {
     #[test]
     fn issues_for_the_requested_identity_with_the_region_edge() {
         let issued = service(&[(vars::VOICE_REGION, "au1"), (vars::TOKEN_TTL, "900")])
-            .issue(Some("alice"), 1_700_000_000)
+            .issue(Access::Client, Some("alice"), 1_700_000_000)
             .unwrap();
         assert_eq!(issued.identity.as_str(), "alice");
         assert_eq!(issued.expires_at, 1_700_000_900);
@@ -200,22 +249,64 @@ mod tests {
     fn allow_list_applies_to_generated_guests_too() {
         let s = service(&[(vars::IDENTITY_ALLOW, "agent_*")]);
         assert!(matches!(
-            s.issue(None, 1_700_000_000),
+            s.issue(Access::Client, None, 1_700_000_000),
             Err(TokenError::IdentityNotAllowed(_))
         ));
+        // The operator is not bound by the list its frontends are.
+        assert!(s.issue(Access::Operator, None, 1_700_000_000).is_ok());
         let s = service(&[(vars::IDENTITY_ALLOW, "agent_*,guest_*")]);
-        assert!(s.issue(None, 1_700_000_000).is_ok());
+        assert!(s.issue(Access::Client, None, 1_700_000_000).is_ok());
+    }
+
+    #[test]
+    fn closed_unless_operator_credentials_or_public() {
+        let closed = service(&[]);
+        assert!(matches!(
+            closed.authorize(false, None),
+            Err(TokenError::Closed)
+        ));
+        assert!(matches!(
+            closed.authorize(false, Some("Bearer anything-at-all-1234")),
+            Err(TokenError::Closed)
+        ));
+        assert_eq!(closed.authorize(true, None).unwrap(), Access::Operator);
+        let message = TokenError::Closed.to_string();
+        for setting in [
+            "ADMIN_KEY",
+            "TOKEN_AUTH_BEARER",
+            "TOKEN_AUTH_BASIC",
+            "TOKEN_PUBLIC",
+        ] {
+            assert!(message.contains(setting), "{message}");
+        }
+
+        let public = service(&[(vars::PUBLIC, "true")]);
+        assert_eq!(public.authorize(false, None).unwrap(), Access::Client);
+        let guarded = service(&[
+            (vars::PUBLIC, "true"),
+            (vars::AUTH_BEARER, "frontend-secret-0123456"),
+        ]);
+        assert!(matches!(
+            guarded.authorize(false, None),
+            Err(TokenError::Unauthorized(_))
+        ));
+        assert_eq!(
+            guarded
+                .authorize(false, Some("Bearer frontend-secret-0123456"))
+                .unwrap(),
+            Access::Client
+        );
     }
 
     #[test]
     fn not_configured_names_the_missing_variables() {
         let s = TokenService::new(settings(&[]));
-        let error = s.issue(Some("alice"), 0).unwrap_err();
+        let error = s.issue(Access::Operator, Some("alice"), 0).unwrap_err();
         assert!(matches!(&error, TokenError::NotConfigured { missing } if missing.len() == 4));
         assert_eq!(
-            s.log_startup_warning().as_deref(),
+            s.log_startup_warnings().first().map(String::as_str),
             s.settings().startup_warning().as_deref()
         );
-        assert!(s.log_startup_warning().is_some());
+        assert!(!s.log_startup_warnings().is_empty());
     }
 }

@@ -26,9 +26,9 @@ pub mod vars {
     pub use crate::setting::names::{
         TOKEN_AUTH_BASIC as AUTH_BASIC, TOKEN_AUTH_BEARER as AUTH_BEARER,
         TOKEN_CORS_ORIGINS as CORS_ORIGINS, TOKEN_IDENTITY_ALLOW as IDENTITY_ALLOW,
-        TOKEN_RATE_LIMIT as RATE_LIMIT, TOKEN_TRUST_FORWARDED_FOR as TRUST_FORWARDED_FOR,
-        TWILIO_ACCOUNT_SID as ACCOUNT_SID, TWILIO_API_KEY as API_KEY,
-        TWILIO_API_SECRET as API_SECRET, TWILIO_TOKEN_TTL as TOKEN_TTL,
+        TOKEN_PUBLIC as PUBLIC, TOKEN_RATE_LIMIT as RATE_LIMIT,
+        TOKEN_TRUST_FORWARDED_FOR as TRUST_FORWARDED_FOR, TWILIO_ACCOUNT_SID as ACCOUNT_SID,
+        TWILIO_API_KEY as API_KEY, TWILIO_API_SECRET as API_SECRET, TWILIO_TOKEN_TTL as TOKEN_TTL,
         TWILIO_TWIML_APP_SID as TWIML_APP_SID, TWILIO_VOICE_REGION as VOICE_REGION,
     };
 
@@ -85,10 +85,10 @@ pub struct Tokens {
           value_parser = setting(allow_list))]
     pub token_identity_allow: Option<IdentityAllowList>,
 
-    /// Token requests per minute for each client address; unset is no limit.
-    #[arg(long, env = names::TOKEN_RATE_LIMIT, global = true,
+    /// Token requests per minute for each client address, or `off`.
+    #[arg(long, env = names::TOKEN_RATE_LIMIT, global = true, default_value = "30",
           value_parser = setting(rate_limit))]
-    pub token_rate_limit: Option<RateLimit>,
+    pub token_rate_limit: RateLimitSetting,
 
     /// Take the client address from X-Forwarded-For (only behind your own proxy).
     #[arg(long, env = names::TOKEN_TRUST_FORWARDED_FOR, global = true, value_name = "YES/NO",
@@ -101,10 +101,20 @@ pub struct Tokens {
     #[arg(long, env = names::TOKEN_CORS_ORIGINS, global = true,
           value_parser = setting(cors))]
     pub token_cors_origins: Option<CorsOrigins>,
+
+    /// Give a token to anyone who asks, with no credentials (logged as a warning at start-up).
+    #[arg(long, env = names::TOKEN_PUBLIC, global = true, value_name = "YES/NO",
+          default_value = "false", num_args = 0..=1, default_missing_value = "true",
+          action = ArgAction::Set, value_parser = setting(parse::flag))]
+    pub token_public: bool,
 }
 
-/// The shortest bearer secret accepted: shorter ones can be guessed, and the rate limit is off
-/// by default.
+/// `TOKEN_RATE_LIMIT` as read: a limit, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitSetting(pub Option<RateLimit>);
+
+/// The shortest bearer secret accepted: shorter ones can be guessed, and the rate limit can be
+/// switched off.
 pub const MIN_BEARER_LEN: usize = 16;
 
 /// Which origins may call the endpoint from a page served elsewhere.
@@ -140,6 +150,7 @@ pub struct TokenSettings {
     rate_limit: Option<RateLimit>,
     trust_forwarded_for: bool,
     cors: CorsOrigins,
+    public: bool,
 }
 
 impl TokenSettings {
@@ -195,9 +206,10 @@ impl TokenSettings {
                 tokens.token_auth_basic.clone(),
             ),
             allow_list: tokens.token_identity_allow.clone(),
-            rate_limit: tokens.token_rate_limit,
+            rate_limit: tokens.token_rate_limit.0,
             trust_forwarded_for: tokens.token_trust_forwarded_for,
             cors: tokens.token_cors_origins.clone().unwrap_or_default(),
+            public: tokens.token_public,
         }
     }
 
@@ -218,6 +230,31 @@ impl TokenSettings {
                 missing.join(", ")
             )
         })
+    }
+
+    /// The warning `TOKEN_PUBLIC=true` earns at start-up: what it opens, or that credentials
+    /// override it.
+    pub fn public_warning(&self) -> Option<String> {
+        if !self.public {
+            return None;
+        }
+        Some(if self.auth.is_enabled() {
+            "TOKEN_PUBLIC=true is ignored: TOKEN_AUTH_BEARER or TOKEN_AUTH_BASIC is set, so GET /voice/token still asks for those credentials".to_owned()
+        } else {
+            let limit = self.rate_limit.map_or_else(
+                || "no rate limit (TOKEN_RATE_LIMIT=off)".to_owned(),
+                |limit| format!("{} per minute per address", limit.requests_per_minute()),
+            );
+            format!(
+                "TOKEN_PUBLIC=true: GET /voice/token gives a calling token to anyone who asks, limited only by TOKEN_IDENTITY_ALLOW and {limit}; each token can place calls billed to your Twilio account and answer calls rung at client:NAME. Set TOKEN_AUTH_BEARER or TOKEN_AUTH_BASIC instead unless that is what you want"
+            )
+        })
+    }
+
+    /// Whether anyone may have a token without credentials (`TOKEN_PUBLIC`; never when
+    /// credentials are set).
+    pub fn public(&self) -> bool {
+        self.public && !self.auth.is_enabled()
     }
 
     /// The credentials and TwiML App, when all four are set.
@@ -343,13 +380,17 @@ pub fn allow_list(_: &'static str, value: &str) -> Result<IdentityAllowList, Set
     IdentityAllowList::parse(value).map_err(|error| SettingProblem::AllowList(error.to_string()))
 }
 
-/// `TOKEN_RATE_LIMIT`: requests per minute, 1 or more.
-pub fn rate_limit(_: &'static str, value: &str) -> Result<RateLimit, SettingProblem> {
+/// `TOKEN_RATE_LIMIT`: requests per minute, 1 or more, or `off`. `0` is refused rather than
+/// read as either "no limit" or "no tokens".
+pub fn rate_limit(_: &'static str, value: &str) -> Result<RateLimitSetting, SettingProblem> {
+    if value.eq_ignore_ascii_case("off") {
+        return Ok(RateLimitSetting(None));
+    }
     value
         .parse::<u32>()
         .ok()
         .and_then(NonZeroU32::new)
-        .map(RateLimit::per_minute)
+        .map(|n| RateLimitSetting(Some(RateLimit::per_minute(n))))
         .ok_or_else(|| SettingProblem::RateLimit {
             value: value.to_owned(),
         })
@@ -438,7 +479,9 @@ mod tests {
         assert_eq!((s.region(), s.edge()), (None, "roaming"));
         assert!(!s.auth().is_enabled());
         assert!(s.allow_list().is_none());
-        assert!(s.rate_limit().is_none());
+        assert_eq!(s.rate_limit().map(RateLimit::requests_per_minute), Some(30));
+        assert!(!s.public());
+        assert_eq!(s.public_warning(), None);
         assert!(!s.trust_forwarded_for());
         assert_eq!(s.cors(), &CorsOrigins::SameOriginOnly);
     }
@@ -590,5 +633,38 @@ mod tests {
         assert!(matches!(found[0], SettingProblem::RateLimit { .. }));
         assert!(matches!(found[1], SettingProblem::Flag { .. }));
         assert!(matches!(found[2], SettingProblem::CorsOrigin { .. }));
+
+        let off = configured(&[(vars::RATE_LIMIT, "OFF")]).unwrap();
+        assert_eq!(off.rate_limit(), None);
+    }
+
+    #[test]
+    fn token_public_opens_the_endpoint_with_a_warning_unless_credentials_are_set() {
+        let open = configured(&[(vars::PUBLIC, "true")]).unwrap();
+        assert!(open.public());
+        let warning = open.public_warning().unwrap();
+        assert!(
+            warning.contains("anyone") && warning.contains("30 per minute"),
+            "{warning}"
+        );
+        let unlimited = configured(&[(vars::PUBLIC, "yes"), (vars::RATE_LIMIT, "off")]).unwrap();
+        assert!(
+            unlimited
+                .public_warning()
+                .unwrap()
+                .contains("no rate limit")
+        );
+
+        let both = configured(&[
+            (vars::PUBLIC, "true"),
+            (vars::AUTH_BEARER, "bearer-Zq8x-unique-value"),
+        ])
+        .unwrap();
+        assert!(!both.public());
+        assert!(both.public_warning().unwrap().contains("ignored"));
+        assert!(matches!(
+            problems(configured(&[(vars::PUBLIC, "maybe")])).as_slice(),
+            [SettingProblem::Flag { .. }]
+        ));
     }
 }

@@ -56,6 +56,7 @@ test('token failures say which setting to change', () => {
   assert.match(unset.explanation, /TWILIO_API_KEY, TWILIO_API_SECRET are not set/);
   assert.match(unset.fix, /Simulate/);
   assert.match(explainTokenFailure(401, {}).fix, /TOKEN_AUTH_BEARER/);
+  assert.match(explainTokenFailure(401, {}).fix, /\?key= printed in the server's log/);
   assert.match(explainTokenFailure(403, {}).fix, /TOKEN_IDENTITY_ALLOW/);
   assert.match(explainTokenFailure(429, { retry_after: 7 }).fix, /Wait 7 seconds/);
   assert.match(explainTokenFailure(0, null).title, /did not answer/);

@@ -4,6 +4,7 @@
 //   CALLFLOW_URL         the server with fake but well-formed Twilio credentials
 //   CALLFLOW_NO_SDK_URL  a server whose Twilio SDK is not installed
 //   CALLFLOW_SIM_OFF_URL a server with SIMULATOR=off
+//   CALLFLOW_ADMIN_KEY   the admin key all three hold
 //   CHROMIUM             the browser to drive
 //   ARTIFACTS_DIR        where the screenshots go
 import { test, before, after } from 'node:test';
@@ -69,8 +70,13 @@ async function openPage({ width = 1280, height = 900 } = {}) {
   return { page, context, problems };
 }
 
-async function load(page, base) {
-  await page.goto(`${base}/`);
+/** Opens the page as a newcomer does: the link with ?key= from the server's log (or, with
+ * `key: null`, the bare address). */
+/** The console's problems less Chromium's own line for each 401 a test expects. */
+const withoutRefusals = (problems) => problems.filter((problem) => !/status of 401/.test(problem));
+
+async function load(page, base, { key = env.CALLFLOW_ADMIN_KEY } = {}) {
+  await page.goto(key ? `${base}/?key=${encodeURIComponent(key)}` : `${base}/`);
   await page.waitForSelector('body[data-ready="true"]');
 }
 
@@ -91,7 +97,13 @@ const shot = (page, name) => page.screenshot({ path: path.join(artifacts, name),
 test('the page loads with no console errors and the pinned Twilio SDK', { skip: !ready && 'run through `cargo test --test browser`', timeout: TEST_TIMEOUT }, async () => {
   const { page, context, problems } = await openPage();
   await load(page, env.CALLFLOW_URL);
-  assert.match(page.url(), /\/voice-client\.html$/, '/ leads to the page');
+  assert.match(page.url(), /\/voice-client\.html$/, 'the link leads to the page, and the key leaves the address bar');
+  const [cookie] = await context.cookies();
+  assert.equal(cookie.name, 'callflow_admin');
+  assert.equal(cookie.httpOnly, true);
+  assert.equal(cookie.sameSite, 'Strict');
+  assert.equal(await page.evaluate(() => document.cookie), '', 'scripts cannot read the key');
+  assert.equal(await page.isHidden('#locked'), true);
   const version = await page.evaluate(() => globalThis.Twilio && globalThis.Twilio.Device.version);
   assert.equal(version, pinned);
   assert.match(await page.textContent('#status-sdk'), new RegExp(`Twilio SDK ${pinned.replace(/\./g, '\\.')}`));
@@ -258,17 +270,44 @@ test('with SIMULATOR=off the page says simulation is off', { skip: !ready && 'ru
   await context.close();
 });
 
-test('over plain http from another host: no microphone, and no simulator by default', { skip: !ready && 'run through `cargo test --test browser`', timeout: TEST_TIMEOUT }, async () => {
+test('without the key the page says to open the link printed in the log', { skip: !ready && 'run through `cargo test --test browser`', timeout: TEST_TIMEOUT }, async () => {
+  const { page, context, problems } = await openPage();
+  await load(page, env.CALLFLOW_URL, { key: null });
+  await page.waitForSelector('#locked:not([hidden])');
+  assert.match(await page.textContent('#locked'), /open the link with \?key= printed in the server's log/i);
+  assert.match(await page.textContent('#status-sim'), /needs the key/);
+  assert.equal(await page.isDisabled('#sim-start'), true);
+  assert.match(await page.textContent('#flow-hint'), /admin key/);
+  await page.click('#tab-real');
+  const token = page.waitForResponse((response) => response.url().includes('/voice/token'));
+  await page.click('#real-online');
+  assert.equal((await token).status(), 401);
+  await page.waitForSelector('#real-problem:not([hidden])');
+  assert.match(await page.textContent('#real-problem'), /\?key= printed in the server's log/);
+
+  assert.deepEqual(withoutRefusals(problems), []);
+
+  // A wrong key lets nothing in either (the answer is the JSON refusal, shown as text).
+  await page.goto(`${env.CALLFLOW_URL}/?key=not-the-key-0123456789`);
+  assert.match(await page.textContent('body'), /not this server's admin key/);
+  assert.deepEqual(await context.cookies(), []);
+  await context.close();
+});
+
+test('over plain http from another host: no microphone, and the simulator only with the key', { skip: !ready && 'run through `cargo test --test browser`', timeout: TEST_TIMEOUT }, async () => {
   const { page, context, problems } = await openPage();
   const elsewhere = env.CALLFLOW_URL.replace('127.0.0.1', 'callflow.test');
-  await load(page, elsewhere);
+  await load(page, elsewhere, { key: null });
   assert.equal(await page.evaluate(() => window.isSecureContext), false);
   await page.click('#tab-real');
   assert.match(await page.textContent('#real-problem'), /not served over https or localhost/);
   assert.match(await page.textContent('#real-problem'), /http:\/\/localhost:3000/);
   assert.equal(await page.isDisabled('#real-online'), true);
   await page.click('#tab-sim');
-  assert.match(await page.textContent('#sim-problem'), /SIMULATOR=on/);
-  assert.deepEqual(problems, []);
+  assert.match(await page.textContent('#sim-problem'), /\?key=/);
+  // The same browser, from the same place, with the link: nothing about the address matters.
+  await load(page, elsewhere);
+  assert.match(await page.textContent('#status-sim'), /Simulator: on/);
+  assert.deepEqual(withoutRefusals(problems), []);
   await context.close();
 });

@@ -2,13 +2,86 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use callflow::engine::EngineSettings;
+use callflow::engine::{CallState, EngineSettings, StateKey};
 use callflow::http::{self, AppState, Clock};
 use callflow::simulator::{CallSetup, CallerAction, SimulatedCall};
 
+/// A flows folder of its own for one test, removed when the test ends.
+pub struct Folder {
+    pub path: PathBuf,
+}
+
+impl Folder {
+    pub fn new(test: &str) -> Folder {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "callflow-test-{}-{}-{test}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Folder { path }
+    }
+
+    pub fn join(&self, relative: &str) -> PathBuf {
+        self.path.join(relative)
+    }
+
+    /// Writes `relative` in place, as `echo > file` does.
+    pub fn write(&self, relative: &str, text: &str) {
+        std::fs::write(self.join(relative), text).unwrap();
+    }
+
+    pub fn remove(&self, relative: &str) {
+        std::fs::remove_file(self.join(relative)).unwrap();
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// The `STATE_KEY` of tests that build callback URLs themselves or compare them whole.
+pub const STATE_KEY: &str = "a test line's state key, 32 characters or more";
+
+/// Engine settings whose seals tests can reproduce.
+pub fn sealing_engine() -> EngineSettings {
+    EngineSettings {
+        state_key: StateKey::from_secret(STATE_KEY).unwrap(),
+        ..EngineSettings::default()
+    }
+}
+
+/// A callback URL for `step` of `flow`, sealed with [`STATE_KEY`], as the server itself would
+/// write it after waiting there.
+pub fn sealed_url(flow: &str, step: &str, version: Option<&str>) -> String {
+    let state = CallState {
+        flow: flow.into(),
+        step: step.into(),
+        version: version.map(str::to_owned),
+        ..CallState::default()
+    };
+    state.url("", &StateKey::from_secret(STATE_KEY).unwrap())
+}
+
+/// A webhook as Twilio (or anyone who can reach `/voice`) posts it.
+pub fn webhook(
+    url: &str,
+    form: impl Into<axum::body::Body>,
+) -> axum::http::Request<axum::body::Body> {
+    axum::http::Request::post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.into())
+        .unwrap()
 }
 
 /// The flows in `dir` at the instant `at`, as the server's state.
@@ -18,7 +91,7 @@ pub fn state_at(dir: &str, at: &str) -> AppState {
         .flows;
     let settings = EngineSettings {
         caller_id: Some("+15550001111".into()),
-        ..EngineSettings::default()
+        ..sealing_engine()
     };
     AppState::new(flows, settings).with_clock(Clock::Fixed(at.parse().unwrap()))
 }
@@ -148,6 +221,20 @@ pub fn capture_log() -> (Captured, tracing::subscriber::DefaultGuard) {
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
         .with_ansi(false)
+        .fmt_fields(callflow::logging::fields())
         .finish();
     (captured, tracing::subscriber::set_default(subscriber))
+}
+
+/// Asserts that a refusal of `GET /voice/token` names every setting that
+/// would open it, so the operator knows what to set.
+pub fn assert_names_the_token_settings(error: &str) {
+    for setting in [
+        "ADMIN_KEY",
+        "TOKEN_AUTH_BEARER",
+        "TOKEN_AUTH_BASIC",
+        "TOKEN_PUBLIC",
+    ] {
+        assert!(error.contains(setting), "{setting}: {error}");
+    }
 }

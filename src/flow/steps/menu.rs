@@ -216,7 +216,7 @@ impl StepKind for Menu {
             message.say(call)?;
         }
         let attempt = call.attempt();
-        *attempt += 1;
+        *attempt = attempt.saturating_add(1);
         if *attempt > self.retries {
             *attempt = 0;
             return Ok(Some(self.otherwise.unwrap_or(Target::Hangup)));

@@ -1,0 +1,338 @@
+//! Which files of a flows folder are read, and how.
+//!
+//! Anyone who can put a file in the flows folder can already change what
+//! callers hear, but the folder should not let them do more than that: make
+//! `callflow check` or a reload hang, exhaust memory, or read a file from
+//! elsewhere on the machine into an error report. So:
+//!
+//! - only regular files are read. A named pipe, socket or device with a
+//!   flow's name is an error naming it; files are opened without blocking
+//!   (`O_NONBLOCK`) and their type is checked again on the opened handle,
+//!   so a pipe swapped in after the first look cannot hang a read either;
+//! - a link is followed only when it resolves inside the folder. A
+//!   Kubernetes ConfigMap's files (`main.yaml -> ..data/main.yaml`, with
+//!   `..data` a link to a timestamped folder beside it) resolve inside, and
+//!   the hidden `..` entries themselves are never walked, so nothing is read
+//!   twice;
+//! - a file over [`MaxFileBytes`] is an error, and no read takes more than
+//!   the limit and one byte, whatever the file claims its size is.
+//!
+//! Flow files and flow test files are found and read here alike.
+
+use std::fmt;
+use std::fs::{File, Metadata, OpenOptions};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use super::diagnostic::{Diagnostic, Position, Report};
+
+/// The largest flow (or flow test) file read, in bytes. The default, 1 MiB,
+/// is hundreds of times the size of a large flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxFileBytes(u64);
+
+impl MaxFileBytes {
+    pub const DEFAULT: MaxFileBytes = MaxFileBytes(1024 * 1024);
+
+    /// A limit of `bytes`; `None` for 0, which would refuse every file.
+    pub fn new(bytes: u64) -> Option<MaxFileBytes> {
+        (bytes > 0).then_some(MaxFileBytes(bytes))
+    }
+
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for MaxFileBytes {
+    fn default() -> Self {
+        MaxFileBytes::DEFAULT
+    }
+}
+
+impl fmt::Display for MaxFileBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&size(self.0))
+    }
+}
+
+/// A size as a person reads it: `1 MiB`, `300 KiB`, `1500000 bytes`.
+fn size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    match bytes {
+        b if b >= KIB * KIB && b % (KIB * KIB) == 0 => format!("{} MiB", b / (KIB * KIB)),
+        b if b >= KIB && b % KIB == 0 => format!("{} KiB", b / KIB),
+        b => format!("{b} bytes"),
+    }
+}
+
+/// One file found and read.
+#[derive(Debug)]
+pub(crate) struct Found {
+    /// The folder's path joined with `relative`: how diagnostics name it.
+    pub path: PathBuf,
+    /// Its path below the folder.
+    pub relative: PathBuf,
+    pub text: String,
+}
+
+/// Every file below `dir` whose name `wanted` accepts, read, in name order;
+/// hidden files and folders are skipped. A file the rules refuse is left
+/// out with an error in the report; the `Err` side is a folder that cannot
+/// be read at all.
+pub(crate) fn read_folder(
+    dir: &Path,
+    max: MaxFileBytes,
+    wanted: fn(&str) -> bool,
+) -> io::Result<(Vec<Found>, Report)> {
+    let root = dir.canonicalize()?;
+    if !root.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            "it is not a folder",
+        ));
+    }
+    let mut walk = Walk {
+        root: root.clone(),
+        max,
+        wanted,
+        found: Vec::new(),
+        report: Report::default(),
+        inside: vec![root.clone()],
+    };
+    let entries = sorted_entries(&root)?;
+    walk.folder(dir, &root, Path::new(""), entries);
+    Ok((walk.found, walk.report))
+}
+
+struct Walk {
+    /// The folder, resolved: every file read is below it.
+    root: PathBuf,
+    max: MaxFileBytes,
+    wanted: fn(&str) -> bool,
+    found: Vec<Found>,
+    report: Report,
+    /// The folders being walked, resolved, so a link back to one of them
+    /// cannot send the walk round in circles.
+    inside: Vec<PathBuf>,
+}
+
+fn sorted_entries(dir: &Path) -> io::Result<Vec<std::fs::DirEntry>> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|entry| entry.file_name());
+    Ok(entries)
+}
+
+impl Walk {
+    /// Walks one folder: `shown` is how diagnostics name it, `real` where
+    /// it resolved to.
+    fn folder(
+        &mut self,
+        shown: &Path,
+        real: &Path,
+        relative: &Path,
+        entries: Vec<std::fs::DirEntry>,
+    ) {
+        for entry in entries {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = shown.join(&*name);
+            let relative = relative.join(&*name);
+            let wanted = (self.wanted)(&name);
+            let resolved = real.join(&*name).canonicalize().and_then(|target| {
+                let metadata = std::fs::metadata(&target)?;
+                Ok((target, metadata))
+            });
+            let (target, metadata) = match resolved {
+                Ok(found) => found,
+                Err(error) => {
+                    if wanted {
+                        self.refuse(&path, Refused::Io(error));
+                    }
+                    continue;
+                }
+            };
+            if !target.starts_with(&self.root) {
+                if wanted || metadata.is_dir() {
+                    self.refuse(&path, Refused::Outside);
+                }
+                continue;
+            }
+            if metadata.is_dir() {
+                self.subfolder(&path, target, &relative);
+            } else if wanted {
+                match read_file(&target, &metadata, self.max) {
+                    Ok(text) => self.found.push(Found {
+                        path,
+                        relative,
+                        text,
+                    }),
+                    Err(refused) => self.refuse(&path, refused),
+                }
+            }
+        }
+    }
+
+    fn subfolder(&mut self, path: &Path, target: PathBuf, relative: &Path) {
+        if self.inside.contains(&target) {
+            self.report.push(Diagnostic::warning(
+                path,
+                Position::START,
+                "this link leads back to a folder that contains it, so it is skipped",
+            ));
+            return;
+        }
+        match sorted_entries(&target) {
+            Ok(entries) => {
+                self.inside.push(target.clone());
+                self.folder(path, &target, relative, entries);
+                self.inside.pop();
+            }
+            Err(error) => self.report.push(Diagnostic::error(
+                path,
+                Position::START,
+                format!("cannot read this folder: {error}"),
+            )),
+        }
+    }
+
+    fn refuse(&mut self, path: &Path, refused: Refused) {
+        self.report.push(refused.diagnostic(path, self.max));
+    }
+}
+
+/// Why a file was not read.
+#[derive(Debug)]
+pub(crate) enum Refused {
+    /// A link that resolves outside the folder.
+    Outside,
+    /// A named pipe, socket or device.
+    NotAFile(&'static str),
+    /// Over the limit; the size when the file said it.
+    TooLarge(Option<u64>),
+    NotText,
+    Io(io::Error),
+}
+
+impl Refused {
+    pub(crate) fn diagnostic(&self, path: &Path, max: MaxFileBytes) -> Diagnostic {
+        let error = |message: String| Diagnostic::error(path, Position::START, message);
+        match self {
+            Refused::Outside => error(
+                "this link leads outside the flows folder, so it is not read".into(),
+            )
+            .with_help(
+                "a link in the flows folder is followed only to a file inside it (as a Kubernetes ConfigMap's are): copy the file into the folder instead",
+            ),
+            Refused::NotAFile(kind) => error(format!("this is {kind}, not a file, so it is not read"))
+                .with_help("only regular files, or links to them inside the flows folder, are read"),
+            Refused::TooLarge(Some(bytes)) => error(format!(
+                "this file is {}, over the limit of {max} for one file, so it is not read",
+                size(*bytes)
+            ))
+            .with_help("split it into several flows, or raise FLOW_FILE_MAX_BYTES"),
+            Refused::TooLarge(None) => error(format!(
+                "this file is over the limit of {max} for one file, so it is not read"
+            ))
+            .with_help("split it into several flows, or raise FLOW_FILE_MAX_BYTES"),
+            Refused::NotText => error("this file is not UTF-8 text".into())
+                .with_help("save it as UTF-8, as most editors do by default"),
+            Refused::Io(error_) => error(format!("cannot read this file: {error_}")),
+        }
+    }
+}
+
+/// Reads one file again (a flow loaded earlier), under the same rules but
+/// for the folder's bounds, which its load checked; `None` if it cannot be.
+pub(crate) fn read_again(path: &Path, max: MaxFileBytes) -> Option<String> {
+    let target = path.canonicalize().ok()?;
+    let metadata = std::fs::metadata(&target).ok()?;
+    read_file(&target, &metadata, max).ok()
+}
+
+/// Reads one file that resolved to `target` inside the folder, with the
+/// metadata that was found there.
+fn read_file(target: &Path, metadata: &Metadata, max: MaxFileBytes) -> Result<String, Refused> {
+    check_kind(metadata)?;
+    let file = open(target).map_err(Refused::Io)?;
+    // The file may have been swapped since the first look: what counts is
+    // what was opened.
+    let metadata = file.metadata().map_err(Refused::Io)?;
+    check_kind(&metadata)?;
+    if metadata.len() > max.bytes() {
+        return Err(Refused::TooLarge(Some(metadata.len())));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(max.bytes().saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(Refused::Io)?;
+    if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max.bytes() {
+        return Err(Refused::TooLarge(None));
+    }
+    String::from_utf8(bytes).map_err(|_| Refused::NotText)
+}
+
+fn check_kind(metadata: &Metadata) -> Result<(), Refused> {
+    if metadata.is_file() {
+        return Ok(());
+    }
+    Err(Refused::NotAFile(kind_of(metadata)))
+}
+
+#[cfg(unix)]
+fn kind_of(metadata: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = metadata.file_type();
+    if kind.is_fifo() {
+        "a named pipe (FIFO)"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_dir() {
+        "a folder"
+    } else {
+        "something other than a file"
+    }
+}
+
+#[cfg(not(unix))]
+fn kind_of(metadata: &Metadata) -> &'static str {
+    if metadata.is_dir() {
+        "a folder"
+    } else {
+        "something other than a file"
+    }
+}
+
+/// Opens for reading without ever waiting: on a named pipe with no writer
+/// a plain open blocks until one comes, which may be never.
+#[cfg(unix)]
+fn open(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_read_as_a_person_says_them() {
+        assert_eq!(MaxFileBytes::DEFAULT.to_string(), "1 MiB");
+        assert_eq!(size(300 * 1024), "300 KiB");
+        assert_eq!(size(1_500_000), "1500000 bytes");
+        assert_eq!(MaxFileBytes::new(0), None);
+    }
+}
