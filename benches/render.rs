@@ -1,6 +1,6 @@
 //! The cost of answering one webhook: what the engine adds on top of the
 //! web server for each turn of a call, and the whole webhook short of the
-//! socket.
+//! socket; and the cost of checking one dial target built from caller input.
 //!
 //! Run with `cargo bench --bench render`.
 
@@ -122,5 +122,43 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// One dial target from caller input, parsed and held to an allow list: the libphonenumber
+/// metadata and the high-risk list are read for every number.
+fn dial_check(c: &mut Criterion) {
+    use callflow::dial_target::{AllowList, parse};
+    let allow = AllowList::parse(&["+*".to_owned(), "client:*".to_owned()]).unwrap();
+    let check = |raw: &str| {
+        let target = parse(raw, None).unwrap();
+        allow.check(&target).is_ok()
+    };
+    // Compile the patterns of the calling codes used below, as earlier calls would have.
+    let numbers = [
+        "+12125550123",
+        "+442079460018",
+        "+4930123456",
+        "+33612345678",
+        "+390612345678",
+        "+48701234567",
+        "+18765550100",
+        "+5371234567",
+    ];
+    for number in numbers {
+        check(number);
+    }
+    c.bench_function("dial check: a US number under +*", |b| {
+        b.iter(|| black_box(check(black_box("+1 (212) 555-0123"))))
+    });
+    c.bench_function("dial check: a Jamaican +1 number (a shared code)", |b| {
+        b.iter(|| black_box(check(black_box("+18765550100"))))
+    });
+    c.bench_function("dial check: eight countries in turn", |b| {
+        b.iter(|| {
+            for number in numbers {
+                black_box(check(black_box(number)));
+            }
+        })
+    });
+}
+
+criterion_group!(benches, bench, dial_check);
 criterion_main!(benches);

@@ -9,12 +9,30 @@
 //!    kind (E.164 digits, Voice SDK identity characters, a conservative SIP URI). Anything odd is
 //!    refused, never "cleaned up": a stripped character is a changed meaning.
 //! 2. [`AllowList::permits`] matches the canonical form against the flow's glob patterns.
-//! 3. The built-in [`DENIED_RANGES`] table blocks premium-rate and high-cost number ranges unless
-//!    a pattern names that range on purpose, so `+1*` or `+*` never reach `+1900…`. It also
-//!    covers SIP addresses whose user part is an international number
+//! 3. Some numbers are refused even when a pattern matches, unless a pattern names them on purpose:
+//!    - what Google's libphonenumber metadata (the `metadata` module) says is not a valid number,
+//!      or a premium-rate, shared-cost, personal, UAN, voicemail or pager number
+//!      ([`REFUSED_TYPES`]). A pattern names one by spelling out the country code and at least
+//!      [`NAMED_NATIONAL_DIGITS`] digits of the national number (`+1900*`), or the whole number;
+//!    - the [`HIGH_RISK_DESTINATIONS`]: countries, global codes and NANP area codes where
+//!      ordinary numbers are favourite targets of revenue-share fraud. A pattern names one by
+//!      starting with its prefix (`+53*`).
+//!
+//!    So `+*`, `+1*` or `+48*` never reach `+1900…`, Cuba or a Polish 70x number. The same
+//!    fences stand around SIP addresses whose user part is an international number
 //!    (`sip:+19005550100@trunk.example.com`), since a SIP trunk dials those onwards.
+//!
+//! Twilio's Geo Permissions stay the last fence: they decide which countries the account can
+//! call at all, whatever callflow lets through.
+
+mod high_risk;
+mod metadata;
 
 use std::fmt;
+
+pub use high_risk::{HIGH_RISK_DESTINATIONS, HighRiskDestination};
+use metadata::Reading;
+pub use phonenumber::Type as NumberType;
 
 /// Which TwiML noun a target becomes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -423,153 +441,6 @@ fn describe_char(c: char) -> String {
     }
 }
 
-/// A number range that no broad allow pattern may reach by accident.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DeniedRange {
-    /// E.164 prefix, `+` and digits.
-    pub prefix: &'static str,
-    /// Why it is blocked, for the README and the log line of a refused call.
-    pub reason: &'static str,
-}
-
-const fn deny(prefix: &'static str, reason: &'static str) -> DeniedRange {
-    DeniedRange { prefix, reason }
-}
-
-/// Reason text for the +1 area codes of Caribbean countries: dialled like a US number, billed as
-/// an international call.
-macro_rules! nanp_caribbean {
-    ($country:literal) => {
-        concat!(
-            $country,
-            ": dialled like a US number but billed as an international call; Caribbean +1 area codes are the usual 'one ring' callback-scam targets"
-        )
-    };
-}
-
-/// Premium-rate and high-cost number ranges. A number in one of these ranges is permitted only by
-/// an allow pattern whose literal text before its first `*` starts with the range's prefix (so
-/// `+1*` and `+*` never reach `+1900…`, but `+1900555*` written on purpose does).
-///
-/// The list errs on the side of blocking: where a range also holds ordinary numbers (Isle of Man
-/// mobiles under `+4476`, Caribbean subscribers under `+1876`), the flow author names it
-/// explicitly.
-pub const DENIED_RANGES: &[DeniedRange] = &[
-    // North American Numbering Plan (+1).
-    deny("+1900", "NANP 900 premium-rate (pay-per-call) services"),
-    deny(
-        "+1976",
-        "NANP area code 976 is unassigned and 976 is the old pay-per-call code: only look-alike scams use it",
-    ),
-    deny("+1242", nanp_caribbean!("Bahamas")),
-    deny("+1246", nanp_caribbean!("Barbados")),
-    deny("+1264", nanp_caribbean!("Anguilla")),
-    deny("+1268", nanp_caribbean!("Antigua and Barbuda")),
-    deny("+1284", nanp_caribbean!("British Virgin Islands")),
-    deny("+1345", nanp_caribbean!("Cayman Islands")),
-    deny("+1441", nanp_caribbean!("Bermuda")),
-    deny("+1473", nanp_caribbean!("Grenada")),
-    deny("+1649", nanp_caribbean!("Turks and Caicos Islands")),
-    deny("+1658", nanp_caribbean!("Jamaica (overlay)")),
-    deny("+1664", nanp_caribbean!("Montserrat")),
-    deny("+1721", nanp_caribbean!("Sint Maarten")),
-    deny("+1758", nanp_caribbean!("Saint Lucia")),
-    deny("+1767", nanp_caribbean!("Dominica")),
-    deny("+1784", nanp_caribbean!("Saint Vincent and the Grenadines")),
-    deny("+1809", nanp_caribbean!("Dominican Republic")),
-    deny("+1829", nanp_caribbean!("Dominican Republic")),
-    deny("+1849", nanp_caribbean!("Dominican Republic")),
-    deny("+1868", nanp_caribbean!("Trinidad and Tobago")),
-    deny("+1869", nanp_caribbean!("Saint Kitts and Nevis")),
-    deny("+1876", nanp_caribbean!("Jamaica")),
-    // United Kingdom (+44).
-    deny(
-        "+4470",
-        "UK 070 personal numbers: look like mobiles but can cost premium rates; common in fraud",
-    ),
-    deny(
-        "+4476",
-        "UK 076 pager numbers with premium-level charges (Isle of Man mobiles +447624 are inside too: allow them explicitly)",
-    ),
-    deny("+4487", "UK 087 revenue-sharing service numbers"),
-    deny("+449", "UK 09 premium-rate services"),
-    // Global codes without a country.
-    deny(
-        "+870",
-        "Inmarsat satellite phones: several dollars a minute",
-    ),
-    deny(
-        "+881",
-        "Global Mobile Satellite System (Iridium, Globalstar and others): several dollars a minute",
-    ),
-    deny(
-        "+882",
-        "International Networks shared code: very high rates, a favourite of revenue-share fraud",
-    ),
-    deny(
-        "+883",
-        "International Networks shared code: very high rates, a favourite of revenue-share fraud",
-    ),
-    deny("+979", "International Premium Rate Service (ITU)"),
-    // Remote networks with very high termination rates, common revenue-share fraud targets.
-    deny(
-        "+247",
-        "Ascension Island: very high termination rates, revenue-share fraud target",
-    ),
-    deny(
-        "+290",
-        "Saint Helena and Tristan da Cunha: very high termination rates, revenue-share fraud target",
-    ),
-    deny(
-        "+672",
-        "Norfolk Island and Australian Antarctic bases: very high termination rates",
-    ),
-    deny(
-        "+674",
-        "Nauru: very high termination rates, revenue-share fraud target",
-    ),
-    deny(
-        "+682",
-        "Cook Islands: very high termination rates, revenue-share fraud target",
-    ),
-    deny(
-        "+683",
-        "Niue: very high termination rates, revenue-share fraud target",
-    ),
-    deny(
-        "+688",
-        "Tuvalu: very high termination rates, revenue-share fraud target",
-    ),
-    deny(
-        "+690",
-        "Tokelau: very high termination rates, revenue-share fraud target",
-    ),
-    // National premium-rate ranges of common destinations.
-    deny("+3290", "Belgium 090x premium-rate services"),
-    deny("+31900", "Netherlands 0900 premium-rate services"),
-    deny("+31906", "Netherlands 0906 premium-rate services"),
-    deny("+31909", "Netherlands 0909 premium-rate services"),
-    deny("+3389", "France 089x premium-rate services"),
-    deny("+34803", "Spain 803 premium-rate services"),
-    deny("+34806", "Spain 806 premium-rate services"),
-    deny("+34807", "Spain 807 premium-rate services"),
-    deny("+34905", "Spain 905 mass-calling (televoting) numbers"),
-    deny("+3989", "Italy 89x premium-rate services"),
-    deny("+37190", "Latvia 90x premium-rate services"),
-    deny("+41900", "Switzerland 0900 premium-rate services"),
-    deny("+41901", "Switzerland 0901 premium-rate services"),
-    deny("+41906", "Switzerland 0906 premium-rate services"),
-    deny("+4390", "Austria 090x premium-rate services"),
-    deny("+4393", "Austria 093x premium-rate services"),
-    deny(
-        "+49137",
-        "Germany 0137 mass-calling (televoting) numbers, charged per call",
-    ),
-    deny("+49900", "Germany 0900 premium-rate services"),
-    deny("+61190", "Australia 190x premium-rate services"),
-    deny("+64900", "New Zealand 0900 premium-rate services"),
-];
-
 /// The flow's list of targets it may dial, as glob patterns over the canonical form.
 ///
 /// `*` matches any run of characters. Patterns are written like targets: `+1*`, `+44*`,
@@ -589,7 +460,7 @@ struct Pattern {
 
 impl Pattern {
     /// The number the pattern spells out before its first `*`: what decides whether it names a
-    /// denied range on purpose. For a SIP pattern it is the user part (`sip:+1900*@trunk` →
+    /// fenced number on purpose. For a SIP pattern it is the user part (`sip:+1900*@trunk` →
     /// `+1900`), read like a SIP target's number.
     fn literal_number_prefix(&self) -> String {
         let literal = self.glob.split('*').next().unwrap_or("");
@@ -673,22 +544,38 @@ impl AllowList {
     }
 
     /// Like [`permits`](Self::permits), but says why not, for the log.
+    ///
+    /// A target matching a pattern is still refused while one of its fences (see `fences`) stands:
+    /// a pattern opens a fence only when its literal text (before its first `*`) starts with
+    /// the fence's prefix, so only a pattern that names the range on purpose opens it.
     pub fn check(&self, target: &DialTarget) -> Result<(), NotPermitted> {
-        let denied = denied_range(target);
-        let mut blocked_by_deny = None;
-        for pattern in self.patterns.iter().filter(|p| p.matches(target)) {
-            match denied {
-                Some(range) if !pattern.literal_number_prefix().starts_with(range.prefix) => {
-                    blocked_by_deny = Some(range);
-                }
-                _ => return Ok(()),
+        let mut matching = self
+            .patterns
+            .iter()
+            .filter(|p| p.matches(target))
+            .peekable();
+        if matching.peek().is_none() {
+            return Err(NotPermitted::NotAllowed {
+                target: target.as_str().to_owned(),
+            });
+        }
+        let fences = fences(target);
+        let mut standing = None;
+        for pattern in matching {
+            let literal = pattern.literal_number_prefix();
+            match fences
+                .iter()
+                .find(|f| !literal.starts_with(f.prefix.as_str()))
+            {
+                Some(fence) => standing = Some(fence),
+                None => return Ok(()),
             }
         }
-        Err(match blocked_by_deny {
-            Some(range) => NotPermitted::Denied {
+        Err(match standing {
+            Some(fence) => NotPermitted::Denied {
                 target: target.as_str().to_owned(),
-                prefix: range.prefix,
-                reason: range.reason,
+                prefix: fence.prefix.clone(),
+                reason: fence.reason(),
             },
             None => NotPermitted::NotAllowed {
                 target: target.as_str().to_owned(),
@@ -708,33 +595,130 @@ pub enum NotPermitted {
     /// No pattern in the flow's list matches.
     #[error("{target} is not among the targets this flow may dial")]
     NotAllowed { target: String },
-    /// A pattern matches, but the number is in a blocked range the pattern does not name.
+    /// A pattern matches, but the number is refused by default and no matching pattern names
+    /// it on purpose.
     #[error(
-        "{target} is in the blocked range {prefix} ({reason}); to dial it on purpose, add an allowed pattern that starts with {prefix}"
+        "{target} is refused: {reason}; to dial it on purpose, add an allowed pattern that starts with {prefix}"
     )]
     Denied {
         target: String,
-        prefix: &'static str,
-        reason: &'static str,
+        /// What a pattern must start with to open it.
+        prefix: String,
+        /// Why it is refused, as a phrase.
+        reason: String,
     },
 }
 
-/// The longest denied range holding this target: a number, or a SIP address whose user part is
-/// an international number (`sip:+19005550100@trunk.example.com` reaches the same premium line
-/// through a SIP trunk).
-fn denied_range(target: &DialTarget) -> Option<&'static DeniedRange> {
+/// How many digits of the national number a pattern must spell out, after the country code,
+/// to open a number the metadata refuses (`+1900*`, `+44909*`): enough to name one range,
+/// never a whole country.
+pub const NAMED_NATIONAL_DIGITS: usize = 3;
+
+/// The number types refused by default, and why. The others (fixed line, mobile, toll-free,
+/// VoIP) are dialled.
+pub const REFUSED_TYPES: &[(NumberType, &str)] = &[
+    (
+        NumberType::PremiumRate,
+        "it is a premium-rate number, billed far above a normal call with a share paid to its owner",
+    ),
+    (
+        NumberType::SharedCost,
+        "it is a shared-cost number, billed above a normal call with part of the charge paid to its owner",
+    ),
+    (
+        NumberType::PersonalNumber,
+        "it is a personal (follow-me) number, which can forward anywhere and often costs premium rates",
+    ),
+    (
+        NumberType::Uan,
+        "it is a UAN (universal access) number, a non-geographic business number whose rate its owner's plan sets",
+    ),
+    (
+        NumberType::Voicemail,
+        "it is a voicemail access number, which reaches a mailbox system rather than a person",
+    ),
+    (
+        NumberType::Pager,
+        "it is a pager number, which cannot take a voice call and in some ranges costs premium rates",
+    ),
+];
+
+/// The phrase for a number that is not valid.
+const NOT_VALID: &str = "it is not a valid number (no range of its country holds it in Google's libphonenumber metadata)";
+/// The phrase for a number whose calling code no country uses.
+const NO_SUCH_CODE: &str = "no country or global service uses its calling code";
+
+/// Something that keeps a number out of every pattern that does not name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Fence {
+    /// What a pattern must start with to open it.
+    prefix: String,
+    reason: &'static str,
+    /// Whether the reason is a high-risk destination's, rather than the number's type.
+    high_risk: bool,
+}
+
+impl Fence {
+    fn reason(&self) -> String {
+        if self.high_risk {
+            format!(
+                "it is on the list of high-risk destinations ({})",
+                self.reason
+            )
+        } else {
+            self.reason.to_owned()
+        }
+    }
+}
+
+/// The fences around a target: a number, or a SIP address whose user part is an international
+/// number (`sip:+19005550100@trunk.example.com` reaches the same premium line through a SIP
+/// trunk). At most two: what the metadata says about the number, and the high-risk list.
+fn fences(target: &DialTarget) -> Vec<Fence> {
     let number = match target.kind {
         TargetKind::Number => target.canonical.clone(),
-        TargetKind::Client => return None,
+        TargetKind::Client => return Vec::new(),
         TargetKind::Sip => {
-            let user = target.canonical.split_once(':')?.1.split('@').next()?;
-            sip_user_number(user)?
+            let user = target
+                .canonical
+                .split_once(':')
+                .and_then(|(_, rest)| rest.split('@').next())
+                .unwrap_or("");
+            match sip_user_number(user) {
+                Some(number) => number,
+                None => return Vec::new(),
+            }
         }
     };
-    DENIED_RANGES
-        .iter()
-        .filter(|range| number.starts_with(range.prefix))
-        .max_by_key(|range| range.prefix.len())
+    let mut fences = Vec::with_capacity(2);
+    let digits = &number[1..];
+    let named = |code_digits: usize| {
+        let end = (1 + code_digits + NAMED_NATIONAL_DIGITS).min(number.len());
+        number[..end].to_owned()
+    };
+    let refused = match metadata::read(digits) {
+        Reading::NoSuchCountryCode => Some((number.clone(), NO_SUCH_CODE)),
+        Reading::Invalid { code_digits } => Some((named(code_digits), NOT_VALID)),
+        Reading::Valid { code_digits, kind } => REFUSED_TYPES
+            .iter()
+            .find(|(refused, _)| *refused == kind)
+            .map(|(_, reason)| (named(code_digits), *reason)),
+    };
+    if let Some((prefix, reason)) = refused {
+        fences.push(Fence {
+            prefix,
+            reason,
+            high_risk: false,
+        });
+    }
+    if let Some(destination) = high_risk::destination_of(&number) {
+        fences.push(Fence {
+            prefix: destination.prefix.to_owned(),
+            reason: destination.reason,
+            high_risk: true,
+        });
+    }
+    fences
 }
 
 /// Reads a SIP user part as an international number when it is one: `+` or `00`, then digits,
@@ -909,33 +893,6 @@ mod tests {
         ));
         assert!(glob_match(b"exact", b"exact"));
         assert!(!glob_match(b"exact", b"exactly"));
-    }
-
-    #[test]
-    fn deny_table_is_well_formed() {
-        for (i, range) in DENIED_RANGES.iter().enumerate() {
-            let digits = range.prefix.strip_prefix('+').expect("starts with +");
-            assert!(
-                !digits.is_empty() && digits.len() < 15 && !digits.starts_with('0'),
-                "{}",
-                range.prefix
-            );
-            assert!(
-                digits.bytes().all(|b| b.is_ascii_digit()),
-                "{}",
-                range.prefix
-            );
-            assert!(!range.reason.is_empty());
-            for other in &DENIED_RANGES[i + 1..] {
-                assert!(
-                    !other.prefix.starts_with(range.prefix)
-                        && !range.prefix.starts_with(other.prefix),
-                    "{} overlaps {}",
-                    range.prefix,
-                    other.prefix
-                );
-            }
-        }
     }
 
     #[test]

@@ -19,6 +19,10 @@
 //!   own helper libraries write.
 //! - [`dial_target`]: what a flow may dial, and the normalisation that stops
 //!   caller input from dialling anywhere else.
+//! - [`dial_limit`]: how many dials browser calls may make a minute, per
+//!   identity and overall.
+//! - [`rate_limit`]: the per-client limiter behind the token endpoint's and
+//!   the dials' limits.
 //! - [`signature`]: X-Twilio-Signature, so forged webhooks are refused.
 //! - [`token`]: Twilio Voice access tokens for the browser SDK.
 //! - [`http`]: one axum router for every request (`/voice`, `/voice/token`,
@@ -41,12 +45,14 @@
 
 pub mod cli;
 pub mod config;
+pub mod dial_limit;
 pub mod dial_target;
 pub mod engine;
 pub mod flow;
 pub mod flowtest;
 pub mod http;
 pub mod logging;
+pub mod rate_limit;
 pub mod reload;
 pub mod setting;
 pub mod signature;

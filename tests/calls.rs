@@ -153,11 +153,11 @@ async fn a_browser_call_dials_the_number_it_names_with_the_caller_id() {
     let call = call(
         "flows",
         OPEN,
-        setup("client:alice", "+1 (555) 765-4321"),
+        setup("client:alice", "+1 (212) 555-0143"),
         vec![outcome("completed")],
     )
     .await;
-    assert_eq!(call.dialled(), ["+15557654321"]);
+    assert_eq!(call.dialled(), ["+12125550143"]);
     let twiml = &call.exchanges[0].twiml;
     assert!(twiml.contains(r#"callerId="+15550001111""#), "{twiml}");
 }
@@ -202,7 +202,7 @@ async fn a_busy_browser_dial_is_explained() {
     let call = call(
         "flows",
         OPEN,
-        setup("client:alice", "+15557654321"),
+        setup("client:alice", "+12125550143"),
         vec![outcome("busy")],
     )
     .await;

@@ -1,10 +1,18 @@
 //! Hostile and ordinary dial targets against `callflow::dial_target`: what is refused, what it
-//! normalises to, what an allow list permits, and that the deny list cannot be bypassed.
+//! normalises to, what an allow list permits, and that the numbers refused by default (invalid,
+//! premium-rate and similar types, high-risk destinations) cannot be reached by a broad pattern.
 
 use callflow::dial_target::{
-    AllowList, DENIED_RANGES, NotPermitted, PatternProblem, Refusal, TargetKind, parse,
+    AllowList, HIGH_RISK_DESTINATIONS, NotPermitted, PatternProblem, Refusal, TargetKind, parse,
 };
 use proptest::prelude::*;
+
+mod common;
+
+use std::time::Duration;
+
+use callflow::config::Settings;
+use callflow::simulator::{CallEnd, CallSetup, SimulatedCall};
 
 use TargetKind::{Client, Number, Sip};
 
@@ -323,7 +331,7 @@ fn empty_allow_list_permits_nothing() {
 #[test]
 fn patterns_only_match_their_own_kind() {
     let list = allow(&["+*", "client:*"]);
-    assert!(list.permits(&parse("+15551234567", None).unwrap()));
+    assert!(list.permits(&parse("+12125550123", None).unwrap()));
     assert!(list.permits(&parse("client:x", None).unwrap()));
     assert!(!list.permits(&parse("sip:x@example.com", None).unwrap()));
     let sip_any = allow(&["sip:*"]);
@@ -346,7 +354,7 @@ fn deny_list_cannot_be_bypassed_by_broad_patterns() {
         "+18095550100",
         "+18765550100",
         "+447011223344",
-        "+447624123456",
+        "+447640123456",
         "+448712345678",
         "+449012345678",
         "+8816212345678",
@@ -363,7 +371,7 @@ fn deny_list_cannot_be_bypassed_by_broad_patterns() {
         assert!(!broad.permits(&target), "{raw} slipped through");
         match broad.check(&target) {
             Err(NotPermitted::Denied { prefix, .. }) => {
-                assert!(target.as_str().starts_with(prefix));
+                assert!(target.as_str().starts_with(&prefix));
             }
             other => panic!("{raw}: expected a deny-list refusal, got {other:?}"),
         }
@@ -398,10 +406,10 @@ fn deny_list_yields_only_to_a_pattern_naming_the_range() {
     }
     // A pattern naming a different denied range does not open this one.
     assert!(!allow(&["+1976*", "+1*"]).permits(&target));
-    // Explicitly allowing Isle of Man mobiles inside the UK pager range.
-    let iom = parse("+447624123456", None).unwrap();
-    assert!(allow(&["+447624*"]).permits(&iom));
-    assert!(!allow(&["+447*"]).permits(&iom));
+    // Explicitly allowing one UK pager range (076 40), which `+447*` does not open.
+    let pager = parse("+447640123456", None).unwrap();
+    assert!(allow(&["+447640*"]).permits(&pager));
+    assert!(!allow(&["+447*"]).permits(&pager));
 }
 
 #[test]
@@ -421,7 +429,7 @@ fn deny_list_covers_numbers_dialled_through_a_sip_trunk() {
         );
     }
     for raw in [
-        "sip:+15551234567@trunk.example.com",
+        "sip:+12125550123@trunk.example.com",
         "sip:alice@trunk.example.com",
         // Bare digits mean whatever the trunk's dial plan says; only + and 00 are read as E.164.
         "sip:19005550100@trunk.example.com",
@@ -502,13 +510,16 @@ fn bad_patterns_say_which_and_why() {
     }
 }
 
-/// The deny table rendered as Markdown: the snapshot is the block the README shows, and a change
-/// to the table shows up in review.
+/// The high-risk list rendered as Markdown: the snapshot is the block the README shows, and a
+/// change to the list shows up in review.
 #[test]
-fn deny_table_markdown() {
-    let mut markdown = String::from("| Prefix | Why it is blocked |\n| --- | --- |\n");
-    for range in DENIED_RANGES {
-        markdown.push_str(&format!("| `{}` | {} |\n", range.prefix, range.reason));
+fn high_risk_table_markdown() {
+    let mut markdown = String::from("| Prefix | Why it is refused |\n| --- | --- |\n");
+    for destination in HIGH_RISK_DESTINATIONS {
+        markdown.push_str(&format!(
+            "| `{}` | {} |\n",
+            destination.prefix, destination.reason
+        ));
     }
     insta::assert_snapshot!(markdown);
 }
@@ -584,19 +595,327 @@ proptest! {
     }
 
     #[test]
-    fn denied_ranges_stay_closed_to_broad_patterns(
-        range in proptest::sample::select(DENIED_RANGES),
+    fn high_risk_destinations_stay_closed_to_broad_patterns(
+        range in proptest::sample::select(HIGH_RISK_DESTINATIONS),
         tail in "[0-9]{0,12}",
     ) {
         let digits = range.prefix.len() - 1 + tail.len();
         prop_assume!((7..=15).contains(&digits));
         let target = parse(&format!("{}{}", range.prefix, tail), None).unwrap();
-        // Every pattern whose literal prefix is shorter than the range's.
+        // Every pattern whose literal prefix is shorter than the destination's.
         for cut in 1..range.prefix.len() {
             let pattern = format!("{}*", &range.prefix[..cut]);
             prop_assert!(!allow(&[pattern.as_str()]).permits(&target), "{} vs {}", pattern, target);
         }
+        // The destination's own pattern opens it; the number may still be refused for what it
+        // is (random digits are seldom a valid number), never for where it is.
         let exact = format!("{}*", range.prefix);
-        prop_assert!(allow(&[exact.as_str()]).permits(&target));
+        match allow(&[exact.as_str()]).check(&target) {
+            Ok(()) => {}
+            Err(NotPermitted::Denied { prefix, .. }) => prop_assert_ne!(prefix, range.prefix),
+            Err(other) => prop_assert!(false, "{}: {}", target, other),
+        }
     }
+}
+
+/// Asserts that `patterns` refuse `raw` with a default refusal (not "no pattern matches"), and
+/// returns the refusal's message.
+fn refused_by_default(patterns: &[&str], raw: &str) -> String {
+    let target = parse(raw, None).unwrap_or_else(|e| panic!("{raw}: {e}"));
+    match allow(patterns).check(&target) {
+        Err(refusal @ NotPermitted::Denied { .. }) => refusal.to_string(),
+        other => panic!("{raw} under {patterns:?}: expected a default refusal, got {other:?}"),
+    }
+}
+
+/// A pattern for every broader prefix of `number`'s first digits: `+*`, `+5*`, `+53*`… up to
+/// (not including) `upto` digits.
+fn broader_patterns(number: &str, upto: usize) -> Vec<String> {
+    (0..upto)
+        .map(|digits| format!("+{}*", &number[1..1 + digits]))
+        .collect()
+}
+
+/// Ordinary numbers of the destinations favoured by international revenue-share fraud, with
+/// the prefix that opens each. Valid numbers from each country's own numbering plan.
+const IRSF: &[(&str, &str, &str)] = &[
+    ("Cuba", "+5351234567", "+53"),
+    ("Somalia", "+25271123456", "+252"),
+    ("Sierra Leone", "+23225123456", "+232"),
+    ("Guinea", "+224601123456", "+224"),
+    ("Guinea-Bissau", "+245955012345", "+245"),
+    ("Gambia", "+2203012345", "+220"),
+    ("Liberia", "+231770123456", "+231"),
+    ("Chad", "+23563012345", "+235"),
+    ("Republic of the Congo", "+242222123456", "+242"),
+    ("DR Congo", "+243991234567", "+243"),
+    ("Sao Tome and Principe", "+2399812345", "+239"),
+    ("Comoros", "+2693212345", "+269"),
+    ("Diego Garcia", "+2463801234", "+246"),
+    ("Ascension", "+24740123", "+247"),
+    ("Saint Helena", "+29051234", "+290"),
+    ("Falkland Islands", "+50051234", "+500"),
+    ("Norfolk Island / Antarctica", "+672381234", "+672"),
+    ("Nauru", "+6745551234", "+674"),
+    ("Papua New Guinea", "+67570123456", "+675"),
+    ("Tonga", "+6767715123", "+676"),
+    ("Solomon Islands", "+6777421234", "+677"),
+    ("Vanuatu", "+6785912345", "+678"),
+    ("Palau", "+6806201234", "+680"),
+    ("Wallis and Futuna", "+681821234", "+681"),
+    ("Cook Islands", "+68271234", "+682"),
+    ("Niue", "+6838884012", "+683"),
+    ("Samoa", "+6857212345", "+685"),
+    ("Kiribati", "+68672001234", "+686"),
+    ("Tuvalu", "+688901234", "+688"),
+    ("Tokelau", "+6907290", "+690"),
+    ("Micronesia", "+6913501234", "+691"),
+    ("Marshall Islands", "+6922351234", "+692"),
+    ("Inmarsat", "+870773123456", "+870"),
+    ("Iridium (GMSS)", "+881612345678", "+881"),
+    ("International Networks", "+8823421234", "+882"),
+    ("International Networks", "+883510012345", "+883"),
+    ("Jamaica", "+18765550100", "+1876"),
+    ("Dominican Republic", "+18095550100", "+1809"),
+];
+
+#[test]
+fn irsf_destinations_are_refused_under_every_broad_pattern() {
+    for &(place, number, prefix) in IRSF {
+        let digits = prefix.len() - 1;
+        for pattern in broader_patterns(number, digits) {
+            let message = refused_by_default(&[pattern.as_str()], number);
+            assert!(
+                message.contains("high-risk") && message.contains(prefix),
+                "{place} {number} under {pattern}: {message}"
+            );
+        }
+        // A browser-dialling flow's usual list does not reach them either.
+        refused_by_default(&["+*", "client:*"], number);
+    }
+}
+
+#[test]
+fn a_high_risk_country_opens_only_when_its_code_is_named() {
+    let cuba = parse("+53 7 123 4567", None).unwrap();
+    for pattern in ["+53*", "+537*", "+5371234567", "0053*"] {
+        assert!(allow(&[pattern]).permits(&cuba), "{pattern}");
+    }
+    for pattern in ["+*", "+5*", "+5*3*"] {
+        assert!(!allow(&[pattern]).permits(&cuba), "{pattern}");
+    }
+    // Naming another high-risk code beside `+*` does not open this one.
+    assert!(!allow(&["+252*", "+*"]).permits(&cuba));
+    let message = refused_by_default(&["+*"], "+5371234567");
+    assert!(message.contains("Cuba"), "{message}");
+    assert!(message.contains("starts with +53"), "{message}");
+    // A Cuban shared-cost number needs its range named too, not only the country.
+    assert!(!allow(&["+53*"]).permits(&parse("+538071234567", None).unwrap()));
+    assert!(allow(&["+53807*"]).permits(&parse("+538071234567", None).unwrap()));
+    // And through a SIP trunk.
+    let trunk = parse("sip:+5351234567@trunk.example.com", None).unwrap();
+    assert!(!allow(&["sip:*@trunk.example.com"]).permits(&trunk));
+    assert!(allow(&["sip:+53*@trunk.example.com"]).permits(&trunk));
+}
+
+#[test]
+fn national_premium_ranges_are_refused_under_the_country_pattern() {
+    // (country, premium-rate number, country pattern)
+    let cases = [
+        ("PL", "+48701234567", "+48*"),
+        ("CZ", "+420900123456", "+420*"),
+        ("SE", "+469001234567", "+46*"),
+        ("IE", "+3531520123456", "+353*"),
+        ("HU", "+3690123456", "+36*"),
+        ("RO", "+40900123456", "+40*"),
+        ("GR", "+309091234567", "+30*"),
+        ("DK", "+4590123456", "+45*"),
+        ("NO", "+4782012345", "+47*"),
+        ("PT", "+351760123456", "+351*"),
+        ("FI", "+358600123456", "+358*"),
+        ("IL", "+9721919123456", "+972*"),
+        ("LV", "+37190123456", "+371*"),
+        ("LT", "+37090012345", "+370*"),
+        ("DE", "+499001234567", "+49*"),
+        ("AU", "+611900123456", "+61*"),
+        ("IT", "+39899123456", "+39*"),
+        ("ES", "+34803123456", "+34*"),
+    ];
+    for (country, number, pattern) in cases {
+        for patterns in [&["+*"][..], &[pattern], &[pattern, "+*", "client:*"]] {
+            let message = refused_by_default(patterns, number);
+            assert!(
+                message.contains("premium-rate"),
+                "{country} {number}: {message}"
+            );
+        }
+    }
+    // Other types refused by default: shared cost, personal, UAN, voicemail, pager.
+    for (number, what) in [
+        ("+48801234567", "shared-cost"),
+        ("+447011223344", "personal"),
+        ("+443001234567", "UAN"),
+        ("+49177991234567", "voicemail"),
+        ("+447640123456", "pager"),
+    ] {
+        let message = refused_by_default(&["+*"], number);
+        assert!(message.contains(what), "{number}: {message}");
+    }
+}
+
+#[test]
+fn special_nanp_codes_are_refused_under_plus_one() {
+    for (number, why) in [
+        ("+15005550100", "personal"),
+        ("+14565550100", "not a valid number"),
+        ("+18805550100", "not a valid number"),
+        ("+17105550100", "not a valid number"),
+        ("+19005550100", "premium-rate"),
+    ] {
+        let message = refused_by_default(&["+1*"], number);
+        assert!(message.contains(why), "{number}: {message}");
+        let opening = &number[..5];
+        assert!(
+            message.contains(&format!("starts with {opening}")),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn ordinary_numbers_still_dial() {
+    // (number, its country's pattern)
+    let cases = [
+        ("+12125550123", "+1*"),
+        ("+16175550123", "+1*"),
+        ("+14155550123", "+1*"),
+        ("+18005550100", "+1*"),
+        ("+442079460018", "+44*"),
+        ("+441212345678", "+44*"),
+        ("+447400123456", "+44*"),
+        ("+447911123456", "+44*"),
+        ("+4930123456", "+49*"),
+        ("+4915123456789", "+49*"),
+        ("+33142685300", "+33*"),
+        ("+33612345678", "+33*"),
+        ("+48123456789", "+48*"),
+        ("+48512345678", "+48*"),
+        // Italian fixed lines keep a leading zero after the country code.
+        ("+390612345678", "+39*"),
+    ];
+    for (number, pattern) in cases {
+        let target = parse(number, None).unwrap();
+        for patterns in [&["+*"][..], &[pattern]] {
+            assert_eq!(
+                allow(patterns).check(&target),
+                Ok(()),
+                "{number} under {patterns:?}"
+            );
+        }
+    }
+}
+
+/// One browser call from `from` to `to` through the `/voice` router, answered when it dials.
+async fn browser_call(router: &axum::Router, from: &str, to: &str) -> SimulatedCall {
+    SimulatedCall::play_script(
+        router.clone(),
+        common::setup(from, to),
+        vec![common::outcome("completed")],
+    )
+    .await
+    .expect("the simulated call runs")
+}
+
+fn was_refused(call: &SimulatedCall) -> bool {
+    call.dialled().is_empty()
+        && call
+            .heard()
+            .iter()
+            .any(|said| said.contains("can only call numbers in North America"))
+        && call.ended() == Some(&CallEnd::Hangup)
+}
+
+const NUMBER: &str = "+12125550143";
+
+/// The example flows with the dial limits of `vars`, served by one router whose counts every
+/// call shares.
+fn router_with(vars: &[(&str, &str)]) -> axum::Router {
+    let settings = Settings::from_vars(vars).expect("valid settings");
+    callflow::http::router(common::state_at("flows", common::OPEN).with_engine(settings.engine()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_browser_identity_past_its_dial_limit_takes_the_refused_path() {
+    // The defaults: 10 dials a minute for one identity.
+    let router = common::router_at("flows", common::OPEN);
+    for n in 1..=10 {
+        let call = browser_call(&router, "client:alice", NUMBER).await;
+        assert_eq!(call.dialled(), [NUMBER], "dial {n}: {}", call.transcript());
+    }
+    let eleventh = browser_call(&router, "client:alice", NUMBER).await;
+    assert!(was_refused(&eleventh), "{}", eleventh.transcript());
+    assert!(!eleventh.exchanges[0].twiml.contains("<Dial"));
+    // Another identity is still served.
+    let bob = browser_call(&router, "client:bob", NUMBER).await;
+    assert_eq!(bob.dialled(), [NUMBER]);
+    // The budget refills evenly: one dial every 6 seconds at 10 a minute.
+    tokio::time::advance(Duration::from_secs(5)).await;
+    assert!(was_refused(
+        &browser_call(&router, "client:alice", NUMBER).await
+    ));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let again = browser_call(&router, "client:alice", "client:bob").await;
+    assert_eq!(again.dialled(), ["client:bob"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn browser_calls_together_past_the_total_limit_take_the_refused_path() {
+    let router = router_with(&[("DIAL_RATE_LIMIT", "2"), ("DIAL_RATE_LIMIT_TOTAL", "3")]);
+    for identity in ["client:a", "client:b", "client:c"] {
+        let call = browser_call(&router, identity, NUMBER).await;
+        assert_eq!(call.dialled(), [NUMBER], "{identity}");
+    }
+    let fourth = browser_call(&router, "client:d", NUMBER).await;
+    assert!(was_refused(&fourth), "{}", fourth.transcript());
+    // 3 a minute refill one every 20 seconds.
+    tokio::time::advance(Duration::from_secs(20)).await;
+    assert_eq!(
+        browser_call(&router, "client:d", NUMBER).await.dialled(),
+        [NUMBER]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn dial_limits_can_be_switched_off_and_phone_calls_are_not_counted() {
+    let router = router_with(&[("DIAL_RATE_LIMIT", "off"), ("DIAL_RATE_LIMIT_TOTAL", "off")]);
+    for _ in 0..30 {
+        assert_eq!(
+            browser_call(&router, "client:alice", NUMBER)
+                .await
+                .dialled(),
+            [NUMBER]
+        );
+    }
+    // With the limits on, a phone call into the outbound flow is not counted.
+    let router = router_with(&[("DIAL_RATE_LIMIT", "1"), ("DIAL_RATE_LIMIT_TOTAL", "1")]);
+    for _ in 0..3 {
+        let setup = CallSetup {
+            flow: Some("outbound".into()),
+            ..common::setup("+14155550100", NUMBER)
+        };
+        let call =
+            SimulatedCall::play_script(router.clone(), setup, vec![common::outcome("completed")])
+                .await
+                .unwrap();
+        assert_eq!(call.dialled(), [NUMBER]);
+    }
+    assert_eq!(
+        browser_call(&router, "client:alice", NUMBER)
+            .await
+            .dialled(),
+        [NUMBER]
+    );
+    assert!(was_refused(
+        &browser_call(&router, "client:alice", NUMBER).await
+    ));
 }

@@ -187,12 +187,12 @@ async fn from_and_to_route_the_call() {
     let app = app_from(state(SimulatorMode::default()), LOCAL);
     let call = start(
         &app,
-        json!({ "from": "client:alice", "to": "+15557654321", "params": { "CallerName": "Alice" } }),
+        json!({ "from": "client:alice", "to": "+12125550143", "params": { "CallerName": "Alice" } }),
     )
     .await;
     assert_eq!(
         call["waiting"],
-        json!({ "for": "dial", "targets": ["+15557654321"] })
+        json!({ "for": "dial", "targets": ["+12125550143"] })
     );
     assert_eq!(call["steps"], json!(["outbound:dial_out"]));
     let call = act(

@@ -38,6 +38,7 @@ pub use crate::token::Tokens;
 pub use parse::{CommandLineError, read_command_line};
 pub use report::effective;
 
+use crate::dial_limit::{DialLimiter, DialLimits, DialRate, dial_rate};
 use crate::engine::{EngineSettings, ShortSecret, StateKey};
 use crate::flow::MaxFileBytes;
 use crate::http::admin::AdminGate;
@@ -153,6 +154,18 @@ pub struct Flows {
     #[arg(long, env = names::OUTBOUND_FLOW, global = true, default_value = "outbound",
           value_parser = setting(parse::text))]
     pub outbound_flow: String,
+
+    /// Dials a minute that the calls of one browser identity (`client:…`) may place; past it
+    /// the dial takes the flow's `refused` path. `off` for no limit. Counted per process.
+    #[arg(long, env = names::DIAL_RATE_LIMIT, global = true,
+          default_value_t = DialLimits::default().per_identity, value_parser = setting(dial_rate))]
+    pub dial_rate_limit: DialRate,
+
+    /// Dials a minute that all browser calls together may place; `off` for no limit. Counted
+    /// per process.
+    #[arg(long, env = names::DIAL_RATE_LIMIT_TOTAL, global = true,
+          default_value_t = DialLimits::default().total, value_parser = setting(dial_rate))]
+    pub dial_rate_limit_total: DialRate,
 }
 
 impl Settings {
@@ -221,6 +234,10 @@ impl Flows {
             default_flow: self.default_flow.clone(),
             outbound_flow: self.outbound_flow.clone(),
             state_key: StateKey::choose(self.state_key.as_ref(), None),
+            dials: DialLimiter::new(DialLimits {
+                per_identity: self.dial_rate_limit,
+                total: self.dial_rate_limit_total,
+            }),
         }
     }
 }

@@ -36,6 +36,7 @@ use std::borrow::Cow;
 use jiff::Timestamp;
 use minijinja::Value;
 
+use crate::dial_limit::{DialLimiter, Limited};
 use crate::flow::steps::{Call, Place, StepError, Then, hangup, say};
 use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
@@ -69,6 +70,9 @@ pub struct EngineSettings {
     pub outbound_flow: String,
     /// Seals the call's state in callback URLs.
     pub state_key: StateKey,
+    /// Counts the dials of browser calls (`DIAL_RATE_LIMIT`, `DIAL_RATE_LIMIT_TOTAL`). Clones
+    /// of the settings share the counts.
+    pub dials: DialLimiter,
 }
 
 impl Default for EngineSettings {
@@ -79,6 +83,7 @@ impl Default for EngineSettings {
             default_flow: "main".into(),
             outbound_flow: "outbound".into(),
             state_key: StateKey::random(),
+            dials: DialLimiter::default(),
         }
     }
 }
@@ -514,6 +519,21 @@ impl<'a> Call<'a> for Turn<'a> {
 
     fn attempt(&mut self) -> &mut u32 {
         &mut self.state.attempt
+    }
+
+    fn count_dial(&mut self) -> Result<(), Limited> {
+        let identity = self
+            .webhook
+            .param("From")
+            .and_then(|from| from.strip_prefix("client:"));
+        match identity {
+            // Tokio's clock, which tests can pause and move on.
+            Some(identity) => self
+                .settings
+                .dials
+                .count(identity, tokio::time::Instant::now().into_std()),
+            None => Ok(()),
+        }
     }
 
     fn place(&self) -> Place<'_> {

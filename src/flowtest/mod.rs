@@ -82,7 +82,7 @@ pub async fn run(
     if !report.is_empty() {
         writeln!(out, "{report}")?;
     }
-    let state = AppState::new(loaded.flows, engine);
+    let state = AppState::new(loaded.flows, engine.clone());
     let flows = state.flows.current();
     let filter = options.filter.as_deref().map(str::to_lowercase);
     let mut summary = Summary::default();
@@ -97,7 +97,18 @@ pub async fn run(
                 summary.filtered_out += 1;
                 continue;
             }
-            let router = http::router(state.clone().with_clock(Clock::Fixed(call.at)));
+            // Each call is played as on a server that has dialled nothing yet, so the dial
+            // limits of browser calls never depend on the order tests run in.
+            let fresh = EngineSettings {
+                dials: engine.dials.fresh(),
+                ..engine.clone()
+            };
+            let router = http::router(
+                state
+                    .clone()
+                    .with_clock(Clock::Fixed(call.at))
+                    .with_engine(fresh),
+            );
             let played = play::play(router, call).await;
             if let Some(simulated) = &played.call {
                 coverage.record(&flows, simulated);

@@ -155,6 +155,12 @@ impl AppState {
         self
     }
 
+    /// Answers turns with `engine` instead.
+    pub fn with_engine(mut self, engine: EngineSettings) -> Self {
+        self.parts_mut().engine = Arc::new(engine);
+        self
+    }
+
     /// Puts `fault` in the way of every turn, to test the guards around
     /// turns; the server never sets one.
     #[doc(hidden)]

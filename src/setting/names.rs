@@ -31,6 +31,10 @@ pub const TWILIO_CALLER_ID: &str = "TWILIO_CALLER_ID";
 pub const DEFAULT_FLOW: &str = "DEFAULT_FLOW";
 /// The flow for browser calls that name a `To`.
 pub const OUTBOUND_FLOW: &str = "OUTBOUND_FLOW";
+/// Dials per minute for the calls of one browser identity.
+pub const DIAL_RATE_LIMIT: &str = "DIAL_RATE_LIMIT";
+/// Dials per minute for all browser calls together.
+pub const DIAL_RATE_LIMIT_TOTAL: &str = "DIAL_RATE_LIMIT_TOTAL";
 /// The Twilio auth token webhooks are signed with.
 pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
 /// Lets `X-Forwarded-Proto`/`X-Forwarded-Host` decide the checked URL.
@@ -86,6 +90,8 @@ pub const VARIABLES: &[&str] = &[
     TWILIO_CALLER_ID,
     DEFAULT_FLOW,
     OUTBOUND_FLOW,
+    DIAL_RATE_LIMIT,
+    DIAL_RATE_LIMIT_TOTAL,
     TWILIO_AUTH_TOKEN,
     TRUST_FORWARDED_HEADERS,
     TWILIO_ALLOW_UNSIGNED,

@@ -156,6 +156,16 @@ pub enum SettingProblem {
         /// The value given.
         value: String,
     },
+    /// `DIAL_RATE_LIMIT` or `DIAL_RATE_LIMIT_TOTAL` is neither a positive whole number nor `off`.
+    #[error(
+        "{name}=\"{shown}\" must be a whole number of dials per minute, 1 or more, or off for no limit"
+    )]
+    DialRate {
+        /// The variable.
+        name: &'static str,
+        /// The value given, shortened and escaped.
+        shown: String,
+    },
     /// `TOKEN_CORS_ORIGINS` has an entry a browser would never send as `Origin`.
     #[error("TOKEN_CORS_ORIGINS: {origin:?} {reason}")]
     CorsOrigin {

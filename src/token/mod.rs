@@ -14,16 +14,15 @@
 pub mod access;
 pub mod identity;
 pub mod jwt;
-pub mod rate_limit;
 pub mod region;
 pub mod service;
 pub mod settings;
 pub mod sid;
 
+pub use crate::rate_limit::{ClientKey, RateLimit, RateLimiter, RetryAfter};
 pub use access::{AuthFailure, ClientAuth, IdentityAllowList};
 pub use identity::{IDENTITY_RULE, Identity, IdentityError};
 pub use jwt::{ApiCredentials, MintError, MintedToken, NotBefore, TokenSpec, Ttl, VoiceGrant};
-pub use rate_limit::{ClientKey, RateLimit, RateLimiter, RetryAfter};
 pub use region::{DEFAULT_EDGE, Region};
 pub use service::{Access, IssuedToken, TokenError, TokenService, unix_now};
 pub use settings::{CorsOrigins, RateLimitSetting, TokenSettings, Tokens, vars};

@@ -13,9 +13,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use super::access::AuthFailure;
 use super::identity::{Identity, IdentityError};
 use super::jwt::{self, MintError, NotBefore, OutgoingApplication, TokenSpec, Ttl, VoiceGrant};
-use super::rate_limit::{ClientKey, RateLimiter, RetryAfter};
 use super::region::Region;
 use super::settings::TokenSettings;
+use crate::rate_limit::{ClientKey, RateLimiter, RetryAfter};
 
 /// Why a token was not issued. The HTTP layer maps each variant to one status.
 #[derive(Debug, thiserror::Error)]

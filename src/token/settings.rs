@@ -16,9 +16,9 @@ use clap::{ArgAction, Args};
 
 use super::access::{ClientAuth, IdentityAllowList};
 use super::jwt::{ApiCredentials, Ttl};
-use super::rate_limit::RateLimit;
 use super::region::{self, Region};
 use super::sid::{AccountSid, ApiKeySid, AppSid, Secret, SidShapeError};
+use crate::rate_limit::RateLimit;
 use crate::setting::{SettingProblem, names, parse, setting};
 
 /// The token endpoint's variables under short names, for messages, docs and tests.

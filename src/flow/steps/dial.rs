@@ -213,6 +213,21 @@ impl Dial {
         Ok(Ok(nouns))
     }
 
+    /// Says `refused` and goes where `on: refused` leads (or hangs up).
+    fn refuse<'w>(&self, call: &mut impl Call<'w>) -> Result<Then, StepError> {
+        self.refused.say(call)?;
+        let next = self.route(DialOutcome::Refused).unwrap_or(Target::Hangup);
+        Ok(Then::Go(next))
+    }
+
+    /// Whether the dial calls someone (a number, a browser client, a SIP address), which the
+    /// dial limits count; joining a conference or a queue places no call.
+    fn places_a_call(&self) -> bool {
+        self.nouns
+            .iter()
+            .any(|noun| matches!(noun, DialNoun::Fixed(_) | DialNoun::Templated { .. }))
+    }
+
     /// A target built from a template, parsed and held to `allow`.
     fn check(&self, raw: &str, kind: Option<TargetKind>) -> Result<DialTarget, String> {
         let target = dial_target::parse(raw, kind).map_err(|refusal| refusal.to_string())?;
@@ -375,11 +390,23 @@ impl StepKind for Dial {
                     %reason,
                     "refused to dial a target built from caller input"
                 );
-                self.refused.say(call)?;
-                let next = self.route(DialOutcome::Refused).unwrap_or(Target::Hangup);
-                return Ok(Then::Go(next));
+                return self.refuse(call);
             }
         };
+        if self.places_a_call()
+            && let Err(limited) = call.count_dial()
+        {
+            let place = call.place();
+            tracing::warn!(
+                call_sid = place.call_sid,
+                flow = %place.flow,
+                step = %place.step,
+                limit = limited.setting(),
+                reason = %limited,
+                "refused to dial: a browser dial limit is reached"
+            );
+            return self.refuse(call);
+        }
         if let Some(before) = &self.before {
             before.say(call)?;
         }

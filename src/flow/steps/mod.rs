@@ -122,6 +122,9 @@ pub(crate) trait Call<'w> {
     fn heard(&mut self, input: bool) -> Result<(), StepError>;
     /// The failed tries of the current step, which a menu counts.
     fn attempt(&mut self) -> &mut u32;
+    /// Counts a dial the call is about to place against the line's dial limits (only browser
+    /// calls are counted); `Err` names the limit it ran into.
+    fn count_dial(&mut self) -> Result<(), crate::dial_limit::Limited>;
     /// Which call, flow and step this is, for logs.
     fn place(&self) -> Place<'_>;
 }

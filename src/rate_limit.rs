@@ -1,9 +1,12 @@
-//! A per-client limit on token requests, with bounded memory.
+//! A per-client limit on requests per minute, with bounded memory.
 //!
-//! Each token can place calls billed to the account, so a script hammering the endpoint is worth
-//! slowing down even when authentication is on. The limiter is a GCRA (the "leaky bucket as a
-//! meter"): each client has one timestamp, a burst of up to the per-minute limit is allowed, and
-//! the budget refills evenly over the minute.
+//! Two parts of callflow count things that cost the account money: token requests (each token
+//! can place calls billed to the account, so a script hammering the endpoint is worth slowing
+//! down even when authentication is on), counted per client address ([`ClientKey`]), and the
+//! dials of browser calls, counted per Voice SDK identity and overall (`crate::dial_limit`).
+//! Both use this limiter, keyed by whatever they count against. It is a GCRA (the "leaky bucket
+//! as a meter"): each client has one timestamp, a burst of up to the per-minute limit is
+//! allowed, and the budget refills evenly over the minute.
 //!
 //! Memory: a client whose bucket has refilled is indistinguishable from a new client, so its
 //! entry is dropped in the periodic sweep. If more than `max_clients` clients are active at once
@@ -11,6 +14,7 @@
 //! table, so memory stays bounded and the flood is still limited.
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -81,7 +85,7 @@ fn parse_forwarded_entry(entry: &str) -> Option<IpAddr> {
         .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
 }
 
-/// Requests per minute per client, from `TOKEN_RATE_LIMIT`.
+/// Requests per minute per client (`TOKEN_RATE_LIMIT`, `DIAL_RATE_LIMIT`…).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     per_minute: NonZeroU32,
@@ -114,23 +118,24 @@ impl RateLimit {
 pub struct RetryAfter(pub u64);
 
 #[derive(Debug)]
-struct Table {
+struct Table<K> {
     /// Per client: the "theoretical arrival time" of its next request.
-    clients: HashMap<ClientKey, Instant>,
+    clients: HashMap<K, Instant>,
     /// Shared by clients that arrive when the table is full.
     overflow: Option<Instant>,
     last_sweep: Instant,
 }
 
-/// Counts requests per client. Cheap to share behind an `Arc`; one short lock per request.
+/// Counts requests per client, `K` saying who a client is (an address by default). Cheap to
+/// share behind an `Arc`; one short lock per request.
 #[derive(Debug)]
-pub struct RateLimiter {
+pub struct RateLimiter<K = ClientKey> {
     limit: RateLimit,
     max_clients: usize,
-    table: Mutex<Table>,
+    table: Mutex<Table<K>>,
 }
 
-impl RateLimiter {
+impl<K: Eq + Hash> RateLimiter<K> {
     /// A limiter tracking at most [`DEFAULT_MAX_CLIENTS`] clients.
     pub fn new(limit: RateLimit) -> Self {
         Self::with_max_clients(limit, DEFAULT_MAX_CLIENTS)
@@ -155,7 +160,7 @@ impl RateLimiter {
     }
 
     /// Counts one request from `client` at `now`, or says how long to wait.
-    pub fn check(&self, client: ClientKey, now: Instant) -> Result<(), RetryAfter> {
+    pub fn check(&self, client: K, now: Instant) -> Result<(), RetryAfter> {
         // A panic elsewhere while holding the lock leaves the table consistent (every update is
         // a single assignment), so a poisoned lock is still usable.
         let mut table = self
