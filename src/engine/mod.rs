@@ -37,13 +37,15 @@ use jiff::Timestamp;
 use minijinja::Value;
 
 use crate::dial_limit::{DialLimiter, Limited};
-use crate::flow::steps::{Call, Place, StepError, Then, hangup, say};
+use crate::flow::steps::{Call, Place, StepError, Then, call, hangup, say};
 use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
 use crate::twiml::{self, Element};
+/// Most sub-flows a call may have in progress at once.
+pub use call::MAX_DEPTH as MAX_CALL_DEPTH;
 use context::{ContextParts, TemplateContext, call_value, now_value};
 pub use seal::{KeyOrigin, ShortSecret, StateKey};
-pub use state::{CallState, Pairs, StateRejected};
+pub use state::{CallState, Pairs, ReturnPoint, StateRejected};
 
 /// Most steps one webhook may run before the engine decides the flow is
 /// looping without ever waiting for the caller.
@@ -250,6 +252,8 @@ enum Problem {
     Loop,
     #[error("the caller gave no input {MAX_IDLE_TURNS} turns in a row")]
     Idle,
+    #[error("step `{step}`: {message}")]
+    TooDeep { step: String, message: String },
     #[error("{0}; the call is ended with the apology")]
     Tampered(#[from] StateRejected),
 }
@@ -323,6 +327,16 @@ impl<'a> Turn<'a> {
                     self.emit(hangup::verb());
                     return Ok(());
                 }
+                Target::End => match self.come_back()? {
+                    Some(to) => {
+                        target = to;
+                        continue;
+                    }
+                    None => {
+                        self.emit(hangup::verb());
+                        return Ok(());
+                    }
+                },
                 Target::Step(id) => id,
                 Target::Flow(flow, id) => {
                     self.enter_flow(flow);
@@ -335,7 +349,7 @@ impl<'a> Turn<'a> {
             self.step = Some(id);
             self.visit(id);
             let step = self.current_flow().step(id);
-            let next = step.next.unwrap_or(Target::Hangup);
+            let next = step.next.unwrap_or(Target::End);
             match step.action.perform(self, next).await {
                 Ok(Then::Go(to)) => target = to,
                 Ok(Then::Stop) => return Ok(()),
@@ -345,16 +359,50 @@ impl<'a> Turn<'a> {
         Err(Problem::Loop)
     }
 
+    /// Where the call goes at the end of a flow: the `next` of the `call`
+    /// step that started the sub-flow it is in, or `None` when it is in no
+    /// sub-flow and the call ends. A calling step with no `next` of its own
+    /// ends its flow in turn, so this unwinds as far as it must.
+    fn come_back(&mut self) -> Result<Option<Target>, Problem> {
+        while let Some(point) = self.state.returns.pop() {
+            let flow = self
+                .flows
+                .id_of(&point.flow)
+                .ok_or_else(|| Problem::UnknownFlow(point.flow.clone()))?;
+            let step =
+                self.flows
+                    .get(flow)
+                    .step_id(&point.step)
+                    .ok_or_else(|| Problem::UnknownStep {
+                        flow: point.flow.clone(),
+                        step: point.step.clone(),
+                    })?;
+            self.enter_flow(flow);
+            self.step = Some(step);
+            match self.current_flow().step(step).next {
+                Some(next) => return Ok(Some(next)),
+                None => continue,
+            }
+        }
+        Ok(None)
+    }
+
     fn problem_of(&self, error: StepError) -> Problem {
+        let step = || {
+            self.step
+                .map(|id| self.current_flow().step(id).name.clone())
+                .unwrap_or_default()
+        };
         match error {
             StepError::Idle => Problem::Idle,
-            StepError::Template(message) => {
-                let step = self
-                    .step
-                    .map(|id| self.current_flow().step(id).name.clone())
-                    .unwrap_or_default();
-                Problem::Template { step, message }
-            }
+            StepError::Template(message) => Problem::Template {
+                step: step(),
+                message,
+            },
+            StepError::TooDeep => Problem::TooDeep {
+                step: step(),
+                message: error.to_string(),
+            },
         }
     }
 
@@ -514,6 +562,19 @@ impl<'a> Call<'a> for Turn<'a> {
         if self.state.idle >= MAX_IDLE_TURNS {
             return Err(StepError::Idle);
         }
+        Ok(())
+    }
+
+    fn enter_sub_flow(&mut self) -> Result<(), StepError> {
+        if self.state.returns.len() >= call::MAX_DEPTH {
+            return Err(StepError::TooDeep);
+        }
+        let flow = self.current_flow();
+        let step = self.step.expect("a calling step is current");
+        self.state.returns.push(ReturnPoint {
+            flow: flow.name.clone(),
+            step: flow.step(step).name.clone(),
+        });
         Ok(())
     }
 
