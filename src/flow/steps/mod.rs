@@ -171,7 +171,8 @@ macro_rules! step_kinds {
         #[serde(deny_unknown_fields)]
         pub(crate) struct StepSpec {
             $( $(#[$field])* pub(crate) $key: Option<<$Kind as StepKind>::Spec>, )*
-            /// The step that follows; a step with nowhere to go ends the call.
+            /// The step that follows; a step with nowhere to go ends its
+            /// flow: the call ends, or a sub-flow comes back to its `call`.
             pub(crate) next: Option<String>,
             /// `dial` only: where each outcome of the dial leads.
             pub(crate) on: Option<IndexMap<dial::DialOutcome, String>>,
