@@ -655,4 +655,45 @@ mod tests {
         assert!(answer.twiml.contains(APOLOGY), "{}", answer.twiml);
         assert!(answer.problem.unwrap().contains("loops"));
     }
+
+    /// A calling step with no `next` ends its own flow when its sub-flow
+    /// comes back, so the end of the innermost flow unwinds to the first
+    /// calling step that has somewhere to go.
+    #[tokio::test]
+    async fn the_end_of_nested_sub_flows_unwinds_to_the_first_next() {
+        let source = |name: &str, text: &str| crate::flow::load::Source {
+            name: name.into(),
+            file: format!("{name}.yaml").into(),
+            text: text.into(),
+        };
+        let flows = crate::flow::load_sources(vec![
+            source(
+                "main",
+                "steps:\n  outer:\n    call: middle\n    next: back\n  back:\n    say: Back in main.\n",
+            ),
+            source("middle", "steps:\n  inner:\n    call: leaf\n"),
+            source("leaf", "steps:\n  hello:\n    say: Hello from the leaf.\n"),
+        ])
+        .unwrap_or_else(|report| panic!("{report}"))
+        .flows;
+        let webhook = Webhook {
+            query: &[],
+            params: &[],
+            now: Timestamp::UNIX_EPOCH,
+        };
+        let answer = answer(&flows, &EngineSettings::default(), &webhook).await;
+        assert_eq!(
+            answer.visited(),
+            "main:outer middle:inner leaf:hello main:back"
+        );
+        let leaf = answer.twiml.find("Hello from the leaf.").unwrap();
+        let back = answer.twiml.find("Back in main.").unwrap();
+        assert!(leaf < back, "{}", answer.twiml);
+        assert!(
+            answer.twiml.ends_with("<Hangup /></Response>"),
+            "{}",
+            answer.twiml
+        );
+        assert_eq!((answer.flow, answer.step), (Some("main"), Some("back")));
+    }
 }
