@@ -382,3 +382,26 @@ fn the_sub_flow_fixtures_load_without_warnings() {
         .unwrap_or_else(|r| panic!("{r}"));
     assert!(loaded.warnings.is_empty(), "{}", loaded.warnings);
 }
+
+#[test]
+fn return_takes_nothing_or_a_map_of_values() {
+    let load = |step: &str| {
+        load_sources(vec![Source {
+            name: "main".into(),
+            file: "flows/main.yaml".into(),
+            text: format!("steps:\n  a:\n    say: Hi.\n    next: b\n  b:\n    {step}\n"),
+        }])
+    };
+    for fine in ["return:", "return: true", "return: {}"] {
+        if let Err(report) = load(fine) {
+            panic!("{fine}: {report}");
+        }
+    }
+    let report = load("return: 5").unwrap_err().to_string();
+    assert!(
+        report.starts_with(
+            "flows/main.yaml:6:5: error: `return` takes nothing (`return:`) or the values it gives back"
+        ),
+        "{report}"
+    );
+}

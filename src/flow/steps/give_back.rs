@@ -62,7 +62,7 @@ pub(super) fn values<'de, D: Deserializer<'de>>(
             .map(Some)
             .map_err(de::Error::custom),
         _ => Err(de::Error::custom(
-            "`return` takes the values it gives back, as `return: { verified: \"yes\" }`, or nothing: `return:`",
+            "`return` takes nothing (`return:`) or the values it gives back (`return: { verified: \"yes\" }`)",
         )),
     }
 }
