@@ -208,3 +208,183 @@ async fn a_busy_browser_dial_is_explained() {
     .await;
     assert!(heard(&call, "The line is busy"));
 }
+
+/// Flows whose `main` calls `verify_caller` from two steps.
+const SUB_FLOWS: &str = "tests/fixtures/flows/sub_flows";
+
+/// Posts a webhook to `router` and returns the TwiML.
+async fn post(router: axum::Router, url: &str, body: &'static str) -> String {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let response = router.oneshot(webhook(url, body)).await.unwrap();
+    assert_eq!(response.status(), 200, "{url}");
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// The URL an answer asks Twilio to post the caller's input to.
+fn action_of(twiml: &str) -> String {
+    let start = twiml.find("action=\"").expect("a callback URL") + "action=\"".len();
+    let end = start + twiml[start..].find('"').unwrap();
+    twiml[start..end].replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn a_sub_flow_called_from_two_places_comes_back_to_each() {
+    for (key, purpose, back) in [
+        (
+            "1",
+            "To reach billing, enter your PIN.",
+            "Billing here. Verified: yes.",
+        ),
+        (
+            "2",
+            "To reach orders, enter your PIN.",
+            "Orders here. Verified: yes.",
+        ),
+    ] {
+        let call = call(
+            SUB_FLOWS,
+            OPEN,
+            CallSetup::default(),
+            vec![press(key), press("1234")],
+        )
+        .await;
+        let transcript = call.transcript();
+        // `with` gave the sub-flow its purpose; `return` gave back `verified`.
+        assert!(heard(&call, purpose), "{transcript}");
+        assert_eq!(call.heard().last(), Some(&back), "{transcript}");
+        assert_eq!(call.heard().len(), 3, "{transcript}");
+        assert_eq!(call.ended(), Some(&CallEnd::Hangup), "{transcript}");
+    }
+}
+
+#[tokio::test]
+async fn a_sub_flow_that_waits_comes_back_on_a_later_webhook() {
+    let call = call(
+        SUB_FLOWS,
+        OPEN,
+        CallSetup::default(),
+        vec![press("2"), press("1234")],
+    )
+    .await;
+    // The PIN was asked in one answer and given in the next webhook: the
+    // calling step travelled in the sealed URL.
+    let pin = call
+        .exchanges
+        .iter()
+        .find(|exchange| exchange.url.contains("step=ask_pin"))
+        .unwrap_or_else(|| panic!("no webhook at the PIN:\n{}", call.transcript()));
+    assert!(
+        pin.url.contains("flow=verify_caller") && pin.url.contains("ret=main%3Aorders"),
+        "{}",
+        pin.url
+    );
+    assert_eq!(
+        pin.steps,
+        [
+            "verify_caller:ask_pin",
+            "verify_caller:check",
+            "verify_caller:good",
+            "main:orders_done"
+        ]
+    );
+    assert_eq!(call.heard().last(), Some(&"Orders here. Verified: yes."));
+}
+
+#[tokio::test]
+async fn the_end_of_a_sub_flow_comes_back_as_return_does() {
+    let call = call(
+        SUB_FLOWS,
+        OPEN,
+        CallSetup::default(),
+        vec![press("1"), press("9999")],
+    )
+    .await;
+    // A wrong PIN runs to `bad`, which has no `next`: the end of the
+    // sub-flow, which comes back instead of hanging up.
+    assert_eq!(
+        call.heard().last(),
+        Some(&"Billing here. Verified: no."),
+        "{}",
+        call.transcript()
+    );
+}
+
+#[tokio::test]
+async fn return_with_no_call_in_progress_ends_the_call() {
+    let setup = CallSetup {
+        flow: Some("verify_caller".into()),
+        ..CallSetup::default()
+    };
+    let call = call(SUB_FLOWS, OPEN, setup, vec![press("1234")]).await;
+    assert_eq!(
+        call.exchanges
+            .last()
+            .unwrap()
+            .steps
+            .last()
+            .map(String::as_str),
+        Some("verify_caller:good")
+    );
+    assert_eq!(call.heard().len(), 1, "{}", call.transcript());
+    assert_eq!(call.ended(), Some(&CallEnd::Hangup));
+}
+
+#[tokio::test]
+async fn a_ninth_sub_flow_in_progress_ends_with_the_apology() {
+    let key = callflow::engine::StateKey::from_secret(STATE_KEY).unwrap();
+    let mut state = callflow::engine::CallState {
+        flow: "main".into(),
+        step: "menu".into(),
+        ..Default::default()
+    };
+    let point = callflow::engine::ReturnPoint {
+        flow: "main".into(),
+        step: "billing".into(),
+    };
+    // Eight in progress, as only a flow that changed under the call could
+    // leave it: `check` refuses flows that nest so deep.
+    state.returns = vec![point; callflow::engine::MAX_CALL_DEPTH];
+    let twiml = post(
+        router_at(SUB_FLOWS, OPEN),
+        &state.url("", &key),
+        "CallSid=CA1&Digits=1",
+    )
+    .await;
+    assert!(twiml.contains("something went wrong"), "{twiml}");
+    assert!(!twiml.contains("enter your PIN"), "{twiml}");
+    assert!(twiml.ends_with("<Hangup /></Response>"), "{twiml}");
+    // One fewer in progress, and the call goes in.
+    state.returns.pop();
+    let twiml = post(
+        router_at(SUB_FLOWS, OPEN),
+        &state.url("", &key),
+        "CallSid=CA1&Digits=1",
+    )
+    .await;
+    assert!(
+        twiml.contains("To reach billing, enter your PIN."),
+        "{twiml}"
+    );
+}
+
+#[tokio::test]
+async fn a_return_point_rewritten_in_the_url_is_refused() {
+    let router = router_at(SUB_FLOWS, OPEN);
+    let first = post(router.clone(), "/voice", "CallSid=CA1&From=%2B15551112222").await;
+    let at_pin = post(router.clone(), &action_of(&first), "CallSid=CA1&Digits=1").await;
+    let url = action_of(&at_pin);
+    assert!(url.contains("ret=main%3Abilling"), "{url}");
+    let genuine = post(router.clone(), &url, "CallSid=CA1&Digits=1234").await;
+    assert!(genuine.contains("Billing here"), "{genuine}");
+    // Coming back to another step (one the caller did not choose) breaks the seal.
+    for edited in [
+        url.replace("ret=main%3Abilling", "ret=main%3Aorders"),
+        url.replace("&ret=main%3Abilling", ""),
+    ] {
+        let twiml = post(router.clone(), &edited, "CallSid=CA1&Digits=1234").await;
+        assert!(twiml.contains("something went wrong"), "{edited}: {twiml}");
+        assert!(!twiml.contains("here. Verified"), "{edited}: {twiml}");
+    }
+}

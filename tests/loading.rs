@@ -300,3 +300,108 @@ fn a_deeply_nested_file_is_refused_before_it_is_parsed() {
     };
     load_sources(vec![source]).unwrap_or_else(|r| panic!("{r}"));
 }
+
+/// `callflow check` on a folder of the fixtures, from the package root so
+/// that the report names files as an author would.
+fn check_report(dir: &str) -> (Option<i32>, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_callflow"))
+        .args(["check", dir])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the binary runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_call_or_return_naming_what_does_not_exist_is_an_error_at_its_line() {
+    let (code, report) = check_report("tests/fixtures/flows/sub_broken");
+    assert_eq!(code, Some(1), "{report}");
+    for line in [
+        "tests/fixtures/flows/sub_broken/main.yaml:4:11: error: there is no flow named `nowhere`",
+        "tests/fixtures/flows/sub_broken/main.yaml:7:33: error: flow `helper` has no step named `nosuch`",
+        "tests/fixtures/flows/sub_broken/main.yaml:10:15: error: `return` sets `secret`, which this flow does not declare in `returns`\n  help: declare it at the top of the file: `returns: [secret]`",
+        "tests/fixtures/flows/sub_broken/helper.yaml:7:15: error: `return` sets `verifed`, which this flow does not declare in `returns`\n  help: did you mean `verified`?",
+    ] {
+        assert!(report.contains(line), "{line}\n---\n{report}");
+    }
+}
+
+#[test]
+fn check_follows_calls_across_flows_to_recursion_and_sub_flows_that_never_come_back() {
+    let (code, report) = check_report("tests/fixtures/flows/sub_cycles");
+    assert_eq!(code, Some(1), "{report}");
+    for line in [
+        "tests/fixtures/flows/sub_cycles/main.yaml:5:5: error: flow `hangs_up` never comes back here",
+        "tests/fixtures/flows/sub_cycles/ping.yaml:8:5: error: this call comes round to itself, so its sub-flows would nest without end: `ping:again` → `pong:back` → `ping:again`",
+        "tests/fixtures/flows/sub_cycles/pong.yaml:3:5: error: this call comes round to itself, so its sub-flows would nest without end: `pong:back` → `ping:again` → `pong:back`",
+        "tests/fixtures/flows/sub_cycles/lonely.yaml:4:5: warning: no `call` leads to this `return`, so it only ever ends the call",
+    ] {
+        assert!(report.contains(line), "{line}\n---\n{report}");
+    }
+    // `round` calls `ping`, which can come back (press 2): only the
+    // recursion is wrong there.
+    assert!(report.ends_with("3 errors, 1 warning\n"), "{report}");
+}
+
+#[test]
+fn calls_nested_nine_deep_are_an_error_at_the_outermost_call() {
+    let (code, report) = check_report("tests/fixtures/flows/sub_deep");
+    assert_eq!(code, Some(1), "{report}");
+    assert!(
+        report.starts_with(
+            "tests/fixtures/flows/sub_deep/deep.yaml:4:5: error: calls nest 9 deep from here, and at most 8 sub-flows may be in progress at once: `deep:start` → `deep:l1` →"
+        ),
+        "{report}"
+    );
+    assert!(report.ends_with("1 error, 0 warnings\n"), "{report}");
+    // Eight deep is allowed: the same chain started one step further in.
+    let eight = std::fs::read_to_string(repo_path("tests/fixtures/flows/sub_deep/deep.yaml"))
+        .unwrap()
+        .replace(
+            "    call: { flow: deep, step: l1 }",
+            "    call: { flow: deep, step: l2 }",
+        );
+    let folder = Folder::new("eight-deep");
+    folder.write("deep.yaml", &eight);
+    let loaded = callflow::flow::load(&folder.path).unwrap_or_else(|r| panic!("{r}"));
+    assert!(
+        loaded
+            .warnings
+            .diagnostics
+            .iter()
+            .all(|d| !d.message.contains("nest"))
+    );
+}
+
+#[test]
+fn the_sub_flow_fixtures_load_without_warnings() {
+    let loaded = callflow::flow::load(&repo_path("tests/fixtures/flows/sub_flows"))
+        .unwrap_or_else(|r| panic!("{r}"));
+    assert!(loaded.warnings.is_empty(), "{}", loaded.warnings);
+}
+
+#[test]
+fn return_takes_nothing_or_a_map_of_values() {
+    let load = |step: &str| {
+        load_sources(vec![Source {
+            name: "main".into(),
+            file: "flows/main.yaml".into(),
+            text: format!("steps:\n  a:\n    say: Hi.\n    next: b\n  b:\n    {step}\n"),
+        }])
+    };
+    for fine in ["return:", "return: true", "return: {}"] {
+        if let Err(report) = load(fine) {
+            panic!("{fine}: {report}");
+        }
+    }
+    let report = load("return: 5").unwrap_err().to_string();
+    assert!(
+        report.starts_with(
+            "flows/main.yaml:6:5: error: `return` takes nothing (`return:`) or the values it gives back"
+        ),
+        "{report}"
+    );
+}

@@ -44,6 +44,8 @@ snapshot_steps!(
     dial_queue,
     record,
     goto,
+    call,
+    give_back,
     hang_up,
     reject,
 );

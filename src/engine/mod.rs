@@ -37,13 +37,15 @@ use jiff::Timestamp;
 use minijinja::Value;
 
 use crate::dial_limit::{DialLimiter, Limited};
-use crate::flow::steps::{Call, Place, StepError, Then, hangup, say};
+use crate::flow::steps::{Call, Place, StepError, Then, call, hangup, say};
 use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
 use crate::twiml::{self, Element};
+/// Most sub-flows a call may have in progress at once.
+pub use call::MAX_DEPTH as MAX_CALL_DEPTH;
 use context::{ContextParts, TemplateContext, call_value, now_value};
 pub use seal::{KeyOrigin, ShortSecret, StateKey};
-pub use state::{CallState, Pairs, StateRejected};
+pub use state::{CallState, Pairs, ReturnPoint, StateRejected};
 
 /// Most steps one webhook may run before the engine decides the flow is
 /// looping without ever waiting for the caller.
@@ -250,6 +252,8 @@ enum Problem {
     Loop,
     #[error("the caller gave no input {MAX_IDLE_TURNS} turns in a row")]
     Idle,
+    #[error("step `{step}`: {message}")]
+    TooDeep { step: String, message: String },
     #[error("{0}; the call is ended with the apology")]
     Tampered(#[from] StateRejected),
 }
@@ -323,6 +327,16 @@ impl<'a> Turn<'a> {
                     self.emit(hangup::verb());
                     return Ok(());
                 }
+                Target::End => match self.come_back()? {
+                    Some(to) => {
+                        target = to;
+                        continue;
+                    }
+                    None => {
+                        self.emit(hangup::verb());
+                        return Ok(());
+                    }
+                },
                 Target::Step(id) => id,
                 Target::Flow(flow, id) => {
                     self.enter_flow(flow);
@@ -335,7 +349,7 @@ impl<'a> Turn<'a> {
             self.step = Some(id);
             self.visit(id);
             let step = self.current_flow().step(id);
-            let next = step.next.unwrap_or(Target::Hangup);
+            let next = step.next.unwrap_or(Target::End);
             match step.action.perform(self, next).await {
                 Ok(Then::Go(to)) => target = to,
                 Ok(Then::Stop) => return Ok(()),
@@ -345,16 +359,50 @@ impl<'a> Turn<'a> {
         Err(Problem::Loop)
     }
 
+    /// Where the call goes at the end of a flow: the `next` of the `call`
+    /// step that started the sub-flow it is in, or `None` when it is in no
+    /// sub-flow and the call ends. A calling step with no `next` of its own
+    /// ends its flow in turn, so this unwinds as far as it must.
+    fn come_back(&mut self) -> Result<Option<Target>, Problem> {
+        while let Some(point) = self.state.returns.pop() {
+            let flow = self
+                .flows
+                .id_of(&point.flow)
+                .ok_or_else(|| Problem::UnknownFlow(point.flow.clone()))?;
+            let step =
+                self.flows
+                    .get(flow)
+                    .step_id(&point.step)
+                    .ok_or_else(|| Problem::UnknownStep {
+                        flow: point.flow.clone(),
+                        step: point.step.clone(),
+                    })?;
+            self.enter_flow(flow);
+            self.step = Some(step);
+            match self.current_flow().step(step).next {
+                Some(next) => return Ok(Some(next)),
+                None => continue,
+            }
+        }
+        Ok(None)
+    }
+
     fn problem_of(&self, error: StepError) -> Problem {
+        let step = || {
+            self.step
+                .map(|id| self.current_flow().step(id).name.clone())
+                .unwrap_or_default()
+        };
         match error {
             StepError::Idle => Problem::Idle,
-            StepError::Template(message) => {
-                let step = self
-                    .step
-                    .map(|id| self.current_flow().step(id).name.clone())
-                    .unwrap_or_default();
-                Problem::Template { step, message }
-            }
+            StepError::Template(message) => Problem::Template {
+                step: step(),
+                message,
+            },
+            StepError::TooDeep => Problem::TooDeep {
+                step: step(),
+                message: error.to_string(),
+            },
         }
     }
 
@@ -517,6 +565,19 @@ impl<'a> Call<'a> for Turn<'a> {
         Ok(())
     }
 
+    fn enter_sub_flow(&mut self) -> Result<(), StepError> {
+        if self.state.returns.len() >= call::MAX_DEPTH {
+            return Err(StepError::TooDeep);
+        }
+        let flow = self.current_flow();
+        let step = self.step.expect("a calling step is current");
+        self.state.returns.push(ReturnPoint {
+            flow: flow.name.clone(),
+            step: flow.step(step).name.clone(),
+        });
+        Ok(())
+    }
+
     fn attempt(&mut self) -> &mut u32 {
         &mut self.state.attempt
     }
@@ -593,5 +654,46 @@ mod tests {
         assert_eq!(answer.visited.len(), MAX_STEPS_PER_TURN);
         assert!(answer.twiml.contains(APOLOGY), "{}", answer.twiml);
         assert!(answer.problem.unwrap().contains("loops"));
+    }
+
+    /// A calling step with no `next` ends its own flow when its sub-flow
+    /// comes back, so the end of the innermost flow unwinds to the first
+    /// calling step that has somewhere to go.
+    #[tokio::test]
+    async fn the_end_of_nested_sub_flows_unwinds_to_the_first_next() {
+        let source = |name: &str, text: &str| crate::flow::load::Source {
+            name: name.into(),
+            file: format!("{name}.yaml").into(),
+            text: text.into(),
+        };
+        let flows = crate::flow::load_sources(vec![
+            source(
+                "main",
+                "steps:\n  outer:\n    call: middle\n    next: back\n  back:\n    say: Back in main.\n",
+            ),
+            source("middle", "steps:\n  inner:\n    call: leaf\n"),
+            source("leaf", "steps:\n  hello:\n    say: Hello from the leaf.\n"),
+        ])
+        .unwrap_or_else(|report| panic!("{report}"))
+        .flows;
+        let webhook = Webhook {
+            query: &[],
+            params: &[],
+            now: Timestamp::UNIX_EPOCH,
+        };
+        let answer = answer(&flows, &EngineSettings::default(), &webhook).await;
+        assert_eq!(
+            answer.visited(),
+            "main:outer middle:inner leaf:hello main:back"
+        );
+        let leaf = answer.twiml.find("Hello from the leaf.").unwrap();
+        let back = answer.twiml.find("Back in main.").unwrap();
+        assert!(leaf < back, "{}", answer.twiml);
+        assert!(
+            answer.twiml.ends_with("<Hangup /></Response>"),
+            "{}",
+            answer.twiml
+        );
+        assert_eq!((answer.flow, answer.step), (Some("main"), Some("back")));
     }
 }

@@ -32,6 +32,8 @@ impl<'a> Turn<'a> {
                 "an edit removed the flow of this call; it starts again where a new call would"
             );
             self.state = state;
+            // It starts afresh: no sub-flow it was in is in progress.
+            self.state.returns.clear();
             self.enter_flow(flow);
             return Ok(Target::Step(self.current_flow().start));
         };
@@ -107,7 +109,7 @@ impl<'a> Turn<'a> {
 
     /// Takes in the result of the step the call was waiting at.
     fn resume(&mut self, step: &'a Step, id: StepId) -> Result<Target, Problem> {
-        let next = step.next.unwrap_or(Target::Hangup);
+        let next = step.next.unwrap_or(Target::End);
         match step.action.resume(self, id, next) {
             Ok(Some(target)) => Ok(target),
             // The flow changed under a call in progress and this step no

@@ -31,6 +31,7 @@ const STEP: &str = "step";
 const ATTEMPT: &str = "try";
 const IDLE: &str = "idle";
 const VERSION: &str = "v";
+const RETURNS: &str = "ret";
 const VAR_PREFIX: &str = "var.";
 const SEAL: &str = "seal";
 
@@ -54,6 +55,17 @@ pub struct CallState {
     ///
     /// [`FlowSet::version`]: crate::flow::FlowSet::version
     pub version: Option<String>,
+    /// The `call` steps whose sub-flows are in progress, outermost first:
+    /// where each sub-flow comes back to. Written `ret=main:verify,billing:pin`;
+    /// flow and step names never hold `:` or `,`.
+    pub returns: Vec<ReturnPoint>,
+}
+
+/// A `call` step a sub-flow comes back to, by its flow's and its own name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnPoint {
+    pub flow: String,
+    pub step: String,
 }
 
 /// Why a webhook's state was refused: someone other than this line wrote
@@ -103,6 +115,7 @@ impl CallState {
             idle: get(IDLE).and_then(|v| v.parse().ok()).unwrap_or(0),
             vars: BTreeMap::new(),
             version: get(VERSION).map(|version| version.to_string()),
+            returns: get(RETURNS).map_or_else(Vec::new, |list| read_returns(list)),
         };
         for (key, value) in query {
             if let Some(name) = key.strip_prefix(VAR_PREFIX) {
@@ -125,7 +138,8 @@ impl CallState {
     /// Whether a query key is part of the state rather than a parameter the
     /// flow author might read in a template.
     pub fn is_state_key(key: &str) -> bool {
-        matches!(key, STEP | ATTEMPT | IDLE | VERSION | SEAL) || key.starts_with(VAR_PREFIX)
+        matches!(key, STEP | ATTEMPT | IDLE | VERSION | RETURNS | SEAL)
+            || key.starts_with(VAR_PREFIX)
     }
 
     /// Sets a variable, trimming its value to [`MAX_VALUE_LEN`] and
@@ -163,6 +177,14 @@ impl CallState {
         if let Some(version) = &self.version {
             append_pair(url, VERSION, version);
         }
+        if !self.returns.is_empty() {
+            let list: Vec<String> = self
+                .returns
+                .iter()
+                .map(|point| format!("{}:{}", point.flow, point.step))
+                .collect();
+            append_pair(url, RETURNS, &list.join(","));
+        }
         if self.attempt > 0 {
             append_pair(url, ATTEMPT, &self.attempt.to_string());
         }
@@ -173,6 +195,19 @@ impl CallState {
             append_pair(url, &format!("{VAR_PREFIX}{name}"), value);
         }
     }
+}
+
+/// The return points of `ret=main:verify,billing:pin`. A piece that is not
+/// `flow:step` is dropped: the state then no longer writes what was sealed,
+/// and the seal refuses it.
+fn read_returns(list: &str) -> Vec<ReturnPoint> {
+    list.split(',')
+        .filter_map(|point| point.split_once(':'))
+        .map(|(flow, step)| ReturnPoint {
+            flow: flow.to_owned(),
+            step: step.to_owned(),
+        })
+        .collect()
 }
 
 /// Appends `&name=value` to a query.
@@ -220,6 +255,10 @@ mod tests {
             idle: 2,
             vars: BTreeMap::new(),
             version: Some("3f2a9c01b7de".into()),
+            returns: vec![ReturnPoint {
+                flow: "main".into(),
+                step: "verify".into(),
+            }],
         };
         state.set_var("account", "123456");
         state
@@ -234,6 +273,7 @@ mod tests {
             idle: 1,
             vars: BTreeMap::new(),
             version: Some("3f2a9c01b7de".into()),
+            returns: Vec::new(),
         };
         state.set_var("said", "I'd like sales & support = 100% <now>");
         let url = state.url("https://ivr.example.com", &key());
@@ -261,6 +301,7 @@ mod tests {
                 idle: 0,
                 vars: vars.clone(),
                 version: Some("3f2a9c01b7de".into()),
+                returns: Vec::new(),
             };
             let mut expected = form_urlencoded::Serializer::for_suffix(String::from("/voice?"), 7);
             expected.append_pair(FLOW, &flow).append_pair(STEP, &step);
@@ -306,6 +347,7 @@ mod tests {
             "flow=vault&var.pin=4321",
             "flow=vault&idle=4294967295",
             "flow=vault&v=3f2a9c01b7de",
+            "flow=vault&ret=main:verify",
         ] {
             assert_eq!(
                 CallState::from_query(&pairs(query), &key()),
@@ -325,6 +367,11 @@ mod tests {
             ("idle=2", "idle=4294967295"),
             ("try=1", "try=0"),
             ("v=3f2a9c01b7de", "v=000000000000"),
+            // A sub-flow would come back somewhere else, or nowhere.
+            ("ret=main%3Averify", "ret=main%3Apaid"),
+            ("ret=main%3Averify", "ret=main%3Averify%2Cmain%3Averify"),
+            ("ret=main%3Averify", "ret=main"),
+            ("&ret=main%3Averify", ""),
         ] {
             let edited = query.replace(from, to);
             assert_ne!(edited, query);
@@ -351,5 +398,33 @@ mod tests {
         let mut state = CallState::default();
         state.set_var("x", &"é".repeat(400));
         assert_eq!(state.vars["x"].len(), MAX_VALUE_LEN);
+    }
+
+    /// The stack of sub-flows reads back as written, outermost first.
+    #[test]
+    fn the_return_points_round_trip_in_order() {
+        let key = key();
+        let state = CallState {
+            flow: "verify_caller".into(),
+            step: "ask_pin".into(),
+            returns: vec![
+                ReturnPoint {
+                    flow: "main".into(),
+                    step: "billing".into(),
+                },
+                ReturnPoint {
+                    flow: "sales/emea".into(),
+                    step: "check-card".into(),
+                },
+            ],
+            ..CallState::default()
+        };
+        let url = state.url("", &key);
+        assert!(
+            url.contains("&ret=main%3Abilling%2Csales%2Femea%3Acheck-card&"),
+            "{url}"
+        );
+        let query = pairs(url.split_once("?").unwrap().1);
+        assert_eq!(CallState::from_query(&query, &key), Ok(Some(state)));
     }
 }

@@ -21,7 +21,7 @@ fn targets(flow: FlowId, step: &Step) -> Vec<Option<Node>> {
         .map(|target| match target {
             Target::Step(step) => Some((flow, step)),
             Target::Flow(other, step) => Some((other, step)),
-            Target::Hangup => None,
+            Target::Hangup | Target::End => None,
         })
         .collect()
 }
@@ -35,6 +35,7 @@ fn pauses_or_ends(action: &Action) -> bool {
 pub(super) fn check_steps(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
     warn_unreachable(flows, indexes, report);
     refuse_endless_loops(flows, indexes, report);
+    super::calls::check_calls(flows, indexes, report);
 }
 
 fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {

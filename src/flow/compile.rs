@@ -96,6 +96,7 @@ pub(super) fn compile_flow(
             voice: spec.voice.as_deref(),
             language: spec.language.as_deref(),
             timezone: spec.timezone.as_deref(),
+            returns: &spec.returns,
         },
     };
     flow(&mut cx, spec)
@@ -103,6 +104,9 @@ pub(super) fn compile_flow(
 
 fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
     let timezone = cx.timezone(spec.timezone.as_deref(), "timezone");
+    for (i, name) in spec.returns.iter().enumerate() {
+        cx.check_variable_value(name, &format!("returns.{i}"));
+    }
     let numbers = spec
         .numbers
         .iter()

@@ -73,6 +73,8 @@ pub(super) struct FlowDefaults<'a> {
     pub voice: Option<&'a str>,
     pub language: Option<&'a str>,
     pub timezone: Option<&'a str>,
+    /// `returns`: what the flow's `return` steps may set.
+    pub returns: &'a [String],
 }
 
 /// What step kinds compile with: where they are in the file, the flow's
@@ -246,9 +248,38 @@ impl Compiler<'_> {
     /// `save_as`: a variable name, written as a value.
     pub(crate) fn save_as(&mut self, name: &Option<String>, path: &str) -> Option<String> {
         let name = name.as_ref()?;
+        self.check_variable_value(name, path);
+        Some(name.clone())
+    }
+
+    /// A variable name written as a value, as in `save_as` or `returns`.
+    pub(crate) fn check_variable_value(&mut self, name: &str, path: &str) {
         let at = self.index.value(path);
         self.check_variable(name, at);
-        Some(name.clone())
+    }
+
+    /// A name a `return` sets, at `path`: one the flow declares in
+    /// `returns`, so that its callers know what they get back.
+    pub(crate) fn check_declared_return(&mut self, name: &str, path: &str) {
+        if self
+            .defaults
+            .returns
+            .iter()
+            .any(|declared| declared == name)
+        {
+            return;
+        }
+        let at = self.index.key(path);
+        let known = self.defaults.returns.iter().map(String::as_str);
+        let help = match closest(name, known) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("declare it at the top of the file: `returns: [{name}]`"),
+        };
+        self.error(
+            at,
+            format!("`return` sets `{name}`, which this flow does not declare in `returns`"),
+        )
+        .help = Some(help);
     }
 
     /// A variable name written as a key, as in `set`.

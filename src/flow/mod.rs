@@ -17,6 +17,8 @@
 //! - `compile`: compiling a flow's frame: its steps, start, numbers.
 //! - `compiler`: what every kind compiles with: text, targets, names.
 //! - `check`: checks across steps and flows (unreachable steps, loops).
+//! - `calls`: checks that follow `call` across flows (sub-flows that never
+//!   come back, recursion, depth).
 //! - `spec`: the YAML of a flow file's frame.
 //! - `yaml`: YAML shapes the kinds share (short forms, one or many).
 //! - `model`: the compiled flows a call runs on.
@@ -27,6 +29,7 @@
 //! - `simple`: the common templates, kept without minijinja.
 //! - `schedule`: opening hours.
 
+mod calls;
 mod check;
 mod compile;
 pub(crate) mod compiler;

@@ -82,6 +82,7 @@ impl Flow {
 pub struct Step {
     pub name: String,
     pub action: Action,
-    /// Where the call goes after this step; `None` ends the call.
+    /// Where the call goes after this step; `None` ends the flow (see
+    /// [`Target::End`]).
     pub next: Option<Target>,
 }

@@ -33,5 +33,9 @@ pub struct FlowSpec {
     /// Where a call goes when something goes wrong at run time, instead of
     /// the built-in apology.
     pub fallback: Option<String>,
+    /// The variables this flow gives back when it is called as a sub-flow:
+    /// the only names its `return` steps may set.
+    #[serde(default)]
+    pub returns: Vec<String>,
     pub steps: IndexMap<String, StepSpec>,
 }

@@ -10,5 +10,10 @@ pub type StepId = usize;
 pub enum Target {
     Step(StepId),
     Flow(FlowId, StepId),
+    /// Hangs up, wherever the call is: `hangup`, written out.
     Hangup,
+    /// The flow has nowhere more to go (a step without `next`, or
+    /// `return`): a sub-flow comes back to the step that called it, and a
+    /// call in no sub-flow ends.
+    End,
 }

@@ -8,8 +8,10 @@
 //! file, its `mod` line, and its line in that list.
 
 pub mod branch;
+pub mod call;
 pub mod dial;
 pub mod gather;
+pub mod give_back;
 pub mod goto;
 pub mod hangup;
 pub mod hours;
@@ -55,11 +57,17 @@ pub(crate) trait StepKind: Sized {
     fn compile(spec: &Self::Spec, step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self;
 
     /// Where the call can go from here, `next` being where the step's
-    /// `next` leads (or [`Target::Hangup`]): for the checks across steps.
+    /// `next` leads (or [`Target::End`]): for the checks across steps.
     fn targets(&self, next: Target, out: &mut Vec<Target>) {
         if Self::USES_NEXT {
             out.push(next);
         }
+    }
+
+    /// The sub-flow the step calls, which comes back to its `next`: for
+    /// the checks that follow calls across flows.
+    fn calls(&self) -> Option<Target> {
+        None
     }
 
     /// Runs the step in this turn: writes its TwiML, and says where the
@@ -97,6 +105,8 @@ pub(crate) enum StepError {
     Template(String),
     #[error("the caller gave no input too many turns in a row")]
     Idle,
+    #[error("a `call` would start sub-flow {} while {} are in progress, the most there may be", call::MAX_DEPTH + 1, call::MAX_DEPTH)]
+    TooDeep,
 }
 
 /// The call in progress, as a step sees it: the engine's turn provides it,
@@ -120,6 +130,9 @@ pub(crate) trait Call<'w> {
     /// Counts a turn with or without input from the caller; too many
     /// silent turns in a row end the call.
     fn heard(&mut self, input: bool) -> Result<(), StepError>;
+    /// Marks the current step as where the sub-flow about to start comes
+    /// back to; `Err` when [`call::MAX_DEPTH`] sub-flows are in progress.
+    fn enter_sub_flow(&mut self) -> Result<(), StepError>;
     /// The failed tries of the current step, which a menu counts.
     fn attempt(&mut self) -> &mut u32;
     /// Counts a dial the call is about to place against the line's dial limits (only browser
@@ -137,6 +150,17 @@ pub(crate) struct Place<'a> {
     pub step: &'a str,
 }
 
+/// A kind's key as written in YAML: `r#return` is `return`.
+const fn key_name(field: &'static str) -> &'static str {
+    match field.as_bytes() {
+        [b'r', b'#', rest @ ..] => match std::str::from_utf8(rest) {
+            Ok(key) => key,
+            Err(_) => field,
+        },
+        _ => field,
+    }
+}
+
 /// Writes the list of kinds out as the step's YAML shape, the compiled
 /// [`Action`] and its dispatch, and the action names used in messages.
 macro_rules! step_kinds {
@@ -147,7 +171,8 @@ macro_rules! step_kinds {
         #[serde(deny_unknown_fields)]
         pub(crate) struct StepSpec {
             $( $(#[$field])* pub(crate) $key: Option<<$Kind as StepKind>::Spec>, )*
-            /// The step that follows; a step with nowhere to go ends the call.
+            /// The step that follows; a step with nowhere to go ends its
+            /// flow: the call ends, or a sub-flow comes back to its `call`.
             pub(crate) next: Option<String>,
             /// `dial` only: where each outcome of the dial leads.
             pub(crate) on: Option<IndexMap<dial::DialOutcome, String>>,
@@ -159,13 +184,13 @@ macro_rules! step_kinds {
 
         /// The action keys a step may have, in the order of the language
         /// reference, for messages.
-        pub(crate) const ACTIONS: &[&str] = &[$(stringify!($key)),*];
+        pub(crate) const ACTIONS: &[&str] = &[$(key_name(stringify!($key))),*];
 
         impl StepSpec {
             /// The action keys present, in the order of [`ACTIONS`].
             pub(crate) fn actions(&self) -> Vec<&'static str> {
                 let mut present = Vec::new();
-                $( if self.$key.is_some() { present.push(stringify!($key)); } )*
+                $( if self.$key.is_some() { present.push(key_name(stringify!($key))); } )*
                 present
             }
 
@@ -189,7 +214,7 @@ macro_rules! step_kinds {
         impl Action {
             /// The name of the action key, as written in YAML.
             pub fn kind(&self) -> &'static str {
-                match self { $( Action::$Variant(_) => stringify!($key), )* }
+                match self { $( Action::$Variant(_) => key_name(stringify!($key)), )* }
             }
 
             /// Whether the step hands the call to the caller (or to Twilio)
@@ -209,6 +234,11 @@ macro_rules! step_kinds {
 
             pub(crate) fn targets(&self, next: Target, out: &mut Vec<Target>) {
                 match self { $( Action::$Variant(kind) => kind.targets(next, out), )* }
+            }
+
+            /// The sub-flow the step calls, which comes back to its `next`.
+            pub(crate) fn calls(&self) -> Option<Target> {
+                match self { $( Action::$Variant(kind) => kind.calls(), )* }
             }
 
             pub(crate) async fn perform<'w>(
@@ -243,6 +273,9 @@ step_kinds! {
     dial => Dial(dial::Dial),
     record => Record(record::Record),
     goto => Goto(goto::Goto),
+    call => Call(call::CallFlow),
+    #[serde(default, deserialize_with = "give_back::values")]
+    r#return => Return(give_back::Return),
     #[serde(default, deserialize_with = "hangup::flag")]
     hangup => Hangup(hangup::Hangup),
     reject => Reject(reject::Reject),
