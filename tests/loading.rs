@@ -300,3 +300,47 @@ fn a_deeply_nested_file_is_refused_before_it_is_parsed() {
     };
     load_sources(vec![source]).unwrap_or_else(|r| panic!("{r}"));
 }
+
+/// One flow file, loaded on its own: the report's text, errors or not.
+fn report_of(text: &str) -> String {
+    let source = Source {
+        name: "main".into(),
+        file: "flows/main.yaml".into(),
+        text: text.into(),
+    };
+    match load_sources(vec![source]) {
+        Ok(loaded) => loaded.warnings.to_string(),
+        Err(report) => report.to_string(),
+    }
+}
+
+#[test]
+fn a_menus_routes_for_silence_and_wrong_keys_are_checked_like_other_targets() {
+    let report = report_of(
+        "steps:\n  choose:\n    menu:\n      say: Press 1.\n      options: { 1: operator }\n      on: { no_input: hangup, no_match: operater }\n  operator:\n    say: Hold on.\n",
+    );
+    assert!(
+        report.contains(
+            "flows/main.yaml:6:41: error: there is no step named `operater` in this flow\n  help: did you mean `operator`?"
+        ),
+        "{report}"
+    );
+    let report = report_of(
+        "steps:\n  choose:\n    menu:\n      say: Press 1.\n      options: { 1: choose }\n      on: { no_answer: choose }\n",
+    );
+    assert!(report.contains("flows/main.yaml:6:"), "{report}");
+    assert!(report.contains("`no_input`"), "{report}");
+}
+
+#[test]
+fn a_gather_prompted_by_the_say_just_before_it_is_not_silent() {
+    let prompted = report_of(
+        "steps:\n  ask:\n    say: Enter your PIN.\n    next: pin\n  pin:\n    gather: { save_as: pin }\n",
+    );
+    assert!(!prompted.contains("hears nothing"), "{prompted}");
+    let silent = report_of("steps:\n  pin:\n    gather: { save_as: pin }\n");
+    assert!(
+        silent.contains("flows/main.yaml:3:5: warning: the caller hears nothing while this waits"),
+        "{silent}"
+    );
+}

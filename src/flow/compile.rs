@@ -96,6 +96,7 @@ pub(super) fn compile_flow(
             voice: spec.voice.as_deref(),
             language: spec.language.as_deref(),
             timezone: spec.timezone.as_deref(),
+            speech: spec.speech.as_ref(),
         },
     };
     flow(&mut cx, spec)
@@ -103,6 +104,9 @@ pub(super) fn compile_flow(
 
 fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
     let timezone = cx.timezone(spec.timezone.as_deref(), "timezone");
+    if let Some(speech) = &spec.speech {
+        speech.check(cx, "speech");
+    }
     let numbers = spec
         .numbers
         .iter()
