@@ -25,6 +25,7 @@ pub(crate) struct GatherSpec {
     pub(crate) speech_timeout: Option<Scalar>,
     pub(crate) hints: Option<OneOrMany<String>>,
     pub(crate) language: Option<String>,
+    /// How the step listens ([`speech`]): over the flow's `speech:`.
     pub(crate) speech_model: Option<String>,
     pub(crate) enhanced: Option<bool>,
     pub(crate) profanity_filter: Option<bool>,

@@ -33,6 +33,7 @@ pub(crate) struct MenuSpec {
     pub(crate) speech_timeout: Option<Scalar>,
     pub(crate) hints: Option<OneOrMany<String>>,
     pub(crate) language: Option<String>,
+    /// How the step listens ([`speech`]): over the flow's `speech:`.
     pub(crate) speech_model: Option<String>,
     pub(crate) enhanced: Option<bool>,
     pub(crate) profanity_filter: Option<bool>,
@@ -110,6 +111,16 @@ impl<'de> Deserialize<'de> for RetriesSpec {
 pub enum Failure {
     NoInput,
     NoMatch,
+}
+
+impl Failure {
+    /// As written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::NoInput => "no_input",
+            Failure::NoMatch => "no_match",
+        }
+    }
 }
 
 /// How many failed tries a menu allows after the first.
@@ -247,10 +258,7 @@ impl StepKind for Menu {
         );
         let mut routes = IndexMap::new();
         for (failure, target) in spec.on.iter().flatten() {
-            let key = match failure {
-                Failure::NoInput => "no_input",
-                Failure::NoMatch => "no_match",
-            };
+            let key = failure.as_str();
             routes.insert(
                 *failure,
                 cx.step_target(target, &format!("{path}.on.{key}")),
