@@ -330,6 +330,14 @@ fn a_menus_routes_for_silence_and_wrong_keys_are_checked_like_other_targets() {
     );
     assert!(report.contains("flows/main.yaml:6:"), "{report}");
     assert!(report.contains("`no_input`"), "{report}");
+    // Written beside the menu, as a dial's `on` is, it is shown where it goes.
+    let report = report_of(
+        "steps:\n  choose:\n    menu:\n      say: Press 1.\n      options: { 1: choose }\n    on: { no_input: choose }\n",
+    );
+    assert!(
+        report.contains("help: a menu's `on` goes inside the menu, beside `otherwise`"),
+        "{report}"
+    );
 }
 
 #[test]
