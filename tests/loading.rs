@@ -405,3 +405,55 @@ fn return_takes_nothing_or_a_map_of_values() {
         "{report}"
     );
 }
+
+/// One flow file, loaded on its own: the report's text, errors or not.
+fn report_of(text: &str) -> String {
+    let source = Source {
+        name: "main".into(),
+        file: "flows/main.yaml".into(),
+        text: text.into(),
+    };
+    match load_sources(vec![source]) {
+        Ok(loaded) => loaded.warnings.to_string(),
+        Err(report) => report.to_string(),
+    }
+}
+
+#[test]
+fn a_menus_routes_for_silence_and_wrong_keys_are_checked_like_other_targets() {
+    let report = report_of(
+        "steps:\n  choose:\n    menu:\n      say: Press 1.\n      options: { 1: operator }\n      on: { no_input: hangup, no_match: operater }\n  operator:\n    say: Hold on.\n",
+    );
+    assert!(
+        report.contains(
+            "flows/main.yaml:6:41: error: there is no step named `operater` in this flow\n  help: did you mean `operator`?"
+        ),
+        "{report}"
+    );
+    let report = report_of(
+        "steps:\n  choose:\n    menu:\n      say: Press 1.\n      options: { 1: choose }\n      on: { no_answer: choose }\n",
+    );
+    assert!(report.contains("flows/main.yaml:6:"), "{report}");
+    assert!(report.contains("`no_input`"), "{report}");
+    // Written beside the menu, as a dial's `on` is, it is shown where it goes.
+    let report = report_of(
+        "steps:\n  choose:\n    menu:\n      say: Press 1.\n      options: { 1: choose }\n    on: { no_input: choose }\n",
+    );
+    assert!(
+        report.contains("help: a menu's `on` goes inside the menu, beside `otherwise`"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_gather_prompted_by_the_say_just_before_it_is_not_silent() {
+    let prompted = report_of(
+        "steps:\n  ask:\n    say: Enter your PIN.\n    next: pin\n  pin:\n    gather: { save_as: pin }\n",
+    );
+    assert!(!prompted.contains("hears nothing"), "{prompted}");
+    let silent = report_of("steps:\n  pin:\n    gather: { save_as: pin }\n");
+    assert!(
+        silent.contains("flows/main.yaml:3:5: warning: the caller hears nothing while this waits"),
+        "{silent}"
+    );
+}

@@ -275,3 +275,45 @@ fn gather_then_fall_through() {
         ]),
     );
 }
+
+/// A speech gather written in a flow, with the speech model and options
+/// from the flow's `speech:` defaults and from the step: the `<Gather>` it
+/// answers with is Twilio's, once the sealed callback URL is swapped for
+/// the vector's plain one.
+#[test]
+fn gather_with_speech_model_and_options_from_a_flow() {
+    let flow = "\
+speech:
+  speech_model: googlev2_telephony
+  enhanced: false
+  profanity_filter: true
+steps:
+  ask:
+    gather:
+      say: Tell me what you are calling about.
+      input: speech
+      speech_timeout: auto
+      hints: [billing, orders]
+      language: en-US
+      action_on_empty_result: true
+      barge_in: true
+      save_as: topic
+";
+    let flows = callflow::flow::load_sources(vec![callflow::flow::load::Source {
+        name: "main".into(),
+        file: "main.yaml".into(),
+        text: flow.into(),
+    }])
+    .unwrap_or_else(|report| panic!("{report}"))
+    .flows;
+    let at = "2026-11-24T10:30:00Z".parse().unwrap();
+    let settings = callflow::engine::EngineSettings::default();
+    let xml = callflow::engine::preview_blocking(&flows, &settings, "main", None, at).unwrap();
+    let answer = Response::parse(&xml).unwrap();
+    let mut gather = answer.verbs[0].clone();
+    assert_eq!(gather.name, "Gather", "{xml}");
+    let action = gather.get_attr("action").unwrap();
+    assert!(action.starts_with("/voice?flow=main&step=ask&"), "{action}");
+    gather.set_attr("action", "/voice?flow=main&step=ask");
+    assert_matches_vector("15_gather_speech_model_options", document(vec![gather]));
+}

@@ -345,6 +345,7 @@ impl<'a> Turn<'a> {
             };
             if self.step != Some(id) {
                 self.state.attempt = 0;
+                self.state.misses = 0;
             }
             self.step = Some(id);
             self.visit(id);
@@ -475,6 +476,7 @@ impl<'a> Turn<'a> {
         let fallback = self.flow.and_then(|id| self.flows.get(id).fallback);
         if let Some(fallback) = fallback.filter(|&f| self.step != Some(f)) {
             self.state.attempt = 0;
+            self.state.misses = 0;
             if let Err(second) = self.run(Target::Step(fallback)).await {
                 tracing::error!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "the fallback step failed too: {second}");
             } else {
@@ -541,6 +543,11 @@ impl<'a> Call<'a> for Turn<'a> {
         self.context.vars = None;
     }
 
+    fn unset_var(&mut self, name: &str) {
+        self.state.unset_var(name);
+        self.context.vars = None;
+    }
+
     fn emit(&mut self, verb: Element) {
         Turn::emit(self, verb);
     }
@@ -580,6 +587,10 @@ impl<'a> Call<'a> for Turn<'a> {
 
     fn attempt(&mut self) -> &mut u32 {
         &mut self.state.attempt
+    }
+
+    fn misses(&mut self) -> &mut u32 {
+        &mut self.state.misses
     }
 
     fn count_dial(&mut self) -> Result<(), Limited> {

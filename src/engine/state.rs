@@ -29,6 +29,7 @@ pub type Pairs<'a> = [(Cow<'a, str>, Cow<'a, str>)];
 const FLOW: &str = "flow";
 const STEP: &str = "step";
 const ATTEMPT: &str = "try";
+const MISSES: &str = "miss";
 const IDLE: &str = "idle";
 const VERSION: &str = "v";
 const RETURNS: &str = "ret";
@@ -46,8 +47,11 @@ pub struct CallState {
     pub flow: String,
     /// The step that is waiting for this webhook's result.
     pub step: String,
-    /// Failed tries of the current menu.
+    /// Failed tries of the current menu; only the silent ones when the
+    /// menu counts wrong answers apart.
     pub attempt: u32,
+    /// Wrong answers at the current menu, when it counts them apart.
+    pub misses: u32,
     /// Turns in a row in which the caller gave no input.
     pub idle: u32,
     pub vars: BTreeMap<String, String>,
@@ -112,6 +116,7 @@ impl CallState {
             flow: get(FLOW).map(|flow| flow.to_string()).unwrap_or_default(),
             step,
             attempt: get(ATTEMPT).and_then(|v| v.parse().ok()).unwrap_or(0),
+            misses: get(MISSES).and_then(|v| v.parse().ok()).unwrap_or(0),
             idle: get(IDLE).and_then(|v| v.parse().ok()).unwrap_or(0),
             vars: BTreeMap::new(),
             version: get(VERSION).map(|version| version.to_string()),
@@ -138,8 +143,10 @@ impl CallState {
     /// Whether a query key is part of the state rather than a parameter the
     /// flow author might read in a template.
     pub fn is_state_key(key: &str) -> bool {
-        matches!(key, STEP | ATTEMPT | IDLE | VERSION | RETURNS | SEAL)
-            || key.starts_with(VAR_PREFIX)
+        matches!(
+            key,
+            STEP | ATTEMPT | MISSES | IDLE | VERSION | RETURNS | SEAL
+        ) || key.starts_with(VAR_PREFIX)
     }
 
     /// Sets a variable, trimming its value to [`MAX_VALUE_LEN`] and
@@ -153,6 +160,12 @@ impl CallState {
             end -= 1;
         }
         self.vars.insert(name.to_owned(), value[..end].to_owned());
+    }
+
+    /// Forgets a variable: the step that saves it heard nothing this time,
+    /// and an answer from an earlier visit must not pass for this one's.
+    pub fn unset_var(&mut self, name: &str) {
+        self.vars.remove(name);
     }
 
     /// The URL Twilio posts the next webhook to, sealed with `key`: `base`
@@ -187,6 +200,9 @@ impl CallState {
         }
         if self.attempt > 0 {
             append_pair(url, ATTEMPT, &self.attempt.to_string());
+        }
+        if self.misses > 0 {
+            append_pair(url, MISSES, &self.misses.to_string());
         }
         if self.idle > 0 {
             append_pair(url, IDLE, &self.idle.to_string());
@@ -252,6 +268,7 @@ mod tests {
             flow: "vault".into(),
             step: "pin".into(),
             attempt: 1,
+            misses: 1,
             idle: 2,
             vars: BTreeMap::new(),
             version: Some("3f2a9c01b7de".into()),
@@ -270,6 +287,7 @@ mod tests {
             flow: "main".into(),
             step: "menu".into(),
             attempt: 2,
+            misses: 3,
             idle: 1,
             vars: BTreeMap::new(),
             version: Some("3f2a9c01b7de".into()),
@@ -298,6 +316,7 @@ mod tests {
                 flow: flow.clone(),
                 step: step.clone(),
                 attempt: 1,
+                misses: 0,
                 idle: 0,
                 vars: vars.clone(),
                 version: Some("3f2a9c01b7de".into()),
@@ -366,6 +385,7 @@ mod tests {
             ("var.account=123456", "var.account=654321"),
             ("idle=2", "idle=4294967295"),
             ("try=1", "try=0"),
+            ("miss=1", "miss=4294967295"),
             ("v=3f2a9c01b7de", "v=000000000000"),
             // A sub-flow would come back somewhere else, or nowhere.
             ("ret=main%3Averify", "ret=main%3Apaid"),

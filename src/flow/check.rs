@@ -1,6 +1,6 @@
 //! Checks across steps and flows, once every flow is compiled: steps that
-//! no call can reach, and loops that would spin without ever waiting for the
-//! caller or ending the call.
+//! no call can reach, loops that would spin without ever waiting for the
+//! caller or ending the call, and gathers that wait in silence.
 
 use std::collections::{HashMap, VecDeque};
 
@@ -36,6 +36,41 @@ pub(super) fn check_steps(flows: &[Flow], indexes: &[&PositionIndex], report: &m
     warn_unreachable(flows, indexes, report);
     refuse_endless_loops(flows, indexes, report);
     super::calls::check_calls(flows, indexes, report);
+    warn_silent_gathers(flows, indexes, report);
+}
+
+/// A gather with no `say` or `play` of its own is fine when a `say` or
+/// `play` step leads straight into it: that prompt is spoken in the same
+/// turn, just before the wait. Only a gather nothing is said before
+/// leaves the caller in silence.
+fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+    let mut prompted: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
+    for (id, flow) in flows.iter().enumerate() {
+        for step in &flow.steps {
+            if !matches!(step.action, Action::Say(_) | Action::Play(_)) {
+                continue;
+            }
+            match step.next {
+                Some(Target::Step(next)) => prompted[id][next] = true,
+                Some(Target::Flow(other, next)) => prompted[other][next] = true,
+                Some(Target::Hangup | Target::End) | None => {}
+            }
+        }
+    }
+    for (id, flow) in flows.iter().enumerate() {
+        for (step_id, step) in flow.steps.iter().enumerate() {
+            let Action::Gather(gather) = &step.action else {
+                continue;
+            };
+            if gather.prompts.is_empty() && !prompted[id][step_id] {
+                report.push(Diagnostic::warning(
+                    &flow.file,
+                    indexes[id].key(&format!("steps.{}.gather", step.name)),
+                    "the caller hears nothing while this waits: add `say` or `play`, or lead into it from a `say` step",
+                ));
+            }
+        }
+    }
 }
 
 fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {

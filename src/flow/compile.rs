@@ -97,6 +97,7 @@ pub(super) fn compile_flow(
             language: spec.language.as_deref(),
             timezone: spec.timezone.as_deref(),
             returns: &spec.returns,
+            speech: spec.speech.as_ref(),
         },
     };
     flow(&mut cx, spec)
@@ -106,6 +107,9 @@ fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
     let timezone = cx.timezone(spec.timezone.as_deref(), "timezone");
     for (i, name) in spec.returns.iter().enumerate() {
         cx.check_variable_value(name, &format!("returns.{i}"));
+    }
+    if let Some(speech) = &spec.speech {
+        speech.check(cx, "speech");
     }
     let numbers = spec
         .numbers

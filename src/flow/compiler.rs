@@ -10,6 +10,7 @@ use jiff::tz::TimeZone;
 
 use super::diagnostic::{Diagnostic, Position, Report, closest};
 use super::position::PositionIndex;
+use super::steps::speech::SpeechOptions;
 use super::target::{FlowId, StepId, Target};
 use super::template::{Templates, Text};
 use super::yaml::Scalar;
@@ -75,6 +76,7 @@ pub(super) struct FlowDefaults<'a> {
     pub timezone: Option<&'a str>,
     /// `returns`: what the flow's `return` steps may set.
     pub returns: &'a [String],
+    pub speech: Option<&'a SpeechOptions>,
 }
 
 /// What step kinds compile with: where they are in the file, the flow's
@@ -123,6 +125,10 @@ impl Compiler<'_> {
 
     pub(crate) fn flow_language(&self) -> Option<String> {
         self.defaults.language.map(str::to_owned)
+    }
+
+    pub(crate) fn flow_speech(&self) -> Option<SpeechOptions> {
+        self.defaults.speech.cloned()
     }
 
     pub(crate) fn flow_timezone(&self) -> Option<String> {

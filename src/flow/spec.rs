@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::steps::StepSpec;
 /// The simulator's API names dial outcomes as the flow language does.
 pub use super::steps::dial::DialOutcome;
+use super::steps::speech::SpeechOptions;
 
 /// One file in the flows folder.
 #[derive(Debug, Deserialize)]
@@ -23,6 +24,9 @@ pub struct FlowSpec {
     pub voice: Option<String>,
     /// Default language of every `say` and speech `gather` in this flow.
     pub language: Option<String>,
+    /// Defaults for how every `gather` and `menu` in this flow listens:
+    /// speech model, barge-in and the rest.
+    pub speech: Option<SpeechOptions>,
     /// IANA time zone for `hours` and for `now` in templates.
     pub timezone: Option<String>,
     /// Called numbers (E.164) whose calls this flow answers.

@@ -134,7 +134,20 @@ pub(crate) fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnosti
         return diagnostic.with_help(help);
     }
     if let Some(rest) = detail.strip_prefix("unknown variant ") {
-        return Diagnostic::error(file, position, format!("unknown value {rest}{within}"));
+        let diagnostic = Diagnostic::error(file, position, format!("unknown value {rest}{within}"));
+        // A step's own `on` is a dial's; a menu's routes sit inside the menu.
+        // Steps are also read one by one, where the step's `on` is just `on`.
+        let menu_route = rest.starts_with("`no_input`") || rest.starts_with("`no_match`");
+        let step_on = path.as_deref().is_some_and(|p| {
+            p == "on"
+                || p.starts_with("steps.") && p.ends_with(".on") && p.matches('.').count() == 2
+        });
+        if menu_route && step_on {
+            return diagnostic.with_help(
+                "a menu's `on` goes inside the menu, beside `otherwise`: `menu: { ..., on: { no_input: ... } }`",
+            );
+        }
+        return diagnostic;
     }
     if let Some(field) = detail
         .strip_prefix("missing field `")

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::play::PlaySpec;
 use super::prompt::Prompt;
 use super::say::SaySpec;
+use super::speech::{self, SpeechOptions};
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::{StepId, Target};
@@ -24,6 +25,13 @@ pub(crate) struct GatherSpec {
     pub(crate) speech_timeout: Option<Scalar>,
     pub(crate) hints: Option<OneOrMany<String>>,
     pub(crate) language: Option<String>,
+    /// How the step listens ([`speech`]): over the flow's `speech:`.
+    pub(crate) speech_model: Option<String>,
+    pub(crate) enhanced: Option<bool>,
+    pub(crate) profanity_filter: Option<bool>,
+    pub(crate) barge_in: Option<bool>,
+    pub(crate) action_on_empty_result: Option<bool>,
+    pub(crate) max_speech_time: Option<u32>,
     /// The variable that receives what the caller pressed or said.
     pub(crate) save_as: Option<String>,
 }
@@ -46,6 +54,7 @@ pub struct Gather {
     pub speech_timeout: Option<String>,
     pub hints: Option<String>,
     pub language: Option<String>,
+    pub speech: SpeechOptions,
     pub save_as: Option<String>,
 }
 
@@ -60,14 +69,9 @@ impl StepKind for Gather {
             .as_ref()
             .map(|i| i.0.clone())
             .unwrap_or_else(|| vec![InputMode::Dtmf]);
+        // A gather without a prompt of its own is checked across steps
+        // (`check`): the `say` just before it may be its prompt.
         let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &path);
-        if prompts.is_empty() {
-            let at = cx.key(&path);
-            cx.warning(
-                at,
-                "the caller hears nothing while this waits: add `say` or `play`",
-            );
-        }
         let speech = input.contains(&InputMode::Speech);
         Gather {
             prompts,
@@ -82,6 +86,7 @@ impl StepKind for Gather {
                 .clone()
                 .or_else(|| cx.flow_language())
                 .filter(|_| speech),
+            speech: SpeechOptions::compile(cx, &speech::written!(spec), &path, speech),
             save_as: cx.save_as(&spec.save_as, &format!("{path}.save_as")),
             input,
         }
@@ -104,8 +109,12 @@ impl StepKind for Gather {
     ) -> Result<Option<Target>, StepError> {
         let input = call.given("Digits").or_else(|| call.given("SpeechResult"));
         call.heard(input.is_some())?;
-        if let (Some(var), Some(input)) = (&self.save_as, input) {
-            call.set_var(var, input);
+        // Nothing heard leaves the variable unset, even when an earlier
+        // visit set it: a flow that loops back must not act on that answer.
+        match (&self.save_as, input) {
+            (Some(var), Some(input)) => call.set_var(var, input),
+            (Some(var), None) => call.unset_var(var),
+            (None, _) => {}
         }
         Ok(Some(next))
     }
@@ -134,7 +143,7 @@ impl Gather {
             })
             .collect::<Vec<_>>()
             .join(" ");
-        let mut element = Element::new("Gather")
+        let element = Element::new("Gather")
             .attr("action", action)
             .attr_opt("input", (input != "dtmf").then_some(input))
             .attr_opt("numDigits", self.num_digits.map(|n| n.to_string()))
@@ -143,6 +152,7 @@ impl Gather {
             .attr_opt("speechTimeout", self.speech_timeout.as_deref())
             .attr_opt("hints", self.hints.as_deref())
             .attr_opt("language", self.language.as_deref());
+        let mut element = self.speech.apply(element);
         element.children = prompts;
         element
     }

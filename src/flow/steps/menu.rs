@@ -1,13 +1,23 @@
 //! `menu`: a gather whose answer picks one of its options, by key or by
 //! word, with retries and messages for silence and for unknown choices.
+//!
+//! Silence and a wrong answer are different failures: a caller who says
+//! nothing may have gone, one who presses 9 is still there. So a menu may
+//! count them apart (`retries: { no_input: 1, no_match: 3 }`) and send each
+//! somewhere of its own once its tries run out (`on: { no_input: …,
+//! no_match: … }`), falling back to `otherwise`.
+
+use std::fmt;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use super::gather::{Gather, InputMode};
 use super::play::PlaySpec;
 use super::prompt::Prompt;
 use super::say::{SaySpec, Speech};
+use super::speech::{self, SpeechOptions};
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::{StepId, Target};
@@ -23,28 +33,122 @@ pub(crate) struct MenuSpec {
     pub(crate) speech_timeout: Option<Scalar>,
     pub(crate) hints: Option<OneOrMany<String>>,
     pub(crate) language: Option<String>,
+    /// How the step listens ([`speech`]): over the flow's `speech:`.
+    pub(crate) speech_model: Option<String>,
+    pub(crate) enhanced: Option<bool>,
+    pub(crate) profanity_filter: Option<bool>,
+    pub(crate) barge_in: Option<bool>,
+    pub(crate) action_on_empty_result: Option<bool>,
+    pub(crate) max_speech_time: Option<u32>,
     /// Key or word → step.
     pub(crate) options: IndexMap<Scalar, String>,
     /// Extra tries after the first when the caller is silent or picks
-    /// nothing known.
-    pub(crate) retries: Option<u32>,
+    /// nothing known: one count for both, or one for each.
+    pub(crate) retries: Option<RetriesSpec>,
     pub(crate) no_input: Option<Shorthand<SaySpec>>,
     pub(crate) no_match: Option<Shorthand<SaySpec>>,
     /// Where the call goes when the tries are used up.
     pub(crate) otherwise: Option<String>,
+    /// Where the call goes when the tries are used up by silence, or by
+    /// wrong answers; `otherwise` for the one left out.
+    pub(crate) on: Option<IndexMap<Failure, String>>,
     /// The variable that receives the option the caller chose.
     pub(crate) save_as: Option<String>,
 }
+
+/// `retries: 2`, or `retries: { no_input: 1, no_match: 3 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetriesSpec {
+    Together(u32),
+    Apart {
+        no_input: Option<u32>,
+        no_match: Option<u32>,
+    },
+}
+
+impl<'de> Deserialize<'de> for RetriesSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Apart {
+            no_input: Option<u32>,
+            no_match: Option<u32>,
+        }
+        struct RetriesVisitor;
+        impl<'de> Visitor<'de> for RetriesVisitor {
+            type Value = RetriesSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number of retries, or a map such as `{ no_input: 1, no_match: 3 }`")
+            }
+            // Text is most likely a number mistyped: say what one looks like.
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Err(E::invalid_type(de::Unexpected::Str(v), &"a whole number"))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                u32::try_from(v)
+                    .map(RetriesSpec::Together)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                u64::try_from(v)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                    .and_then(|v| self.visit_u64(v))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let Apart { no_input, no_match } =
+                    Apart::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RetriesSpec::Apart { no_input, no_match })
+            }
+        }
+        deserializer.deserialize_any(RetriesVisitor)
+    }
+}
+
+/// How a try at a menu failed: the caller gave nothing, or gave something
+/// that is not an option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Failure {
+    NoInput,
+    NoMatch,
+}
+
+impl Failure {
+    /// As written in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::NoInput => "no_input",
+            Failure::NoMatch => "no_match",
+        }
+    }
+}
+
+/// How many failed tries a menu allows after the first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retries {
+    /// Silence and wrong answers use up the same tries.
+    Together(u32),
+    /// Each kind of failure has its own tries, counted apart.
+    Apart { no_input: u32, no_match: u32 },
+}
+
+/// Extra tries when `retries` is left out, or one of its counts is.
+const DEFAULT_RETRIES: u32 = 2;
 
 #[derive(Debug)]
 pub struct Menu {
     pub gather: Gather,
     pub options: Vec<MenuOption>,
-    pub retries: u32,
+    pub retries: Retries,
     pub no_input: Option<Speech>,
     pub no_match: Option<Speech>,
     /// Where the call goes when the tries are used up; `None` ends it.
     pub otherwise: Option<Target>,
+    /// Where the call goes when silence used up the tries; `otherwise`
+    /// when `None`.
+    pub on_no_input: Option<Target>,
+    /// Where the call goes when wrong answers used up the tries.
+    pub on_no_match: Option<Target>,
 }
 
 #[derive(Debug)]
@@ -134,7 +238,10 @@ impl StepKind for Menu {
                        say: &Option<Shorthand<SaySpec>>,
                        field: &str,
                        default: &str| match say {
-            Some(Shorthand(say)) => Some(Speech::compile(cx, say, &format!("{path}.{field}"))),
+            // `""` is how an author silences the built-in words.
+            Some(Shorthand(say)) => {
+                Some(Speech::compile_message(cx, say, &format!("{path}.{field}")))
+            }
             None => english.then(|| Speech::built_in(cx, default)),
         };
         let no_input = message(
@@ -149,6 +256,15 @@ impl StepKind for Menu {
             "no_match",
             "Sorry, that is not one of the choices.",
         );
+        let mut routes = IndexMap::new();
+        for (failure, target) in spec.on.iter().flatten() {
+            let key = failure.as_str();
+            routes.insert(
+                *failure,
+                cx.step_target(target, &format!("{path}.on.{key}")),
+            );
+        }
+        let route = |failure: Failure| routes.get(&failure).copied();
         Menu {
             gather: Gather {
                 prompts,
@@ -164,22 +280,34 @@ impl StepKind for Menu {
                     .clone()
                     .or_else(|| cx.flow_language())
                     .filter(|_| speech),
+                speech: SpeechOptions::compile(cx, &speech::written!(spec), &path, speech),
                 save_as: cx.save_as(&spec.save_as, &format!("{path}.save_as")),
             },
             options,
-            retries: spec.retries.unwrap_or(2),
+            retries: match spec.retries {
+                None => Retries::Together(DEFAULT_RETRIES),
+                Some(RetriesSpec::Together(n)) => Retries::Together(n),
+                Some(RetriesSpec::Apart { no_input, no_match }) => Retries::Apart {
+                    no_input: no_input.unwrap_or(DEFAULT_RETRIES),
+                    no_match: no_match.unwrap_or(DEFAULT_RETRIES),
+                },
+            },
             no_input,
             no_match,
             otherwise: spec
                 .otherwise
                 .as_ref()
                 .map(|t| cx.step_target(t, &format!("{path}.otherwise"))),
+            on_no_input: route(Failure::NoInput),
+            on_no_match: route(Failure::NoMatch),
         }
     }
 
     fn targets(&self, _next: Target, out: &mut Vec<Target>) {
         out.extend(self.options.iter().map(|o| o.target));
-        out.push(self.otherwise.unwrap_or(Target::Hangup));
+        let otherwise = self.otherwise.unwrap_or(Target::Hangup);
+        out.push(self.on_no_input.unwrap_or(otherwise));
+        out.push(self.on_no_match.unwrap_or(otherwise));
     }
 
     async fn perform<'w>(
@@ -202,24 +330,41 @@ impl StepKind for Menu {
         call.heard(digits.is_some() || speech.is_some())?;
         if let Some(option) = self.choose(digits, speech) {
             *call.attempt() = 0;
+            *call.misses() = 0;
             if let Some(var) = &self.gather.save_as {
                 call.set_var(var, &option.key);
             }
             return Ok(Some(option.target));
         }
-        let message = if digits.is_none() && speech.is_none() {
-            &self.no_input
+        // No option was chosen this time, so none is saved: an answer from
+        // an earlier visit must not pass for this one's.
+        if let Some(var) = &self.gather.save_as {
+            call.unset_var(var);
+        }
+        let failure = if digits.is_none() && speech.is_none() {
+            Failure::NoInput
         } else {
-            &self.no_match
+            Failure::NoMatch
+        };
+        let message = match failure {
+            Failure::NoInput => &self.no_input,
+            Failure::NoMatch => &self.no_match,
         };
         if let Some(message) = message {
             message.say(call)?;
         }
-        let attempt = call.attempt();
-        *attempt = attempt.saturating_add(1);
-        if *attempt > self.retries {
-            *attempt = 0;
-            return Ok(Some(self.otherwise.unwrap_or(Target::Hangup)));
+        // With one count, `try` holds every failed try; counted apart, it
+        // holds the silent ones and `miss` the wrong answers.
+        let (count, allowed) = match (self.retries, failure) {
+            (Retries::Together(n), _) => (call.attempt(), n),
+            (Retries::Apart { no_input, .. }, Failure::NoInput) => (call.attempt(), no_input),
+            (Retries::Apart { no_match, .. }, Failure::NoMatch) => (call.misses(), no_match),
+        };
+        *count = count.saturating_add(1);
+        if *count > allowed {
+            *call.attempt() = 0;
+            *call.misses() = 0;
+            return Ok(Some(self.route(failure)));
         }
         Ok(Some(Target::Step(here)))
     }
@@ -231,6 +376,15 @@ const SPOKEN_DIGITS: [&str; 10] = [
 ];
 
 impl Menu {
+    /// Where the call goes once `failure` used up the tries.
+    pub fn route(&self, failure: Failure) -> Target {
+        let route = match failure {
+            Failure::NoInput => self.on_no_input,
+            Failure::NoMatch => self.on_no_match,
+        };
+        route.or(self.otherwise).unwrap_or(Target::Hangup)
+    }
+
     /// The option a caller picked, by keys or by words. Flow test coverage
     /// counts options with it, exactly as calls choose them.
     pub(crate) fn choose(&self, digits: Option<&str>, speech: Option<&str>) -> Option<&MenuOption> {
@@ -305,13 +459,16 @@ mod tests {
                 speech_timeout: None,
                 hints: None,
                 language: None,
+                speech: SpeechOptions::default(),
                 save_as: None,
             },
             options,
-            retries: 2,
+            retries: Retries::Together(2),
             no_input: None,
             no_match: None,
             otherwise: None,
+            on_no_input: None,
+            on_no_match: None,
         }
     }
 

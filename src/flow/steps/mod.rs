@@ -23,6 +23,7 @@ pub mod record;
 pub mod reject;
 pub mod say;
 pub mod set;
+pub mod speech;
 
 use std::borrow::Cow;
 
@@ -123,6 +124,8 @@ pub(crate) trait Call<'w> {
     /// Whether a branch condition holds for this call.
     fn holds(&mut self, condition: &Text) -> Result<bool, StepError>;
     fn set_var(&mut self, name: &str, value: &str);
+    /// Forgets a variable, in templates and in the callback URL alike.
+    fn unset_var(&mut self, name: &str);
     /// Appends a verb to the answer.
     fn emit(&mut self, verb: Element);
     /// The URL that brings the next webhook back to the current step.
@@ -135,6 +138,9 @@ pub(crate) trait Call<'w> {
     fn enter_sub_flow(&mut self) -> Result<(), StepError>;
     /// The failed tries of the current step, which a menu counts.
     fn attempt(&mut self) -> &mut u32;
+    /// The wrong answers at the current step, for a menu that counts them
+    /// apart from silence.
+    fn misses(&mut self) -> &mut u32;
     /// Counts a dial the call is about to place against the line's dial limits (only browser
     /// calls are counted); `Err` names the limit it ran into.
     fn count_dial(&mut self) -> Result<(), crate::dial_limit::Limited>;

@@ -36,22 +36,24 @@ impl Prompt {
         prompts
     }
 
-    /// The prompts' verbs, rendered for this call.
+    /// The prompts' verbs, rendered for this call; text that renders
+    /// empty says nothing.
     pub(crate) fn render_all<'w>(
         prompts: &[Prompt],
         call: &mut impl Call<'w>,
     ) -> Result<Vec<Element>, StepError> {
-        prompts
-            .iter()
-            .map(|prompt| {
-                Ok(match prompt {
-                    Prompt::Say(speech) => speech.verb_saying(&call.render(&speech.text)?),
-                    Prompt::Play(play) => {
-                        let url = play.url.as_ref().map(|url| call.render(url)).transpose()?;
-                        play.verb_playing(url.as_deref())
-                    }
-                })
-            })
-            .collect()
+        let mut verbs = Vec::with_capacity(prompts.len());
+        for prompt in prompts {
+            match prompt {
+                Prompt::Say(speech) => {
+                    verbs.extend(speech.verb_saying(&call.render(&speech.text)?))
+                }
+                Prompt::Play(play) => {
+                    let url = play.url.as_ref().map(|url| call.render(url)).transpose()?;
+                    verbs.push(play.verb_playing(url.as_deref()));
+                }
+            }
+        }
+        Ok(verbs)
     }
 }

@@ -1,5 +1,9 @@
 //! `say`: words spoken with text to speech, as `<Say>`. Other kinds say
 //! things too (a menu's prompt, a dial's warning); they use [`Speech`].
+//!
+//! Text that is empty, or that a template renders empty, says nothing and
+//! writes no `<Say>` at all: Twilio logs warning 13520 for an empty one, and
+//! `no_input: ""` is how a menu's built-in apology is silenced.
 
 use serde::Deserialize;
 
@@ -46,16 +50,22 @@ impl Speech {
     /// Compiles a `say` found at `path`; the flow's voice and language
     /// apply where the `say` names none.
     pub(crate) fn compile(cx: &mut Compiler<'_>, say: &SaySpec, path: &str) -> Speech {
+        if say.text.as_str().trim().is_empty() {
+            let at = cx.value(path);
+            cx.warning(at, "this says nothing: the text is empty");
+        }
+        Speech::compile_message(cx, say, path)
+    }
+
+    /// Compiles a message that may be empty on purpose, such as a menu's
+    /// `no_input: ""`, which silences the built-in words.
+    pub(crate) fn compile_message(cx: &mut Compiler<'_>, say: &SaySpec, path: &str) -> Speech {
         // The short form `say: Hello` has its text at the key's value.
         let text_path = if cx.value(path) == cx.value(&format!("{path}.text")) {
             path.to_owned()
         } else {
             format!("{path}.text")
         };
-        if say.text.as_str().trim().is_empty() {
-            let at = cx.value(path);
-            cx.warning(at, "this says nothing: the text is empty");
-        }
         Speech {
             text: cx.text(say.text.as_str(), &text_path),
             voice: say.voice.clone().or_else(|| cx.flow_voice()),
@@ -84,21 +94,25 @@ impl Speech {
         }
     }
 
-    /// `<Say>` saying `text`, this speech's text as rendered.
-    pub(crate) fn verb_saying(&self, text: &str) -> Element {
-        verb(
-            text,
-            self.voice.as_deref(),
-            self.language.as_deref(),
-            self.loop_count,
-        )
+    /// `<Say>` saying `text`, this speech's text as rendered; `None` when
+    /// there is nothing to say.
+    pub(crate) fn verb_saying(&self, text: &str) -> Option<Element> {
+        (!text.trim().is_empty()).then(|| {
+            verb(
+                text,
+                self.voice.as_deref(),
+                self.language.as_deref(),
+                self.loop_count,
+            )
+        })
     }
 
-    /// Says it on the call.
+    /// Says it on the call, unless it renders empty.
     pub(crate) fn say<'w>(&self, call: &mut impl Call<'w>) -> Result<(), StepError> {
         let text = call.render(&self.text)?;
-        let verb = self.verb_saying(&text);
-        call.emit(verb);
+        if let Some(verb) = self.verb_saying(&text) {
+            call.emit(verb);
+        }
         Ok(())
     }
 }
