@@ -300,3 +300,79 @@ fn a_deeply_nested_file_is_refused_before_it_is_parsed() {
     };
     load_sources(vec![source]).unwrap_or_else(|r| panic!("{r}"));
 }
+
+/// The report of loading one flow written here, as `flows/main.yaml`:
+/// `Err` with the errors, or `Ok` with the warnings.
+fn load_text(text: &str) -> Result<String, String> {
+    let source = Source {
+        name: "main".into(),
+        file: "flows/main.yaml".into(),
+        text: text.into(),
+    };
+    match load_sources(vec![source]) {
+        Ok(loaded) => Ok(loaded.warnings.to_string()),
+        Err(report) => Err(report.to_string()),
+    }
+}
+
+#[test]
+fn a_prompt_list_beside_say_or_play_is_an_error_naming_both_keys() {
+    let report = load_text(
+        "steps:\n  ask:\n    gather:\n      say: Hello.\n      prompt:\n        - say: Welcome back.\n",
+    )
+    .unwrap_err();
+    assert!(
+        report.contains("flows/main.yaml:5:7: error: `prompt` and `say` cannot both be given"),
+        "{report}"
+    );
+    let report = load_text(
+        "steps:\n  leave:\n    record:\n      say: Hi.\n      play: https://example.com/a.mp3\n      prompt: [pause: 1]\n",
+    )
+    .unwrap_err();
+    assert!(
+        report
+            .contains("flows/main.yaml:6:7: error: `prompt`, `say` and `play` cannot all be given"),
+        "{report}"
+    );
+}
+
+#[test]
+fn a_prompt_item_is_exactly_one_say_play_or_pause() {
+    let report = load_text(
+        "steps:\n  ask:\n    menu:\n      prompt:\n        - say: Hello.\n          pause: 1\n        - {}\n      options: { 1: hangup }\n",
+    )
+    .unwrap_err();
+    assert!(
+        report
+            .contains("flows/main.yaml:5:11: error: a prompt item is one `say`, `play` or `pause`"),
+        "{report}"
+    );
+    assert!(
+        report.contains("flows/main.yaml:7:11: error: this prompt item is empty"),
+        "{report}"
+    );
+    // An item is checked as the step of its name is: a play needs a URL.
+    let report =
+        load_text("steps:\n  ask:\n    gather:\n      prompt:\n        - play: { loop: 2 }\n")
+            .unwrap_err();
+    assert!(
+        report.contains("flows/main.yaml:5:11: error: `play` needs a `url`"),
+        "{report}"
+    );
+}
+
+#[test]
+fn the_caller_hears_nothing_warning_counts_prompt_lists() {
+    let warnings =
+        load_text("steps:\n  ask:\n    gather:\n      prompt:\n        - say: Your PIN?\n")
+            .unwrap();
+    assert!(!warnings.contains("hears nothing"), "{warnings}");
+    // Silence alone is nothing to hear.
+    let warnings =
+        load_text("steps:\n  ask:\n    gather:\n      prompt:\n        - pause: 2\n").unwrap();
+    assert!(
+        warnings
+            .contains("flows/main.yaml:3:5: warning: the caller hears nothing while this waits"),
+        "{warnings}"
+    );
+}

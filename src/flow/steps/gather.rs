@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::play::PlaySpec;
-use super::prompt::Prompt;
+use super::prompt::{Prompt, PromptItemSpec};
 use super::say::SaySpec;
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
@@ -17,6 +17,8 @@ use crate::twiml::Element;
 pub(crate) struct GatherSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,
     pub(crate) play: Option<Shorthand<PlaySpec>>,
+    /// A list of `say`, `play` and `pause` items, instead of `say` and `play`.
+    pub(crate) prompt: Option<Vec<PromptItemSpec>>,
     pub(crate) input: Option<OneOrMany<InputMode>>,
     pub(crate) num_digits: Option<u32>,
     pub(crate) finish_on_key: Option<String>,
@@ -60,8 +62,8 @@ impl StepKind for Gather {
             .as_ref()
             .map(|i| i.0.clone())
             .unwrap_or_else(|| vec![InputMode::Dtmf]);
-        let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &path);
-        if prompts.is_empty() {
+        let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &spec.prompt, &path);
+        if Prompt::silent(&prompts) {
             let at = cx.key(&path);
             cx.warning(
                 at,
