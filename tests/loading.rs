@@ -376,3 +376,12 @@ fn the_caller_hears_nothing_warning_counts_prompt_lists() {
         "{warnings}"
     );
 }
+
+#[test]
+fn hangup_false_is_an_error_not_a_step_that_does_nothing() {
+    let report = load_text("steps:\n  bye:\n    hangup: false\n").unwrap_err();
+    assert!(
+        report.contains("flows/main.yaml:3:5: error: `hangup` cannot be `false`"),
+        "{report}"
+    );
+}

@@ -60,6 +60,8 @@ snapshot_steps!(
     reject_rejected,
     hang_up_bare,
     hang_up_empty_map,
+    play_digits,
+    say_forever,
 );
 
 /// The verbs of the step's TwiML, and of the verb named `inside`, by name.
