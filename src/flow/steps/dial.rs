@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use super::prompt::{Prompt, PromptItemSpec};
+use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::dial_target::{self, AllowList, DialTarget, TargetKind};
@@ -358,7 +358,7 @@ impl StepKind for Dial {
             })
             .collect();
         Dial {
-            before: Prompt::compile_all(cx, &spec.say, &None, &spec.prompt, &dial_path),
+            before: Heard::BeforeVerb.prompts(cx, &spec.say, &None, &spec.prompt, &dial_path),
             nouns,
             caller_id,
             timeout: spec.timeout,

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::play::PlaySpec;
-use super::prompt::{Prompt, PromptItemSpec};
+use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::SaySpec;
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
@@ -62,7 +62,7 @@ impl StepKind for Gather {
             .as_ref()
             .map(|i| i.0.clone())
             .unwrap_or_else(|| vec![InputMode::Dtmf]);
-        let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &spec.prompt, &path);
+        let prompts = Heard::InGather.prompts(cx, &spec.say, &spec.play, &spec.prompt, &path);
         if Prompt::silent(&prompts) {
             let at = cx.key(&path);
             cx.warning(

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::gather::{Gather, InputMode};
 use super::play::PlaySpec;
-use super::prompt::{Prompt, PromptItemSpec};
+use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
@@ -119,7 +119,7 @@ impl StepKind for Menu {
             ),
             None => None,
         };
-        let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &spec.prompt, &path);
+        let prompts = Heard::InGather.prompts(cx, &spec.say, &spec.play, &spec.prompt, &path);
         if Prompt::silent(&prompts) {
             let at = cx.key(&path);
             cx.warning(

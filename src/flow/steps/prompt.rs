@@ -24,6 +24,31 @@ pub(crate) struct PromptItemSpec {
     pub(crate) pause: Option<u32>,
 }
 
+/// Where a step's prompt is heard, which decides what it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Heard {
+    /// Nested in a gather's or menu's `<Gather>`, so the caller can answer
+    /// before it ends.
+    InGather,
+    /// Before a record's or dial's verb.
+    BeforeVerb,
+}
+
+impl Heard {
+    /// The prompts of a step at `path` (such as `steps.ask.gather`) from its
+    /// `say`, `play` and `prompt` keys, in the order the caller hears them.
+    pub(crate) fn prompts(
+        self,
+        cx: &mut Compiler<'_>,
+        say: &Option<Shorthand<SaySpec>>,
+        play: &Option<Shorthand<PlaySpec>>,
+        list: &Option<Vec<PromptItemSpec>>,
+        path: &str,
+    ) -> Vec<Prompt> {
+        Prompt::compile_all(cx, say, play, list, path, self == Heard::InGather)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Prompt {
     Say(Speech),
@@ -33,14 +58,13 @@ pub enum Prompt {
 }
 
 impl Prompt {
-    /// The prompts of a step at `path` (such as `steps.ask.gather`) from its
-    /// `say`, `play` and `prompt` keys, in the order the caller hears them.
-    pub(crate) fn compile_all(
+    fn compile_all(
         cx: &mut Compiler<'_>,
         say: &Option<Shorthand<SaySpec>>,
         play: &Option<Shorthand<PlaySpec>>,
         list: &Option<Vec<PromptItemSpec>>,
         path: &str,
+        in_gather: bool,
     ) -> Vec<Prompt> {
         let mut prompts = Vec::new();
         if let Some(items) = list {
@@ -63,28 +87,26 @@ impl Prompt {
                 ));
             }
             for (i, item) in items.iter().enumerate() {
-                prompts.extend(Prompt::compile_item(
-                    cx,
-                    item,
-                    &format!("{path}.prompt.{i}"),
-                ));
+                let item = Prompt::compile_item(cx, item, &format!("{path}.prompt.{i}"), in_gather);
+                prompts.extend(item);
             }
         }
         if let Some(speech) = Speech::compile_optional(cx, say, &format!("{path}.say")) {
             prompts.push(Prompt::Say(speech));
         }
         if let Some(Shorthand(play)) = play {
-            prompts.push(Prompt::Play(Play::compile(
-                cx,
-                play,
-                &format!("{path}.play"),
-            )));
+            prompts.push(compile_play(cx, play, &format!("{path}.play"), in_gather));
         }
         prompts
     }
 
     /// One item of a `prompt:` list, at `path` (`….prompt.0`).
-    fn compile_item(cx: &mut Compiler<'_>, item: &PromptItemSpec, path: &str) -> Option<Prompt> {
+    fn compile_item(
+        cx: &mut Compiler<'_>,
+        item: &PromptItemSpec,
+        path: &str,
+        in_gather: bool,
+    ) -> Option<Prompt> {
         let given: Vec<&str> = [
             ("say", item.say.is_some()),
             ("play", item.play.is_some()),
@@ -115,11 +137,7 @@ impl Prompt {
                 &format!("{path}.say"),
             )))
         } else if let Some(Shorthand(play)) = &item.play {
-            Some(Prompt::Play(Play::compile(
-                cx,
-                play,
-                &format!("{path}.play"),
-            )))
+            Some(compile_play(cx, play, &format!("{path}.play"), in_gather))
         } else {
             item.pause.map(Prompt::Pause)
         }
@@ -161,4 +179,19 @@ impl Prompt {
         }
         Ok(verbs)
     }
+}
+
+/// A `play` at `path`. Twilio refuses `digits` on a `<Play>` nested in
+/// `<Gather>`, so there they are reported while the flow loads rather than
+/// failing the live call.
+fn compile_play(cx: &mut Compiler<'_>, play: &PlaySpec, path: &str, in_gather: bool) -> Prompt {
+    if in_gather && play.digits.is_some() {
+        let at = cx.key(&format!("{path}.digits"));
+        cx.error(
+            at,
+            "Twilio presses no `digits` while it listens for the caller",
+        )
+        .help = Some("press them in a `play` step before this one".into());
+    }
+    Prompt::Play(Play::compile(cx, play, path))
 }

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::play::PlaySpec;
-use super::prompt::{Prompt, PromptItemSpec};
+use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::SaySpec;
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
@@ -57,7 +57,7 @@ impl StepKind for Record {
     fn compile(spec: &RecordSpec, _step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self {
         let path = format!("{path}.record");
         Record {
-            prompts: Prompt::compile_all(cx, &spec.say, &spec.play, &spec.prompt, &path),
+            prompts: Heard::BeforeVerb.prompts(cx, &spec.say, &spec.play, &spec.prompt, &path),
             max_length: spec.max_length,
             timeout: spec.timeout,
             finish_on_key: cx.finish_on_key(&spec.finish_on_key, &format!("{path}.finish_on_key")),
