@@ -388,3 +388,74 @@ async fn a_return_point_rewritten_in_the_url_is_refused() {
         assert!(!twiml.contains("here. Verified"), "{edited}: {twiml}");
     }
 }
+
+const FORMS: &str = "tests/fixtures/flows/forms";
+
+/// Asserts that an answer of the call wrote `needle`: a verb with its
+/// attributes, as Twilio reads it.
+fn assert_wrote(call: &callflow::simulator::SimulatedCall, needle: &str) {
+    assert!(
+        call.exchanges.iter().any(|e| e.twiml.contains(needle)),
+        "no answer wrote {needle}\n{}",
+        call.transcript()
+    );
+}
+
+#[tokio::test]
+async fn a_prompt_list_is_heard_in_order_and_the_caller_answers_it() {
+    let call = call(FORMS, OPEN, CallSetup::default(), vec![press("2")]).await;
+    assert_eq!(
+        call.heard()[..2],
+        ["Welcome back.", "For billing press 1. To leave press 2."],
+        "{}",
+        call.transcript()
+    );
+    let first = &call.exchanges[0].twiml;
+    assert!(
+        first.contains(r#"<Say language="en-US">Welcome back.</Say><Pause length="1" /><Say"#),
+        "{first}"
+    );
+    assert!(
+        first.find("<Gather") < first.find("Welcome back."),
+        "{first}"
+    );
+    // Option 2 leads to a branch whose last arm is `goto: hangup`.
+    assert_eq!(call.ended(), Some(&CallEnd::Hangup));
+}
+
+#[tokio::test]
+async fn a_menus_messages_in_full_form_use_their_own_voice_and_language() {
+    let call = call(
+        FORMS,
+        OPEN,
+        CallSetup::default(),
+        vec![CallerAction::Silence, press("9")],
+    )
+    .await;
+    assert_wrote(
+        &call,
+        r#"<Say language="es-US" voice="Polly.Lupe">¿Hola?</Say>"#,
+    );
+    assert_wrote(
+        &call,
+        r#"<Say language="es-US" voice="Polly.Lupe">Esa no es una opción.</Say>"#,
+    );
+    // One retry, then `otherwise`: a branch to `hangup`.
+    assert_eq!(
+        call.ended(),
+        Some(&CallEnd::Hangup),
+        "{}",
+        call.transcript()
+    );
+}
+
+#[tokio::test]
+async fn a_dials_refusal_in_full_form_uses_its_own_voice() {
+    let call = call(FORMS, OPEN, CallSetup::default(), vec![press("1")]).await;
+    assert!(call.dialled().is_empty(), "{}", call.transcript());
+    assert_wrote(
+        &call,
+        r#"<Say language="es-US" voice="Polly.Lupe">Lo siento, no puedo llamar a ese número.</Say>"#,
+    );
+    assert_eq!(call.ended(), Some(&CallEnd::Hangup));
+}

@@ -457,3 +457,97 @@ fn a_gather_prompted_by_the_say_just_before_it_is_not_silent() {
         "{silent}"
     );
 }
+
+/// The report of loading one flow written here, as `flows/main.yaml`:
+/// `Err` with the errors, or `Ok` with the warnings.
+fn load_text(text: &str) -> Result<String, String> {
+    let source = Source {
+        name: "main".into(),
+        file: "flows/main.yaml".into(),
+        text: text.into(),
+    };
+    match load_sources(vec![source]) {
+        Ok(loaded) => Ok(loaded.warnings.to_string()),
+        Err(report) => Err(report.to_string()),
+    }
+}
+
+/// Asserts that the flow `text` does not load, and that its report has
+/// `line` (such as `flows/main.yaml:5:7: error: ...`).
+fn assert_refused_with(text: &str, line: &str) {
+    match load_text(text) {
+        Ok(warnings) => panic!("the flow should not load:\n{text}\n{warnings}"),
+        Err(report) => assert!(report.contains(line), "{report}"),
+    }
+}
+
+#[test]
+fn a_prompt_list_beside_say_or_play_is_an_error_naming_both_keys() {
+    assert_refused_with(
+        "steps:\n  ask:\n    gather:\n      say: Hello.\n      prompt:\n        - say: Welcome back.\n",
+        "flows/main.yaml:5:7: error: `prompt` and `say` cannot both be given",
+    );
+    assert_refused_with(
+        "steps:\n  leave:\n    record:\n      say: Hi.\n      play: https://example.com/a.mp3\n      prompt: [pause: 1]\n",
+        "flows/main.yaml:6:7: error: `prompt`, `say` and `play` cannot all be given",
+    );
+}
+
+#[test]
+fn a_prompt_item_is_exactly_one_say_play_or_pause() {
+    let flow = "steps:\n  ask:\n    menu:\n      prompt:\n        - say: Hello.\n          pause: 1\n        - {}\n      options: { 1: hangup }\n";
+    assert_refused_with(
+        flow,
+        "flows/main.yaml:5:11: error: a prompt item is one `say`, `play` or `pause`",
+    );
+    assert_refused_with(
+        flow,
+        "flows/main.yaml:7:11: error: this prompt item is empty",
+    );
+    // An item is checked as the step of its name is: a play needs a URL.
+    assert_refused_with(
+        "steps:\n  ask:\n    gather:\n      prompt:\n        - play: { loop: 2 }\n",
+        "flows/main.yaml:5:11: error: `play` needs a `url`",
+    );
+}
+
+#[test]
+fn the_caller_hears_nothing_warning_counts_prompt_lists() {
+    let warnings =
+        load_text("steps:\n  ask:\n    gather:\n      prompt:\n        - say: Your PIN?\n")
+            .unwrap();
+    assert!(!warnings.contains("hears nothing"), "{warnings}");
+    // Silence alone is nothing to hear.
+    let warnings =
+        load_text("steps:\n  ask:\n    gather:\n      prompt:\n        - pause: 2\n").unwrap();
+    assert!(
+        warnings
+            .contains("flows/main.yaml:3:5: warning: the caller hears nothing while this waits"),
+        "{warnings}"
+    );
+}
+
+#[test]
+fn hangup_false_is_an_error_not_a_step_that_does_nothing() {
+    assert_refused_with(
+        "steps:\n  bye:\n    hangup: false\n",
+        "flows/main.yaml:3:5: error: `hangup` cannot be `false`",
+    );
+}
+
+/// Twilio refuses `digits` on a `<Play>` inside `<Gather>`: the flow says
+/// so when it loads, in either form of a gather's prompt, not mid-call.
+#[test]
+fn digits_in_a_gathers_prompt_are_an_error() {
+    assert_refused_with(
+        "steps:\n  ask:\n    gather:\n      prompt:\n        - play: { digits: \"1234\" }\n",
+        "flows/main.yaml:5:19: error: Twilio presses no `digits`",
+    );
+    assert_refused_with(
+        "steps:\n  ask:\n    menu:\n      play: { digits: \"1\" }\n      options: { 1: hangup }\n",
+        "flows/main.yaml:4:15: error: Twilio presses no `digits`",
+    );
+    // Before a record, keys may be pressed.
+    load_text("steps:\n  leave:\n    record:\n      prompt:\n        - play: { digits: \"1\" }\n")
+        .unwrap();
+}

@@ -8,6 +8,7 @@ use super::diagnostic::{Diagnostic, Report};
 use super::model::{Flow, Step};
 use super::position::PositionIndex;
 use super::steps::Action;
+use super::steps::prompt::Prompt;
 use super::target::{FlowId, StepId, Target};
 
 type Node = (FlowId, StepId);
@@ -62,11 +63,11 @@ fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut 
             let Action::Gather(gather) = &step.action else {
                 continue;
             };
-            if gather.prompts.is_empty() && !prompted[id][step_id] {
+            if Prompt::silent(&gather.prompts) && !prompted[id][step_id] {
                 report.push(Diagnostic::warning(
                     &flow.file,
                     indexes[id].key(&format!("steps.{}.gather", step.name)),
-                    "the caller hears nothing while this waits: add `say` or `play`, or lead into it from a `say` step",
+                    "the caller hears nothing while this waits: add `say`, `play` or `prompt`, or lead into it from a `say` step",
                 ));
             }
         }

@@ -6,6 +6,7 @@
 
 use serde::Deserialize;
 
+use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::dial_target::{self, AllowList, DialTarget, TargetKind};
@@ -27,6 +28,8 @@ pub(crate) struct DialSpec {
     pub(crate) queue: Option<Scalar>,
     /// Said before dialling.
     pub(crate) say: Option<Shorthand<SaySpec>>,
+    /// Said and played before dialling: a list of `say`, `play` and `pause`.
+    pub(crate) prompt: Option<Vec<PromptItemSpec>>,
     pub(crate) caller_id: Option<Scalar>,
     pub(crate) timeout: Option<u32>,
     pub(crate) time_limit: Option<u32>,
@@ -138,7 +141,8 @@ impl DialOutcome {
 
 #[derive(Debug)]
 pub struct Dial {
-    pub before: Option<Speech>,
+    /// What the caller hears before the dial rings.
+    pub before: Vec<Prompt>,
     pub nouns: Vec<DialNoun>,
     pub caller_id: Option<Text>,
     pub timeout: Option<u32>,
@@ -354,7 +358,7 @@ impl StepKind for Dial {
             })
             .collect();
         Dial {
-            before: Speech::compile_optional(cx, &spec.say, &format!("{dial_path}.say")),
+            before: Heard::BeforeVerb.prompts(cx, &spec.say, &None, &spec.prompt, &dial_path),
             nouns,
             caller_id,
             timeout: spec.timeout,
@@ -407,8 +411,8 @@ impl StepKind for Dial {
             );
             return self.refuse(call);
         }
-        if let Some(before) = &self.before {
-            before.say(call)?;
+        for verb in Prompt::render_all(&self.before, call)? {
+            call.emit(verb);
         }
         let caller_id = self
             .caller_id

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::play::PlaySpec;
-use super::prompt::Prompt;
+use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::SaySpec;
 use super::speech::{self, SpeechOptions};
 use super::{Call, StepError, StepKind, StepSpec, Then};
@@ -18,6 +18,8 @@ use crate::twiml::Element;
 pub(crate) struct GatherSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,
     pub(crate) play: Option<Shorthand<PlaySpec>>,
+    /// A list of `say`, `play` and `pause` items, instead of `say` and `play`.
+    pub(crate) prompt: Option<Vec<PromptItemSpec>>,
     pub(crate) input: Option<OneOrMany<InputMode>>,
     pub(crate) num_digits: Option<u32>,
     pub(crate) finish_on_key: Option<String>,
@@ -71,7 +73,7 @@ impl StepKind for Gather {
             .unwrap_or_else(|| vec![InputMode::Dtmf]);
         // A gather without a prompt of its own is checked across steps
         // (`check`): the `say` just before it may be its prompt.
-        let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &path);
+        let prompts = Heard::InGather.prompts(cx, &spec.say, &spec.play, &spec.prompt, &path);
         let speech = input.contains(&InputMode::Speech);
         Gather {
             prompts,

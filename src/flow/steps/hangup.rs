@@ -42,7 +42,7 @@ pub(super) fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<
     let value = serde_yaml_ng::Value::deserialize(deserializer)?;
     match value {
         serde_yaml_ng::Value::Bool(false) => Err(de::Error::custom(
-            "`hangup: false` has no meaning: remove the step, or write `hangup: true`",
+            "`hangup` cannot be `false`, which has no meaning for a step: remove the step, or write `hangup: true`",
         )),
         _ => Ok(Some(())),
     }

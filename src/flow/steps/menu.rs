@@ -15,7 +15,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 
 use super::gather::{Gather, InputMode};
 use super::play::PlaySpec;
-use super::prompt::Prompt;
+use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::speech::{self, SpeechOptions};
 use super::{Call, StepError, StepKind, StepSpec, Then};
@@ -28,6 +28,8 @@ use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
 pub(crate) struct MenuSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,
     pub(crate) play: Option<Shorthand<PlaySpec>>,
+    /// A list of `say`, `play` and `pause` items, instead of `say` and `play`.
+    pub(crate) prompt: Option<Vec<PromptItemSpec>>,
     pub(crate) input: Option<OneOrMany<InputMode>>,
     pub(crate) timeout: Option<u32>,
     pub(crate) speech_timeout: Option<Scalar>,
@@ -221,8 +223,8 @@ impl StepKind for Menu {
             ),
             None => None,
         };
-        let prompts = Prompt::compile_all(cx, &spec.say, &spec.play, &path);
-        if prompts.is_empty() {
+        let prompts = Heard::InGather.prompts(cx, &spec.say, &spec.play, &spec.prompt, &path);
+        if Prompt::silent(&prompts) {
             let at = cx.key(&path);
             cx.warning(
                 at,

@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::play::PlaySpec;
-use super::prompt::Prompt;
+use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::SaySpec;
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
@@ -18,6 +18,8 @@ use crate::twiml::{Element, bool_text};
 pub(crate) struct RecordSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,
     pub(crate) play: Option<Shorthand<PlaySpec>>,
+    /// A list of `say`, `play` and `pause` items, instead of `say` and `play`.
+    pub(crate) prompt: Option<Vec<PromptItemSpec>>,
     /// Longest message in seconds.
     pub(crate) max_length: Option<u32>,
     /// Seconds of silence that end the recording.
@@ -55,7 +57,7 @@ impl StepKind for Record {
     fn compile(spec: &RecordSpec, _step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self {
         let path = format!("{path}.record");
         Record {
-            prompts: Prompt::compile_all(cx, &spec.say, &spec.play, &path),
+            prompts: Heard::BeforeVerb.prompts(cx, &spec.say, &spec.play, &spec.prompt, &path),
             max_length: spec.max_length,
             timeout: spec.timeout,
             finish_on_key: cx.finish_on_key(&spec.finish_on_key, &format!("{path}.finish_on_key")),
