@@ -139,7 +139,9 @@ const DEFAULT_RETRIES: u32 = 2;
 
 #[derive(Debug)]
 pub struct Menu {
-    pub gather: Gather,
+    /// Boxed: a menu carries a gather and two messages, and without the box
+    /// every step of every kind would be as large as a menu.
+    pub gather: Box<Gather>,
     pub options: Vec<MenuOption>,
     pub retries: Retries,
     pub no_input: Option<Speech>,
@@ -268,7 +270,7 @@ impl StepKind for Menu {
         }
         let route = |failure: Failure| routes.get(&failure).copied();
         Menu {
-            gather: Gather {
+            gather: Box::new(Gather {
                 prompts,
                 input,
                 num_digits,
@@ -284,7 +286,7 @@ impl StepKind for Menu {
                     .filter(|_| speech),
                 speech: SpeechOptions::compile(cx, &speech::written!(spec), &path, speech),
                 save_as: cx.save_as(&spec.save_as, &format!("{path}.save_as")),
-            },
+            }),
             options,
             retries: match spec.retries {
                 None => Retries::Together(DEFAULT_RETRIES),
@@ -452,7 +454,7 @@ mod tests {
             })
             .collect();
         Menu {
-            gather: Gather {
+            gather: Box::new(Gather {
                 prompts: Vec::new(),
                 input: vec![InputMode::Dtmf, InputMode::Speech],
                 num_digits: None,
@@ -463,7 +465,7 @@ mod tests {
                 language: None,
                 speech: SpeechOptions::default(),
                 save_as: None,
-            },
+            }),
             options,
             retries: Retries::Together(2),
             no_input: None,
