@@ -8,7 +8,10 @@ use std::path::Path;
 
 use jiff::tz::TimeZone;
 
+use indexmap::IndexMap;
+
 use super::diagnostic::{Diagnostic, Position, Report, closest};
+use super::languages::{LanguageSpec, Prompts};
 use super::position::PositionIndex;
 use super::steps::speech::SpeechOptions;
 use super::target::{FlowId, StepId, Target};
@@ -77,6 +80,8 @@ pub(super) struct FlowDefaults<'a> {
     /// `returns`: what the flow's `return` steps may set.
     pub returns: &'a [String],
     pub speech: Option<&'a SpeechOptions>,
+    /// `languages`: the default first.
+    pub languages: &'a IndexMap<String, LanguageSpec>,
 }
 
 /// What step kinds compile with: where they are in the file, the flow's
@@ -90,6 +95,8 @@ pub(crate) struct Compiler<'a> {
     pub(super) file: &'a Path,
     pub(super) index: &'a PositionIndex,
     pub(super) defaults: FlowDefaults<'a>,
+    /// The flow's prompt tables, compiled before its steps.
+    pub(super) prompts: Prompts,
 }
 
 impl Compiler<'_> {
@@ -119,12 +126,65 @@ impl Compiler<'_> {
         self.index.value(path)
     }
 
+    /// The flow's voice: `voice`, or the default language's.
     pub(crate) fn flow_voice(&self) -> Option<String> {
-        self.defaults.voice.map(str::to_owned)
+        self.defaults
+            .languages
+            .first()
+            .and_then(|(_, language)| language.voice.as_deref())
+            .or(self.defaults.voice)
+            .map(str::to_owned)
     }
 
+    /// The flow's language: `language`, or the first of `languages`.
     pub(crate) fn flow_language(&self) -> Option<String> {
-        self.defaults.language.map(str::to_owned)
+        self.defaults
+            .language
+            .or_else(|| self.defaults.languages.keys().next().map(String::as_str))
+            .map(str::to_owned)
+    }
+
+    /// The languages the flow speaks (codes, the default first), each with
+    /// its voice or the flow's; empty for a flow without `languages`.
+    pub(crate) fn languages(&self) -> Vec<(String, Option<String>)> {
+        self.defaults
+            .languages
+            .iter()
+            .map(|(code, language)| {
+                let voice = language.voice.as_deref().or(self.defaults.voice);
+                (code.clone(), voice.map(str::to_owned))
+            })
+            .collect()
+    }
+
+    /// The texts of the prompt `name`, one per language; reports a name the
+    /// flow's `prompts` do not have, at `path`.
+    pub(crate) fn prompt(&mut self, name: &str, path: &str) -> Option<Vec<Text>> {
+        if let Some(texts) = self.prompts.texts.get(name) {
+            return Some(texts.clone());
+        }
+        let at = self.index.value(path);
+        let known: Vec<String> = self.prompts.texts.keys().cloned().collect();
+        let help = match closest(name, known.iter().map(String::as_str)) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None if known.is_empty() => {
+                "add it under `prompts:`, with a text for each of `languages`".to_owned()
+            }
+            None => format!(
+                "the prompts are {}",
+                known
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        self.error(
+            at,
+            format!("there is no prompt named `{name}` in this flow"),
+        )
+        .help = Some(help);
+        None
     }
 
     pub(crate) fn flow_speech(&self) -> Option<SpeechOptions> {

@@ -13,7 +13,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::gather::{Gather, InputMode};
+use super::gather::{self, Gather, InputMode};
 use super::play::PlaySpec;
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
@@ -284,6 +284,7 @@ impl StepKind for Menu {
                     .clone()
                     .or_else(|| cx.flow_language())
                     .filter(|_| speech),
+                languages: gather::listen_in(cx, &spec.language, speech),
                 speech: SpeechOptions::compile(cx, &speech::written!(spec), &path, speech),
                 save_as: cx.save_as(&spec.save_as, &format!("{path}.save_as")),
             }),
@@ -463,6 +464,7 @@ mod tests {
                 speech_timeout: None,
                 hints: None,
                 language: None,
+                languages: Vec::new(),
                 speech: SpeechOptions::default(),
                 save_as: None,
             }),
