@@ -243,3 +243,22 @@ fn the_command_exits_0_when_all_pass_and_1_on_any_failure() {
         "{stdout}"
     );
 }
+
+#[tokio::test]
+async fn a_script_runs_in_the_language_its_file_or_call_names() {
+    let (result, output) = run("tests/fixtures/flowtests/languages", Options::default()).await;
+    let summary = result.unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!((summary.passed, summary.failed), (2, 1), "{output}");
+    assert!(
+        output.contains("PASS tests/desk.test.yaml: in Spanish by the file's language\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("PASS tests/desk.test.yaml: in English by the call's own language\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("FAIL tests/desk.test.yaml: in Spanish, expecting English\n"),
+        "{output}"
+    );
+}

@@ -26,6 +26,15 @@ fn answer_saying<'a>(call: &'a SimulatedCall, words: &str) -> &'a str {
         .unwrap_or_else(|| panic!("nothing says {words:?}:\n{}", call.transcript()))
 }
 
+/// Asserts that `words` are said in `voice` and `language` somewhere in
+/// the call, and returns the TwiML that says them.
+fn said_in<'a>(call: &'a SimulatedCall, voice: &str, language: &str, words: &str) -> &'a str {
+    let twiml = answer_saying(call, words);
+    let say = format!(r#"<Say language="{language}" voice="{voice}">{words}"#);
+    assert!(twiml.contains(&say), "{say}\n---\n{twiml}");
+    twiml
+}
+
 /// The opening `<Gather …>` tag of an answer.
 fn gather_tag(twiml: &str) -> &str {
     let start = twiml
@@ -38,29 +47,22 @@ fn gather_tag(twiml: &str) -> &str {
 #[tokio::test]
 async fn the_spanish_path_speaks_spanish_prompts_in_the_spanish_voice_and_listens_in_spanish() {
     let call = call(EXAMPLES, OPEN, to_the_line(), vec![press("2"), press("1")]).await;
-    let menu = answer_saying(&call, "Para nuestro horario");
-    assert!(
-        menu.contains(r#"<Say language="es-US" voice="Polly.Lupe">Para nuestro horario, oprima 1"#),
-        "{menu}"
+    let menu = said_in(
+        &call,
+        "Polly.Lupe",
+        "es-US",
+        "Para nuestro horario, oprima 1",
     );
     assert!(gather_tag(menu).contains(r#"language="es-US""#), "{menu}");
     assert!(!menu.contains("Polly.Joanna"), "{menu}");
-    let hours = answer_saying(&call, "Abrimos todos los días");
-    assert!(
-        hours.contains(r#"<Say language="es-US" voice="Polly.Lupe">Abrimos todos los días"#),
-        "{hours}"
-    );
+    said_in(&call, "Polly.Lupe", "es-US", "Abrimos todos los días");
     assert!(!heard(&call, "We are open"), "{}", call.transcript());
 }
 
 #[tokio::test]
 async fn the_english_path_speaks_english_prompts_in_the_english_voice_and_listens_in_english() {
     let call = call(EXAMPLES, OPEN, to_the_line(), vec![press("1"), press("1")]).await;
-    let menu = answer_saying(&call, "For opening hours");
-    assert!(
-        menu.contains(r#"<Say language="en-US" voice="Polly.Joanna">For opening hours, press 1"#),
-        "{menu}"
-    );
+    let menu = said_in(&call, "Polly.Joanna", "en-US", "For opening hours, press 1");
     assert!(gather_tag(menu).contains(r#"language="en-US""#), "{menu}");
     assert!(!menu.contains("Polly.Lupe"), "{menu}");
     assert!(
@@ -80,16 +82,8 @@ async fn spanish_menu_messages_for_silence_and_wrong_answers_are_spanish() {
         vec![press("2"), CallerAction::Silence, press("9")],
     )
     .await;
-    let silence = answer_saying(&call, "No escuché nada.");
-    assert!(
-        silence.contains(r#"<Say language="es-US" voice="Polly.Lupe">No escuché nada.</Say>"#),
-        "{silence}"
-    );
-    let wrong = answer_saying(&call, "Esa opción no es válida.");
-    assert!(
-        wrong.contains(r#"<Say language="es-US" voice="Polly.Lupe">Esa opción"#),
-        "{wrong}"
-    );
+    said_in(&call, "Polly.Lupe", "es-US", "No escuché nada.");
+    said_in(&call, "Polly.Lupe", "es-US", "Esa opción");
 }
 
 #[tokio::test]
@@ -113,20 +107,12 @@ async fn the_first_language_speaks_when_the_variable_is_unset_or_unknown() {
     // Unset: the language choice, plain text, is said in the first
     // language's voice and language.
     let unset = call(EXAMPLES, OPEN, to_the_line(), vec![]).await;
-    let choice = answer_saying(&unset, "For English, press 1");
-    assert!(
-        choice.contains(r#"<Say language="en-US" voice="Polly.Joanna">For English, press 1"#),
-        "{choice}"
-    );
+    said_in(&unset, "Polly.Joanna", "en-US", "For English, press 1");
     // A language the flow does not list: English prompts, English voice.
     let mut setup = to_the_line();
     setup.params.push(("language".into(), "fr-FR".into()));
     let unknown = call(EXAMPLES, OPEN, setup, vec![]).await;
-    let menu = answer_saying(&unknown, "For opening hours");
-    assert!(
-        menu.contains(r#"<Say language="en-US" voice="Polly.Joanna">For opening hours"#),
-        "{menu}"
-    );
+    let menu = said_in(&unknown, "Polly.Joanna", "en-US", "For opening hours");
     assert!(gather_tag(menu).contains(r#"language="en-US""#), "{menu}");
 }
 
@@ -145,8 +131,31 @@ fn check_names_a_missing_translation_and_an_unknown_prompt_at_their_lines() {
         "main.yaml:11:3: error: prompt `menu` has no `es-US` text",
         "main.yaml:11:30: error: prompt `menu` has a text in `es-UZ`, which is not one of this flow's `languages`\n  help: did you mean `es-US`?",
         "main.yaml:14:20: error: there is no prompt named `welcom` in this flow\n  help: did you mean `welcome`?",
+        "other.yaml:2:1: error: prompts need `languages`: list the languages this flow speaks",
+        "other.yaml:6:25: error: a `say` has `text` or `prompt`, not both",
     ] {
         let line = format!("{dir}/{line}");
         assert!(report.contains(&line), "{line}\n---\n{report}");
     }
+    assert!(report.ends_with("6 errors, 0 warnings\n"), "{report}");
+}
+
+#[tokio::test]
+async fn prompt_list_items_and_record_prompts_are_said_in_the_calls_language() {
+    let folder = Folder::new("language-prompts");
+    folder.write(
+        "main.yaml",
+        "languages:\n  en-US: { voice: Polly.Joanna }\n  es-US: { voice: Polly.Lupe }\n\
+         prompts:\n  ask: { en-US: Press 1., es-US: Oprima 1. }\n  \
+         leave: { en-US: Leave a message., es-US: Deje un mensaje. }\n\
+         steps:\n  ask:\n    menu:\n      prompt:\n        - say: { prompt: ask }\n        - pause: 1\n      \
+         options: { 1: message }\n  message:\n    record: { say: { prompt: leave } }\n",
+    );
+    let dir = folder.path.to_str().unwrap();
+    let mut setup = CallSetup::default();
+    setup.params.push(("language".into(), "es-US".into()));
+    let call = call(dir, OPEN, setup, vec![press("1")]).await;
+    said_in(&call, "Polly.Lupe", "es-US", "Oprima 1.");
+    said_in(&call, "Polly.Lupe", "es-US", "Deje un mensaje.");
+    assert!(!heard(&call, "Leave a message"), "{}", call.transcript());
 }

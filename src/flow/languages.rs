@@ -100,7 +100,8 @@ pub(crate) fn compile_tables(
     let mut compiled = Prompts::default();
     for (name, texts) in prompts {
         let path = format!("prompts.{name}");
-        for code in texts.keys() {
+        // Without `languages` at all, that one mistake is reported above.
+        for code in texts.keys().filter(|_| !languages.is_empty()) {
             if !languages.contains_key(code) {
                 let at = cx.key(&format!("{path}.{code}"));
                 let help = match closest(code, languages.keys().map(String::as_str)) {
