@@ -68,7 +68,7 @@ async fn the_example_flow_tests_pass_and_cover_the_example_flows() {
     for flow in [
         "  clinic: 10 of 10 steps, 6 of 6 menu options\n",
         "  conference_line: 10 of 10 steps\n",
-        "  multilingual: 8 of 8 steps, 11 of 11 menu options\n",
+        "  multilingual: 8 of 8 steps, 7 of 7 menu options\n",
         "  support_line: 12 of 12 steps, 2 of 2 menu options\n",
         "  billing: 5 of 5 steps\n",
         "  orders: 7 of 7 steps, 2 of 2 menu options\n",

@@ -117,7 +117,7 @@ async fn the_first_language_speaks_when_the_variable_is_unset_or_unknown() {
 }
 
 #[test]
-fn check_names_a_missing_translation_and_an_unknown_prompt_at_their_lines() {
+fn check_names_missing_translations_unknown_prompts_and_languages_at_their_lines() {
     let dir = "tests/fixtures/flows/languages_broken";
     let output = Command::new(env!("CARGO_BIN_EXE_callflow"))
         .args(["check", dir])
@@ -131,13 +131,15 @@ fn check_names_a_missing_translation_and_an_unknown_prompt_at_their_lines() {
         "main.yaml:11:3: error: prompt `menu` has no `es-US` text",
         "main.yaml:11:30: error: prompt `menu` has a text in `es-UZ`, which is not one of this flow's `languages`\n  help: did you mean `es-US`?",
         "main.yaml:14:20: error: there is no prompt named `welcom` in this flow\n  help: did you mean `welcome`?",
+        "main.yaml:23:48: error: `es-MX` is not one of this flow's `languages`\n  help: this flow's languages are `en-US`, `es-US`",
+        "main.yaml:24:9: error: option `again` gives `words`, so its key must be keys to press, such as `1`",
         "other.yaml:2:1: error: prompts need `languages`: list the languages this flow speaks",
         "other.yaml:6:25: error: a `say` has `text` or `prompt`, not both",
     ] {
         let line = format!("{dir}/{line}");
         assert!(report.contains(&line), "{line}\n---\n{report}");
     }
-    assert!(report.ends_with("6 errors, 0 warnings\n"), "{report}");
+    assert!(report.ends_with("8 errors, 0 warnings\n"), "{report}");
 }
 
 #[tokio::test]

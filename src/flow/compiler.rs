@@ -54,6 +54,20 @@ pub(super) fn unknown_step<'a>(
     }
 }
 
+/// Help for a name that is not one of `known`: "did you mean `x`?" when
+/// one is close, else the list (`listed`: "the prompts are"), or `none`
+/// when there are none.
+pub(crate) fn near_or_list(wrong: &str, known: &[String], listed: &str, none: &str) -> String {
+    if let Some(near) = closest(wrong, known.iter().map(String::as_str)) {
+        return format!("did you mean `{near}`?");
+    }
+    if known.is_empty() {
+        return none.to_owned();
+    }
+    let list: Vec<String> = known.iter().map(|name| format!("`{name}`")).collect();
+    format!("{listed} {}", list.join(", "))
+}
+
 /// Whether `name` may name a flow (with `/` for subfolders) or a step.
 pub(super) fn valid_name(name: &str, allow_slash: bool) -> bool {
     !name.is_empty()
@@ -165,20 +179,12 @@ impl Compiler<'_> {
         }
         let at = self.index.value(path);
         let known: Vec<String> = self.prompts.texts.keys().cloned().collect();
-        let help = match closest(name, known.iter().map(String::as_str)) {
-            Some(near) => format!("did you mean `{near}`?"),
-            None if known.is_empty() => {
-                "add it under `prompts:`, with a text for each of `languages`".to_owned()
-            }
-            None => format!(
-                "the prompts are {}",
-                known
-                    .iter()
-                    .map(|n| format!("`{n}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let help = near_or_list(
+            name,
+            &known,
+            "the prompts are",
+            "add it under `prompts:`, with a text for each of `languages`",
+        );
         self.error(
             at,
             format!("there is no prompt named `{name}` in this flow"),

@@ -16,8 +16,7 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::compiler::Compiler;
-use super::diagnostic::closest;
+use super::compiler::{Compiler, near_or_list};
 use super::template::Text;
 use super::yaml::Scalar;
 
@@ -97,6 +96,7 @@ pub(crate) fn compile_tables(
                 .into(),
         );
     }
+    let codes: Vec<String> = languages.keys().cloned().collect();
     let mut compiled = Prompts::default();
     for (name, texts) in prompts {
         let path = format!("prompts.{name}");
@@ -104,10 +104,12 @@ pub(crate) fn compile_tables(
         for code in texts.keys().filter(|_| !languages.is_empty()) {
             if !languages.contains_key(code) {
                 let at = cx.key(&format!("{path}.{code}"));
-                let help = match closest(code, languages.keys().map(String::as_str)) {
-                    Some(near) => format!("did you mean `{near}`?"),
-                    None => "add it to `languages`, or remove this text".to_owned(),
-                };
+                let help = near_or_list(
+                    code,
+                    &codes,
+                    "this flow's languages are",
+                    "add it to `languages`, or remove this text",
+                );
                 cx.error(
                     at,
                     format!("prompt `{name}` has a text in `{code}`, which is not one of this flow's `languages`"),
