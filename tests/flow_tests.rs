@@ -68,7 +68,7 @@ async fn the_example_flow_tests_pass_and_cover_the_example_flows() {
     for flow in [
         "  clinic: 10 of 10 steps, 6 of 6 menu options\n",
         "  conference_line: 10 of 10 steps\n",
-        "  multilingual: 8 of 8 steps, 11 of 11 menu options\n",
+        "  multilingual: 8 of 8 steps, 7 of 7 menu options\n",
         "  support_line: 12 of 12 steps, 2 of 2 menu options\n",
         "  billing: 5 of 5 steps\n",
         "  orders: 7 of 7 steps, 2 of 2 menu options\n",
@@ -241,5 +241,24 @@ fn the_command_exits_0_when_all_pass_and_1_on_any_failure() {
     assert!(
         stdout.contains("mistakes.test.yaml:2:7: error:"),
         "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn a_script_runs_in_the_language_its_file_or_call_names() {
+    let (result, output) = run("tests/fixtures/flowtests/languages", Options::default()).await;
+    let summary = result.unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!((summary.passed, summary.failed), (2, 1), "{output}");
+    assert!(
+        output.contains("PASS tests/desk.test.yaml: in Spanish by the file's language\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("PASS tests/desk.test.yaml: in English by the call's own language\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("FAIL tests/desk.test.yaml: in Spanish, expecting English\n"),
+        "{output}"
     );
 }

@@ -538,6 +538,10 @@ impl<'a> Call<'a> for Turn<'a> {
             .map_err(StepError::Template)
     }
 
+    fn var(&self, name: &str) -> Option<&str> {
+        self.state.vars.get(name).map(String::as_str)
+    }
+
     fn set_var(&mut self, name: &str, value: &str) {
         self.state.set_var(name, value);
         self.context.vars = None;

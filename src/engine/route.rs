@@ -4,6 +4,7 @@
 
 use super::{CallState, Problem, Turn};
 use crate::dial_target::{self, TargetKind};
+use crate::flow::languages::LANGUAGE_VARIABLE;
 use crate::flow::{FlowId, Step, StepId, Target};
 
 impl<'a> Turn<'a> {
@@ -13,6 +14,13 @@ impl<'a> Turn<'a> {
         else {
             let flow = self.route(true)?;
             self.enter_flow(flow);
+            // A call may start in a language, as it may start in a flow: a
+            // TwiML App URL's `?language=es-US`, a browser call's custom
+            // parameter. The flow's first language speaks for one it does
+            // not list.
+            if let Some(language) = self.webhook.non_empty(LANGUAGE_VARIABLE) {
+                self.state.set_var(LANGUAGE_VARIABLE, language);
+            }
             return Ok(Target::Step(self.current_flow().start));
         };
         let edited = state

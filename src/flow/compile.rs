@@ -10,6 +10,7 @@ use jiff::tz::TimeZone;
 
 use super::compiler::{Compiler, FlowDefaults, Names, unknown_step, valid_name};
 use super::diagnostic::{Diagnostic, Report};
+use super::languages::{self, Prompts};
 use super::model::{Flow, Step};
 use super::position::PositionIndex;
 use super::spec::FlowSpec;
@@ -98,8 +99,16 @@ pub(super) fn compile_flow(
             timezone: spec.timezone.as_deref(),
             returns: &spec.returns,
             speech: spec.speech.as_ref(),
+            languages: &spec.languages,
         },
+        prompts: Prompts::default(),
     };
+    cx.prompts = languages::compile_tables(
+        &mut cx,
+        &spec.languages,
+        &spec.prompts,
+        spec.language.as_deref(),
+    );
     flow(&mut cx, spec)
 }
 

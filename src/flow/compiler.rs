@@ -8,7 +8,10 @@ use std::path::Path;
 
 use jiff::tz::TimeZone;
 
+use indexmap::IndexMap;
+
 use super::diagnostic::{Diagnostic, Position, Report, closest};
+use super::languages::{LanguageSpec, Prompts};
 use super::position::PositionIndex;
 use super::steps::speech::SpeechOptions;
 use super::target::{FlowId, StepId, Target};
@@ -51,6 +54,20 @@ pub(super) fn unknown_step<'a>(
     }
 }
 
+/// Help for a name that is not one of `known`: "did you mean `x`?" when
+/// one is close, else the list (`listed`: "the prompts are"), or `none`
+/// when there are none.
+pub(crate) fn near_or_list(wrong: &str, known: &[String], listed: &str, none: &str) -> String {
+    if let Some(near) = closest(wrong, known.iter().map(String::as_str)) {
+        return format!("did you mean `{near}`?");
+    }
+    if known.is_empty() {
+        return none.to_owned();
+    }
+    let list: Vec<String> = known.iter().map(|name| format!("`{name}`")).collect();
+    format!("{listed} {}", list.join(", "))
+}
+
 /// Whether `name` may name a flow (with `/` for subfolders) or a step.
 pub(super) fn valid_name(name: &str, allow_slash: bool) -> bool {
     !name.is_empty()
@@ -77,6 +94,8 @@ pub(super) struct FlowDefaults<'a> {
     /// `returns`: what the flow's `return` steps may set.
     pub returns: &'a [String],
     pub speech: Option<&'a SpeechOptions>,
+    /// `languages`: the default first.
+    pub languages: &'a IndexMap<String, LanguageSpec>,
 }
 
 /// What step kinds compile with: where they are in the file, the flow's
@@ -90,6 +109,8 @@ pub(crate) struct Compiler<'a> {
     pub(super) file: &'a Path,
     pub(super) index: &'a PositionIndex,
     pub(super) defaults: FlowDefaults<'a>,
+    /// The flow's prompt tables, compiled before its steps.
+    pub(super) prompts: Prompts,
 }
 
 impl Compiler<'_> {
@@ -119,12 +140,57 @@ impl Compiler<'_> {
         self.index.value(path)
     }
 
+    /// The flow's voice: `voice`, or the default language's.
     pub(crate) fn flow_voice(&self) -> Option<String> {
-        self.defaults.voice.map(str::to_owned)
+        self.defaults
+            .languages
+            .first()
+            .and_then(|(_, language)| language.voice.as_deref())
+            .or(self.defaults.voice)
+            .map(str::to_owned)
     }
 
+    /// The flow's language: `language`, or the first of `languages`.
     pub(crate) fn flow_language(&self) -> Option<String> {
-        self.defaults.language.map(str::to_owned)
+        self.defaults
+            .language
+            .or_else(|| self.defaults.languages.keys().next().map(String::as_str))
+            .map(str::to_owned)
+    }
+
+    /// The languages the flow speaks (codes, the default first), each with
+    /// its voice or the flow's; empty for a flow without `languages`.
+    pub(crate) fn languages(&self) -> Vec<(String, Option<String>)> {
+        self.defaults
+            .languages
+            .iter()
+            .map(|(code, language)| {
+                let voice = language.voice.as_deref().or(self.defaults.voice);
+                (code.clone(), voice.map(str::to_owned))
+            })
+            .collect()
+    }
+
+    /// The texts of the prompt `name`, one per language; reports a name the
+    /// flow's `prompts` do not have, at `path`.
+    pub(crate) fn prompt(&mut self, name: &str, path: &str) -> Option<Vec<Text>> {
+        if let Some(texts) = self.prompts.texts.get(name) {
+            return Some(texts.clone());
+        }
+        let at = self.index.value(path);
+        let known: Vec<String> = self.prompts.texts.keys().cloned().collect();
+        let help = near_or_list(
+            name,
+            &known,
+            "the prompts are",
+            "add it under `prompts:`, with a text for each of `languages`",
+        );
+        self.error(
+            at,
+            format!("there is no prompt named `{name}` in this flow"),
+        )
+        .help = Some(help);
+        None
     }
 
     pub(crate) fn flow_speech(&self) -> Option<SpeechOptions> {

@@ -35,6 +35,7 @@ mod compile;
 pub(crate) mod compiler;
 pub mod diagnostic;
 pub(crate) mod files;
+pub(crate) mod languages;
 pub mod load;
 mod model;
 pub(crate) mod position;

@@ -9,6 +9,7 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
+use super::languages::{LanguageSpec, PromptTables};
 use super::steps::StepSpec;
 /// The simulator's API names dial outcomes as the flow language does.
 pub use super::steps::dial::DialOutcome;
@@ -24,6 +25,13 @@ pub struct FlowSpec {
     pub voice: Option<String>,
     /// Default language of every `say` and speech `gather` in this flow.
     pub language: Option<String>,
+    /// The languages the flow speaks, each with its voice; the first is the
+    /// default. The call's `language` variable picks one.
+    #[serde(default)]
+    pub languages: IndexMap<String, LanguageSpec>,
+    /// Texts by name, one per language, said with `say: { prompt: name }`.
+    #[serde(default)]
+    pub prompts: PromptTables,
     /// Defaults for how every `gather` and `menu` in this flow listens:
     /// speech model, barge-in and the rest.
     pub speech: Option<SpeechOptions>,

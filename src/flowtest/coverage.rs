@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use crate::engine::CallState;
 use crate::flow::files::read_again;
+use crate::flow::languages::LANGUAGE_VARIABLE;
 use crate::flow::position::PositionIndex;
 use crate::flow::{Action, FlowId, FlowSet, MaxFileBytes, StepId};
 use crate::simulator::SimulatedCall;
@@ -51,7 +52,8 @@ impl Coverage {
                         .map(|(_, v)| v.trim())
                         .filter(|v| !v.is_empty())
                 };
-                if let Some(chosen) = menu.choose(input("Digits"), input("SpeechResult"))
+                let language = state.vars.get(LANGUAGE_VARIABLE).map(String::as_str);
+                if let Some(chosen) = menu.choose(input("Digits"), input("SpeechResult"), language)
                     && let Some(i) = menu.options.iter().position(|o| std::ptr::eq(o, chosen))
                 {
                     self.options.insert((flow, step, i));

@@ -13,6 +13,7 @@ use regex::{Regex, RegexBuilder};
 use super::spec::{self, CallSpec, ItemSpec, SetsSpec, TestFileSpec, Written};
 use crate::flow::FlowSet;
 use crate::flow::diagnostic::{Diagnostic, Position, Report, closest};
+use crate::flow::languages::LANGUAGE_VARIABLE;
 use crate::flow::position::PositionIndex;
 use crate::simulator::CallSetup;
 
@@ -386,6 +387,12 @@ impl Checker<'_> {
                 .iter()
                 .map(|(name, value)| (name.clone(), value.text.clone())),
         );
+        // `language: es-US` starts the call in that language, as the
+        // `language` parameter of a real call's first webhook does.
+        if let Some(language) = spec.language.as_ref().or(file.language.as_ref()) {
+            params.retain(|(name, _)| name != LANGUAGE_VARIABLE);
+            params.push((LANGUAGE_VARIABLE.to_owned(), language.clone()));
+        }
         if spec.steps.is_empty() {
             let at = self.index.key(path);
             self.warning(at, "this call checks nothing: add `steps:`");

@@ -26,6 +26,9 @@ pub struct TestFileSpec {
     /// More parameters for every call's first webhook.
     #[serde(default)]
     pub params: IndexMap<String, Written>,
+    /// The language every call starts in (the call's `language` variable),
+    /// unless a call names its own.
+    pub language: Option<String>,
     pub calls: Vec<CallSpec>,
 }
 
@@ -40,6 +43,8 @@ pub struct CallSpec {
     pub at: Option<Written>,
     #[serde(default)]
     pub params: IndexMap<String, Written>,
+    /// The language the call starts in: its `language` variable.
+    pub language: Option<String>,
     #[serde(default)]
     pub steps: Vec<ScriptLine>,
 }

@@ -9,6 +9,7 @@ use super::say::SaySpec;
 use super::speech::{self, SpeechOptions};
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
+use crate::flow::languages::{self, LANGUAGE_VARIABLE};
 use crate::flow::target::{StepId, Target};
 use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
 use crate::twiml::Element;
@@ -56,6 +57,10 @@ pub struct Gather {
     pub speech_timeout: Option<String>,
     pub hints: Option<String>,
     pub language: Option<String>,
+    /// In a flow with `languages`, when the step names no `language` of its
+    /// own and listens to speech: the languages to listen in, the default
+    /// first, picked by the call's `language` variable.
+    pub languages: Vec<String>,
     pub speech: SpeechOptions,
     pub save_as: Option<String>,
 }
@@ -88,6 +93,7 @@ impl StepKind for Gather {
                 .clone()
                 .or_else(|| cx.flow_language())
                 .filter(|_| speech),
+            languages: listen_in(cx, &spec.language, speech),
             speech: SpeechOptions::compile(cx, &speech::written!(spec), &path, speech),
             save_as: cx.save_as(&spec.save_as, &format!("{path}.save_as")),
             input,
@@ -127,15 +133,29 @@ impl Gather {
     /// back here for when the caller gives nothing.
     pub(crate) fn wait<'w>(&self, call: &mut impl Call<'w>) -> Result<(), StepError> {
         let prompts = Prompt::render_all(&self.prompts, call)?;
+        let language = match self.languages.as_slice() {
+            [] => self.language.clone(),
+            codes => {
+                let chosen = call.var(LANGUAGE_VARIABLE);
+                let at = languages::pick(codes.iter().map(String::as_str), chosen);
+                Some(codes[at].clone())
+            }
+        };
         let url = call.waiting_url();
-        call.emit(self.verb(&url, prompts));
+        call.emit(self.verb(&url, language.as_deref(), prompts));
         call.emit(redirect(&url));
         Ok(())
     }
 
     /// `<Gather>` posting to `action`; the prompts go inside so the caller
     /// can answer before they finish.
-    pub(crate) fn verb(&self, action: &str, prompts: Vec<Element>) -> Element {
+    /// `language` is the one the caller is heard in.
+    pub(crate) fn verb(
+        &self,
+        action: &str,
+        language: Option<&str>,
+        prompts: Vec<Element>,
+    ) -> Element {
         let input = self
             .input
             .iter()
@@ -153,11 +173,20 @@ impl Gather {
             .attr_opt("timeout", self.timeout.map(|n| n.to_string()))
             .attr_opt("speechTimeout", self.speech_timeout.as_deref())
             .attr_opt("hints", self.hints.as_deref())
-            .attr_opt("language", self.language.as_deref());
+            .attr_opt("language", language);
         let mut element = self.speech.apply(element);
         element.children = prompts;
         element
     }
+}
+
+/// The languages a `gather` or `menu` listens in, by the call's `language`:
+/// those of the flow, unless the step names its own or hears keys only.
+pub(crate) fn listen_in(cx: &Compiler<'_>, own: &Option<String>, speech: bool) -> Vec<String> {
+    if own.is_some() || !speech {
+        return Vec::new();
+    }
+    cx.languages().into_iter().map(|(code, _)| code).collect()
 }
 
 /// `<Redirect>` back to the waiting step: Twilio reaches it when a gather

@@ -13,13 +13,14 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
-use super::gather::{Gather, InputMode};
+use super::gather::{self, Gather, InputMode};
 use super::play::PlaySpec;
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::speech::{self, SpeechOptions};
 use super::{Call, StepError, StepKind, StepSpec, Then};
-use crate::flow::compiler::Compiler;
+use crate::flow::compiler::{Compiler, near_or_list};
+use crate::flow::languages::{self, LANGUAGE_VARIABLE};
 use crate::flow::target::{StepId, Target};
 use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
 
@@ -42,8 +43,8 @@ pub(crate) struct MenuSpec {
     pub(crate) barge_in: Option<bool>,
     pub(crate) action_on_empty_result: Option<bool>,
     pub(crate) max_speech_time: Option<u32>,
-    /// Key or word → step.
-    pub(crate) options: IndexMap<Scalar, String>,
+    /// Key or word → step, or key → `{ go: step, words: { en-US: …, es-US: … } }`.
+    pub(crate) options: IndexMap<Scalar, OptionSpec>,
     /// Extra tries after the first when the caller is silent or picks
     /// nothing known: one count for both, or one for each.
     pub(crate) retries: Option<RetriesSpec>,
@@ -56,6 +57,45 @@ pub(crate) struct MenuSpec {
     pub(crate) on: Option<IndexMap<Failure, String>>,
     /// The variable that receives the option the caller chose.
     pub(crate) save_as: Option<String>,
+}
+
+/// A menu option's value: the step it leads to, or, in a flow with
+/// `languages`, `{ go: step, words: { en-US: sales, es-US: ventas } }`,
+/// whose words a caller may say in their language.
+#[derive(Debug, Clone)]
+pub(crate) enum OptionSpec {
+    Go(String),
+    Words {
+        go: String,
+        words: IndexMap<String, String>,
+    },
+}
+
+impl<'de> Deserialize<'de> for OptionSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Words {
+            go: String,
+            words: IndexMap<String, String>,
+        }
+        struct OptionVisitor;
+        impl<'de> Visitor<'de> for OptionVisitor {
+            type Value = OptionSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a step name, or a map such as `{ go: sales, words: { en-US: sales, es-US: ventas } }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(OptionSpec::Go(v.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let Words { go, words } =
+                    Words::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(OptionSpec::Words { go, words })
+            }
+        }
+        deserializer.deserialize_any(OptionVisitor)
+    }
 }
 
 /// `retries: 2`, or `retries: { no_input: 1, no_match: 3 }`.
@@ -143,6 +183,9 @@ pub struct Menu {
     /// every step of every kind would be as large as a menu.
     pub gather: Box<Gather>,
     pub options: Vec<MenuOption>,
+    /// The flow's languages (the default first), which options' `spoken`
+    /// words follow; empty for a flow without `languages`.
+    pub languages: Vec<String>,
     pub retries: Retries,
     pub no_input: Option<Speech>,
     pub no_match: Option<Speech>,
@@ -161,6 +204,10 @@ pub struct MenuOption {
     pub key: String,
     /// Lowercase words a caller may say for this option, when it is a word.
     pub words: Option<String>,
+    /// Lowercase words a caller may say for this option in each of the
+    /// menu's `languages` (`None` where none are given), when the option
+    /// gives words per language.
+    pub spoken: Vec<Option<String>>,
     pub target: Target,
 }
 
@@ -171,7 +218,8 @@ impl StepKind for Menu {
     fn compile(spec: &MenuSpec, _step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self {
         let path = format!("{path}.menu");
         let mut options = Vec::new();
-        for (i, (key, target)) in spec.options.iter().enumerate() {
+        let languages: Vec<String> = cx.languages().into_iter().map(|(code, _)| code).collect();
+        for (i, (key, option)) in spec.options.iter().enumerate() {
             let key = key.as_str().trim().to_owned();
             let option_path = format!("{path}.options.{key}");
             let is_keys = !key.is_empty()
@@ -183,17 +231,34 @@ impl StepKind for Menu {
                 let at = cx.key(&format!("{path}.options"));
                 cx.error(at, format!("option {} has no key or word", i + 1));
             }
+            let (target, target_path, spoken) = match option {
+                OptionSpec::Go(target) => (target, option_path.clone(), Vec::new()),
+                OptionSpec::Words {
+                    go,
+                    words: by_language,
+                } => {
+                    let spoken = spoken_words(cx, &languages, by_language, &option_path);
+                    if !is_keys {
+                        let at = cx.key(&option_path);
+                        cx.error(at, format!("option `{key}` gives `words`, so its key must be keys to press, such as `1`"));
+                    }
+                    (go, format!("{option_path}.go"), spoken)
+                }
+            };
             options.push(MenuOption {
-                target: cx.step_target(target, &option_path),
+                target: cx.step_target(target, &target_path),
                 key,
                 words,
+                spoken,
             });
         }
         if options.is_empty() {
             let at = cx.key(&format!("{path}.options"));
             cx.error(at, "a menu needs at least one option, such as `1: sales`");
         }
-        let has_words = options.iter().any(|o| o.words.is_some());
+        let has_words = options
+            .iter()
+            .any(|o| o.words.is_some() || o.spoken.iter().any(Option::is_some));
         let input = match &spec.input {
             Some(input) => input.0.clone(),
             None if has_words => vec![InputMode::Dtmf, InputMode::Speech],
@@ -217,9 +282,11 @@ impl StepKind for Menu {
         let hints = match &spec.hints {
             Some(hints) => Some(hints.0.join(", ")),
             None if speech && has_words => Some(
+                // Every language's words: the hints are one list.
                 options
                     .iter()
-                    .filter_map(|o| o.words.as_deref())
+                    .flat_map(|o| o.words.iter().chain(o.spoken.iter().flatten()))
+                    .map(String::as_str)
                     .collect::<Vec<_>>()
                     .join(", "),
             ),
@@ -284,10 +351,12 @@ impl StepKind for Menu {
                     .clone()
                     .or_else(|| cx.flow_language())
                     .filter(|_| speech),
+                languages: gather::listen_in(cx, &spec.language, speech),
                 speech: SpeechOptions::compile(cx, &speech::written!(spec), &path, speech),
                 save_as: cx.save_as(&spec.save_as, &format!("{path}.save_as")),
             }),
             options,
+            languages,
             retries: match spec.retries {
                 None => Retries::Together(DEFAULT_RETRIES),
                 Some(RetriesSpec::Together(n)) => Retries::Together(n),
@@ -332,7 +401,8 @@ impl StepKind for Menu {
         let digits = call.given("Digits");
         let speech = call.given("SpeechResult");
         call.heard(digits.is_some() || speech.is_some())?;
-        if let Some(option) = self.choose(digits, speech) {
+        let language = call.var(LANGUAGE_VARIABLE);
+        if let Some(option) = self.choose(digits, speech, language) {
             *call.attempt() = 0;
             *call.misses() = 0;
             if let Some(var) = &self.gather.save_as {
@@ -391,7 +461,14 @@ impl Menu {
 
     /// The option a caller picked, by keys or by words. Flow test coverage
     /// counts options with it, exactly as calls choose them.
-    pub(crate) fn choose(&self, digits: Option<&str>, speech: Option<&str>) -> Option<&MenuOption> {
+    /// `language` is the call's `language` variable, which picks the words
+    /// of options that give words per language.
+    pub(crate) fn choose(
+        &self,
+        digits: Option<&str>,
+        speech: Option<&str>,
+        language: Option<&str>,
+    ) -> Option<&MenuOption> {
         if let Some(option) = digits.and_then(|digits| {
             self.options
                 .iter()
@@ -401,9 +478,11 @@ impl Menu {
         }
         let said = normalise_speech(speech?);
         let padded = format!(" {said} ");
+        let at = languages::pick(self.languages.iter().map(String::as_str), language);
         let by_words = self.options.iter().find(|o| {
             o.words
                 .as_deref()
+                .or_else(|| o.spoken.get(at).and_then(Option::as_deref))
                 .is_some_and(|w| said == w || padded.contains(&format!(" {w} ")))
         });
         by_words.or_else(|| {
@@ -417,6 +496,47 @@ impl Menu {
                 .find(|o| o.words.is_none() && o.key == as_digit)
         })
     }
+}
+
+/// An option's words per language at `path`, in the order of `languages`;
+/// reports a language the flow does not list.
+fn spoken_words(
+    cx: &mut Compiler<'_>,
+    languages: &[String],
+    by_language: &IndexMap<String, String>,
+    path: &str,
+) -> Vec<Option<String>> {
+    for (code, words) in by_language {
+        if !languages.contains(code) {
+            let at = cx.key(&format!("{path}.words.{code}"));
+            let help = near_or_list(
+                code,
+                languages,
+                "this flow's languages are",
+                "list the flow's languages under `languages:`",
+            );
+            cx.error(
+                at,
+                format!("`{code}` is not one of this flow's `languages`"),
+            )
+            .help = Some(help);
+        } else if normalise_speech(words).is_empty() {
+            let at = cx.value(&format!("{path}.words.{code}"));
+            cx.error(
+                at,
+                "these words are empty: write what a caller says for this option",
+            );
+        }
+    }
+    languages
+        .iter()
+        .map(|code| {
+            by_language
+                .get(code)
+                .map(|words| normalise_speech(words))
+                .filter(|words| !words.is_empty())
+        })
+        .collect()
 }
 
 /// Lowercase words without punctuation: how speech results are compared
@@ -449,6 +569,7 @@ mod tests {
                 MenuOption {
                     key: (*key).to_owned(),
                     words: (!is_keys).then(|| normalise_speech(key)),
+                    spoken: Vec::new(),
                     target: Target::Step(i),
                 }
             })
@@ -463,10 +584,12 @@ mod tests {
                 speech_timeout: None,
                 hints: None,
                 language: None,
+                languages: Vec::new(),
                 speech: SpeechOptions::default(),
                 save_as: None,
             }),
             options,
+            languages: Vec::new(),
             retries: Retries::Together(2),
             no_input: None,
             no_match: None,
@@ -477,7 +600,8 @@ mod tests {
     }
 
     fn chosen(menu: &Menu, digits: Option<&str>, speech: Option<&str>) -> Option<String> {
-        menu.choose(digits, speech).map(|option| option.key.clone())
+        menu.choose(digits, speech, None)
+            .map(|option| option.key.clone())
     }
 
     #[test]

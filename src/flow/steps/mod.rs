@@ -123,6 +123,8 @@ pub(crate) trait Call<'w> {
     fn render<'t>(&mut self, text: &'t Text) -> Result<Cow<'t, str>, StepError>;
     /// Whether a branch condition holds for this call.
     fn holds(&mut self, condition: &Text) -> Result<bool, StepError>;
+    /// A variable of the call, such as `language`.
+    fn var(&self, name: &str) -> Option<&str>;
     fn set_var(&mut self, name: &str, value: &str);
     /// Forgets a variable, in templates and in the callback URL alike.
     fn unset_var(&mut self, name: &str);

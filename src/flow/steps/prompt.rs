@@ -162,6 +162,7 @@ impl Prompt {
         for prompt in prompts {
             match prompt {
                 Prompt::Say(speech) => {
+                    let speech = speech.for_call(call);
                     let text = call.render(&speech.text)?;
                     verbs.extend(speech.verb_saying(&text));
                 }
