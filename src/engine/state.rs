@@ -15,7 +15,8 @@
 //! every URL ends with a `seal`, a MAC over the state (see [`StateKey`]),
 //! and a webhook whose state is not sealed by this line's key is refused
 //! ([`CallState::from_query`]). A URL without any state, such as the Voice
-//! URL in Twilio's console (`/voice?flow=support`), needs no seal.
+//! URL in Twilio's console (`/voice?flow=support`), needs no seal; one
+//! carrying any state key ([`CallState::is_state_key`]) must have one.
 
 use super::seal::StateKey;
 use std::borrow::Cow;
