@@ -126,6 +126,31 @@ async fn a_valid_edit_is_what_the_next_call_hears() {
 }
 
 #[tokio::test]
+async fn an_edit_to_a_shared_prompt_file_is_what_the_next_call_hears() {
+    let folder = Folder::new("prompt-file");
+    std::fs::create_dir(folder.join("prompts")).unwrap();
+    folder.write(
+        "prompts/common.yaml",
+        "hello:\n  en-US: Hello from the prompt file.\n",
+    );
+    folder.write(
+        "main.yaml",
+        "languages: { en-US: {} }\nprompts: prompts/common.yaml\n\
+         steps:\n  start:\n    say: { prompt: hello }\n",
+    );
+    let (store, router, _watching) = watched(&folder);
+    assert_eq!(greeting_heard(&router).await, "Hello from the prompt file.");
+
+    folder.write("prompts/common.yaml", "hello:\n  en-US: Hello, edited.\n");
+    until_heard(&router, "Hello, edited.").await;
+
+    // A broken prompt file is refused like a broken flow.
+    folder.write("prompts/common.yaml", "hello:\n  en-US: \"Hi {{ \"\n");
+    assert!(matches!(store.reload(), Reload::Refused { .. }));
+    assert_eq!(greeting_heard(&router).await, "Hello, edited.");
+}
+
+#[tokio::test]
 async fn a_broken_edit_keeps_the_old_flows_and_says_why_until_a_good_save() {
     let folder = Folder::new("broken");
     folder.write("main.yaml", &fixture("one"));

@@ -13,6 +13,7 @@ use super::diagnostic::{Diagnostic, Report};
 use super::languages::{self, Prompts};
 use super::model::{Flow, Step};
 use super::position::PositionIndex;
+use super::prompt_files::PromptFiles;
 use super::spec::FlowSpec;
 use super::steps::{ACTIONS, Action, StepSpec, hangup::Hangup};
 use super::target::{FlowId, StepId, Target};
@@ -83,6 +84,7 @@ pub(super) fn compile_flow(
     names: &Names,
     id: FlowId,
     source: &FlowSource<'_>,
+    prompt_files: &PromptFiles,
 ) -> Flow {
     let spec = source.spec;
     let mut cx = Compiler {
@@ -108,6 +110,7 @@ pub(super) fn compile_flow(
         &spec.languages,
         &spec.prompts,
         spec.language.as_deref(),
+        prompt_files,
     );
     flow(&mut cx, spec)
 }

@@ -17,6 +17,7 @@ use super::diagnostic::{Diagnostic, Position, Report};
 use super::files::MaxFileBytes;
 use super::model::{Flow, FlowSet};
 use super::position::PositionIndex;
+use super::prompt_files::{self, PromptFiles};
 pub use super::read::Source;
 pub(crate) use super::read::read_sources;
 use super::shape::checked_index;
@@ -33,7 +34,8 @@ pub struct Loaded {
 }
 
 /// Loads every flow in `dir` (subfolders too). Files ending in `.test.yaml`
-/// are flow tests, not flows; hidden files and folders (editor swap files,
+/// are flow tests, not flows, and files inside a folder named `prompts` are
+/// shared prompt tables, not flows; hidden files and folders (editor swap files,
 /// a Kubernetes ConfigMap's `..data`) are skipped. Files over the default
 /// [`MaxFileBytes`] are refused.
 pub fn load(dir: &Path) -> Result<Loaded, Report> {
@@ -116,6 +118,23 @@ pub(crate) fn load_sources_with(
         cache.files.retain(|name, _| names.contains(name.as_str()));
     }
 
+    let (shared, sources): (Vec<Source>, Vec<Source>) = sources
+        .into_iter()
+        .partition(|source| prompt_files::is_prompt_file(&source.name));
+    let mut prompt_files = PromptFiles::new();
+    for source in &shared {
+        match prompt_files::parse(source) {
+            Ok(file) => {
+                prompt_files.insert(source.name.clone(), file);
+            }
+            Err(diagnostics) => {
+                for diagnostic in diagnostics {
+                    report.push(diagnostic);
+                }
+            }
+        }
+    }
+
     let mut parsed = Vec::new();
     for source in sources {
         if !valid_name(&source.name, true) {
@@ -159,7 +178,16 @@ pub(crate) fn load_sources_with(
     let flows: Vec<Flow> = sources
         .iter()
         .enumerate()
-        .map(|(id, source)| compile_flow(&mut report, &mut templates, &names, id, source))
+        .map(|(id, source)| {
+            compile_flow(
+                &mut report,
+                &mut templates,
+                &names,
+                id,
+                source,
+                &prompt_files,
+            )
+        })
         .collect();
 
     let by_number = claim_numbers(&flows, &parsed, &mut report);

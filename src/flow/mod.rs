@@ -39,6 +39,7 @@ pub(crate) mod languages;
 pub mod load;
 mod model;
 pub(crate) mod position;
+mod prompt_files;
 mod read;
 pub(crate) mod schedule;
 pub(crate) mod shape;
