@@ -243,11 +243,16 @@ async fn serve(settings: &Settings) -> ExitCode {
     if let Ok(bound) = listener.local_addr() {
         tracing::info!("{}", admin.startup_note(bound, &settings.server.host));
     }
+    let stop = http::health::drain_then_stop(
+        shutdown_signal(),
+        state.readiness.clone(),
+        settings.server.shutdown_drain,
+    );
     match http::run(
         listener,
         http::router(state),
         settings.server.limits(),
-        shutdown_signal(),
+        stop,
     )
     .await
     {
@@ -279,7 +284,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
-    tracing::info!("shutting down: finishing webhooks in flight");
 }
 
 fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
