@@ -1,5 +1,5 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
-//! `check`, `test` and `config`.
+//! `check`, `test`, `config` and `probe`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +59,13 @@ enum Command {
     },
     /// Print the settings in effect (secrets hidden) and where each came from.
     Config,
+    /// Ask the server on this machine (HOST, PORT) whether it answers 200; for a container's
+    /// HEALTHCHECK. Exits 0 if it does, 1 if not.
+    Probe {
+        /// The path to ask: /healthz (the process answers) or /readyz (it takes calls).
+        #[arg(default_value = "/healthz")]
+        path: String,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -134,6 +141,7 @@ pub fn main() -> ExitCode {
     let flows = &cli.settings.flows;
     match cli.command {
         None | Some(Command::Serve) => runtime.block_on(serve(&cli.settings)),
+        Some(Command::Probe { path }) => probe(&cli.settings, &path),
         Some(Command::Config) => {
             print!("{}", crate::config::effective(&Cli::command(), &matches));
             ExitCode::SUCCESS
@@ -283,6 +291,19 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+fn probe(settings: &Settings, path: &str) -> ExitCode {
+    let server = &settings.server;
+    let asked = http::health::probe_address(&server.host, server.port)
+        .and_then(|address| http::health::probe(address, path, std::time::Duration::from_secs(3)));
+    match asked {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("callflow: probe: {problem}");
+            ExitCode::FAILURE
+        }
     }
 }
 

@@ -71,6 +71,19 @@ async fn readiness_fails_at_once_while_the_drain_keeps_answering() {
     assert!(tokio::net::TcpStream::connect(address).await.is_err());
 }
 
+/// `callflow probe PATH`, as a container's HEALTHCHECK runs it: whether the
+/// server on `port` answers 200.
+fn probe(port: u16, path: &str) -> bool {
+    std::process::Command::new(env!("CARGO_BIN_EXE_callflow"))
+        .args(["probe", path])
+        .env("PORT", port.to_string())
+        .env("HOST", "0.0.0.0")
+        .output()
+        .expect("callflow runs")
+        .status
+        .success()
+}
+
 /// The binary itself, as Kubernetes stops it: SIGTERM, then `/readyz`
 /// fails while webhooks are still answered for `SHUTDOWN_DRAIN` seconds,
 /// and the process exits cleanly after it.
@@ -90,10 +103,14 @@ async fn sigterm_drains_for_shutdown_drain_then_exits() {
     .await;
     let ready = get(server.address, "/readyz").await;
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    let port = server.address.port();
+    assert!(probe(port, "/healthz") && probe(port, "/readyz"));
 
     server.terminate();
     let terminated = Instant::now();
     tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!probe(port, "/readyz"), "ready while draining");
+    assert!(probe(port, "/healthz"), "alive while draining");
     let draining = get(server.address, "/readyz").await;
     assert!(draining.starts_with("HTTP/1.1 503"), "{draining}");
     assert!(draining.contains("draining"), "{draining}");
@@ -113,6 +130,7 @@ async fn sigterm_drains_for_shutdown_drain_then_exits() {
         "stopped before the drain ended: {took:?}"
     );
     assert!(took < Duration::from_secs(12), "{took:?}");
+    assert!(!probe(port, "/healthz"), "alive after it stopped");
 }
 
 /// Without `SHUTDOWN_DRAIN` (its default is 0) SIGTERM stops the server

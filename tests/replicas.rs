@@ -30,7 +30,7 @@ use axum::response::Response;
 use callflow::signature::{AuthToken, SIGNATURE_HEADER, compute_signature};
 use callflow::simulator::{CallEnd, CallSetup, CallerAction, SimulatedCall, SimulationError};
 use common::Folder;
-use common::process::{Process, free_port, get, wait_until_listening};
+use common::process::{Process, free_port, get, tool, wait_until_listening};
 use http_body_util::BodyExt;
 
 const CALLS: usize = 200;
@@ -44,15 +44,6 @@ const STATE_KEY: &str = "the replica test's state key, shared by every replica";
 const ADMIN_KEY: &str = "replica-test-admin-key-0001";
 /// What Twilio calls: the TLS terminator's address, which signatures cover.
 const PUBLIC_URL: &str = "https://line.example.test";
-
-/// Where HAProxy is installed, if it is.
-fn haproxy() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
-        .map(|dir| dir.join("haproxy"))
-        .find(|candidate| candidate.is_file())
-}
 
 /// A replica's flows folder laid out as the kubelet lays out a ConfigMap
 /// volume: `main.yaml` is a link through `..data`, which points at a
@@ -343,12 +334,7 @@ async fn place_call(router: Router, kind: usize) -> Result<SimulatedCall, Simula
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_calls_cross_three_replicas_through_a_rolling_update() {
-    let Some(haproxy) = haproxy() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "HAProxy is not installed; .ci/run installs it (apt-get install haproxy)"
-        );
-        eprintln!("skipped: HAProxy is not installed (apt-get install haproxy) and CI is not set");
+    let Some(haproxy) = tool("haproxy", "apt-get install haproxy") else {
         return;
     };
     let v1 = std::fs::read_to_string(common::repo_path("tests/fixtures/replicas/v1.yaml")).unwrap();

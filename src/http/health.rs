@@ -17,6 +17,7 @@
 //! preStop hook is usually asked to do, built in.
 
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -90,4 +91,49 @@ pub async fn drain_then_stop(
         tokio::time::sleep(drain).await;
     }
     tracing::info!("shutting down: finishing webhooks in flight");
+}
+
+/// Asks the server at `address` for `path` (`/healthz` or `/readyz`) and
+/// says whether it answered 200, within `timeout`. `callflow probe` runs it
+/// as a container's `HEALTHCHECK`, where images without a shell or curl
+/// have nothing else to ask with.
+pub fn probe(address: SocketAddr, path: &str, timeout: Duration) -> Result<(), String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)
+        .map_err(|error| format!("nothing answers at {address}: {error}"))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|error| error.to_string())?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(|error| format!("{address} did not take the request: {error}"))?;
+    let mut head = [0; 64];
+    let read = stream
+        .read(&mut head)
+        .map_err(|error| format!("{address} did not answer: {error}"))?;
+    let status_line = String::from_utf8_lossy(&head[..read]);
+    let status_line = status_line.lines().next().unwrap_or("");
+    if status_line.starts_with("HTTP/1.1 200") {
+        Ok(())
+    } else {
+        Err(format!("{path} answered `{status_line}`"))
+    }
+}
+
+/// Where a probe on this machine reaches a server listening on `host`:
+/// an address that listens everywhere is reached over loopback.
+pub fn probe_address(host: &str, port: u16) -> Result<SocketAddr, String> {
+    let ip: IpAddr = match host {
+        "0.0.0.0" | "" => IpAddr::from([127, 0, 0, 1]),
+        "::" | "[::]" => IpAddr::from(std::net::Ipv6Addr::LOCALHOST),
+        "localhost" => IpAddr::from([127, 0, 0, 1]),
+        other => other
+            .trim_matches(['[', ']'])
+            .parse()
+            .map_err(|_| format!("HOST `{other}` is not an IP address to probe"))?,
+    };
+    Ok(SocketAddr::new(ip, port))
 }

@@ -125,3 +125,23 @@ pub async fn first_webhook(address: SocketAddr) -> String {
     )
     .await
 }
+
+/// Where `program` is installed (on PATH, or in the sbin folders where
+/// Debian puts daemons). Missing, it is a failure in CI (`CI=true`, where
+/// `.ci/run` installs it as `install` says) and a skip, said out loud,
+/// anywhere else.
+pub fn tool(program: &str, install: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/usr/local/sbin"].map(std::path::PathBuf::from))
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{program} is not installed; .ci/run installs it ({install})"
+        );
+        eprintln!("skipped: {program} is not installed ({install}) and CI is not set");
+    }
+    found
+}
