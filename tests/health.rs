@@ -71,6 +71,14 @@ async fn readiness_fails_at_once_while_the_drain_keeps_answering() {
     assert!(tokio::net::TcpStream::connect(address).await.is_err());
 }
 
+/// `callflow serve` of the repository's flows, with `env` on top.
+async fn serve_example_flows(env: &[(&str, &str)]) -> Process {
+    let flows = common::repo_path("flows");
+    let mut all = vec![("FLOWS_DIR", flows.to_str().unwrap()), ("RUST_LOG", "warn")];
+    all.extend_from_slice(env);
+    Process::serve(free_port(), &all, None).await
+}
+
 /// `callflow probe PATH`, as a container's HEALTHCHECK runs it: whether the
 /// server on `port` answers 200.
 fn probe(port: u16, path: &str) -> bool {
@@ -90,17 +98,7 @@ fn probe(port: u16, path: &str) -> bool {
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_drains_for_shutdown_drain_then_exits() {
-    let flows = common::repo_path("flows");
-    let mut server = Process::serve(
-        free_port(),
-        &[
-            ("FLOWS_DIR", flows.to_str().unwrap()),
-            ("RUST_LOG", "warn"),
-            ("SHUTDOWN_DRAIN", "2"),
-        ],
-        None,
-    )
-    .await;
+    let mut server = serve_example_flows(&[("SHUTDOWN_DRAIN", "2")]).await;
     let ready = get(server.address, "/readyz").await;
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
     let port = server.address.port();
@@ -138,13 +136,7 @@ async fn sigterm_drains_for_shutdown_drain_then_exits() {
 #[cfg(unix)]
 #[tokio::test]
 async fn without_a_drain_sigterm_stops_at_once() {
-    let flows = common::repo_path("flows");
-    let mut server = Process::serve(
-        free_port(),
-        &[("FLOWS_DIR", flows.to_str().unwrap()), ("RUST_LOG", "warn")],
-        None,
-    )
-    .await;
+    let mut server = serve_example_flows(&[]).await;
     server.terminate();
     let terminated = Instant::now();
     let exit = server.wait(Duration::from_secs(20)).await;

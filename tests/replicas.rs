@@ -188,9 +188,11 @@ backend callflow
 struct ToBalancer {
     address: SocketAddr,
     token: AuthToken,
-    /// Every answer: its status, and which replica gave it, per CallSid.
-    answers: Arc<Mutex<BTreeMap<String, Vec<(u16, String)>>>>,
+    answers: Arc<Mutex<Answers>>,
 }
+
+/// Every answer, per CallSid: its status, and which replica gave it.
+type Answers = BTreeMap<String, Vec<(u16, String)>>;
 
 async fn forward(State(to): State<ToBalancer>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
