@@ -402,3 +402,41 @@ fn the_dashboard_queries_only_exported_metrics_and_shows_what_operators_ask() {
     shows("latency", "callflow_webhook_duration_seconds_bucket");
     assert_eq!(used.len(), METRICS.len(), "unused: {used:?}");
 }
+
+/// The secrets shipped as placeholders (the Compose env file's example and
+/// the Kubernetes Secret) stop callflow at start-up, naming each variable,
+/// so a deployment never serves with a key everyone can read here.
+#[test]
+fn the_placeholder_secrets_stop_start_up() {
+    let example = std::fs::read_to_string(repo_path("deploy/callflow.env.example")).unwrap();
+    let from_env_file: Vec<(String, String)> = example
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .collect();
+    let secret = yaml(&kubernetes_dir().join("secret.yaml"));
+    let from_secret: Vec<(String, String)> = secret["stringData"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().unwrap().to_owned(),
+                value.as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (source, vars) in [("env file", from_env_file), ("Secret", from_secret)] {
+        let pairs: Vec<(&str, &str)> = vars
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        let refused = callflow::config::Settings::from_vars(&pairs)
+            .expect_err("placeholders must not start a server")
+            .to_string();
+        for variable in ["STATE_KEY", "ADMIN_KEY"] {
+            assert!(refused.contains(variable), "{source}: {refused}");
+        }
+    }
+}

@@ -164,6 +164,7 @@ defaults
     timeout connect 2s
     timeout client 15s
     timeout server 15s
+    timeout check 2s
     retries 3
     option redispatch 1
     retry-on conn-failure empty-response response-timeout
