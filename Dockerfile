@@ -10,17 +10,24 @@
 # user, no shell; `callflow probe` is the HEALTHCHECK.
 
 FROM rust:1.95-bookworm AS build
-# npm, for the browser page's packages (Debian's, as CI installs them).
+# npm, for the browser page's packages (Debian's, as CI installs them;
+# unpinned, so the stable release's security updates come in).
+# hadolint ignore=DL3008
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nodejs npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN bash deploy/build.sh
-# The runtime's files, in the layout the server looks for: the page's
+# deploy/build.sh, then the runtime's files in the layout the server looks for: the page's
 # folder with node_modules/ beside it (see PUBLIC_DIR), and the example
-# flows as the default /flows.
-RUN mkdir -p /out/app/node_modules/@twilio \
+# flows as the default /flows. The caches keep downloads and compiled
+# dependencies between builds; the binary is copied out of them in the
+# same step.
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/root/.npm \
+    --mount=type=cache,target=/src/target \
+    bash deploy/build.sh \
+    && mkdir -p /out/app/node_modules/@twilio \
     && cp target/release/callflow /out/callflow \
     && cp -r public /out/app/public \
     && cp -r node_modules/@twilio/voice-sdk /out/app/node_modules/@twilio/voice-sdk \

