@@ -310,6 +310,9 @@ async fn serve(settings: &Settings) -> ExitCode {
             "METRICS_PUBLIC=true: anyone who can reach this server can read /metrics (which flows and steps callers take)"
         );
     }
+    // Before the port opens: a SIGTERM that comes as soon as the server
+    // listens must drain and stop it, not kill it on the spot.
+    let signal = shutdown_signal();
     let address = format!("{}:{}", settings.server.host, settings.server.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,
@@ -326,7 +329,7 @@ async fn serve(settings: &Settings) -> ExitCode {
         tracing::info!("{}", admin.startup_note(bound, &settings.server.host));
     }
     let stop = http::health::drain_then_stop(
-        shutdown_signal(),
+        signal,
         state.readiness.clone(),
         settings.server.shutdown_drain,
     );
@@ -346,25 +349,32 @@ async fn serve(settings: &Settings) -> ExitCode {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM, so webhooks in flight can finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM, so webhooks in flight can finish. The
+/// SIGTERM handler is in place when this returns, not when it is first
+/// awaited.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
 }
 
