@@ -44,6 +44,7 @@ use crate::flow::MaxFileBytes;
 use crate::http::admin::AdminGate;
 use crate::http::page::PageSettings;
 use crate::http::signature::WebhookAuth;
+use crate::outbound::{Outbound, OutboundSettings};
 use crate::setting::{names, public_url};
 use crate::token::TokenSettings;
 
@@ -166,6 +167,12 @@ pub struct Flows {
     #[arg(long, env = names::DIAL_RATE_LIMIT_TOTAL, global = true,
           default_value_t = DialLimits::default().total, value_parser = setting(dial_rate))]
     pub dial_rate_limit_total: DialRate,
+
+    /// The largest answer a flow's `request` step reads, in bytes; a larger one is the request's
+    /// `error`.
+    #[arg(long, env = names::REQUEST_MAX_BODY_BYTES, global = true, default_value = "262144",
+          value_parser = setting(parse::count))]
+    pub request_max_body_bytes: usize,
 }
 
 impl Settings {
@@ -238,6 +245,11 @@ impl Flows {
                 per_identity: self.dial_rate_limit,
                 total: self.dial_rate_limit_total,
             }),
+            outbound: Outbound::network(OutboundSettings {
+                max_body_bytes: self.request_max_body_bytes,
+                ..OutboundSettings::default()
+            }),
+            turn_budget: crate::engine::TURN_BUDGET,
         }
     }
 }

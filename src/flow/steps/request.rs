@@ -1,0 +1,535 @@
+//! `request`: calls another server's HTTP API in the middle of a call (an
+//! order lookup, a CRM record, a survey's answers), saves values from its
+//! JSON answer, and goes on, or where `on` says when it failed.
+//!
+//! The status goes into the call's `http_status` variable, so a flow can
+//! branch on it (`404`: no such order). Nothing here can break the call: a
+//! failure without an `on` route is a problem like any other, and the
+//! caller hears the flow's fallback or the apology.
+
+mod body;
+mod save;
+mod url;
+
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderName, HeaderValue, Method};
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+use super::{Call, OnKey, StepError, StepKind, StepSpec, Then};
+use crate::flow::compiler::Compiler;
+use crate::flow::target::Target;
+use crate::flow::template::Text;
+use crate::flow::yaml::Scalar;
+use crate::outbound::{Failure, Job, JobPlace, Prepared, Reply, Seen, stub::parse_method};
+use body::{BodyTemplate, Json};
+use save::SavePath;
+use url::UrlTemplate;
+
+/// The variable that holds the status of the last `request` that got an
+/// answer; unset when it got none (a timeout, a network failure).
+pub const STATUS_VARIABLE: &str = "http_status";
+/// A request's time limit when the flow sets none, in seconds.
+pub const DEFAULT_TIMEOUT_SECS: f64 = 5.0;
+/// The longest time limit a flow may set, in seconds.
+pub const MAX_TIMEOUT_SECS: f64 = 10.0;
+
+/// Variables a `save` may not fill: the status's own, and the call's
+/// language, which an answer should not switch under the caller.
+const RESERVED: &[&str] = &[STATUS_VARIABLE, "language"];
+/// Headers callflow writes itself, or that would misdescribe the body.
+const OWN_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+    "traceparent",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RequestSpec {
+    pub(crate) url: String,
+    pub(crate) method: Option<String>,
+    #[serde(default)]
+    pub(crate) query: IndexMap<String, Scalar>,
+    #[serde(default)]
+    pub(crate) headers: IndexMap<String, Scalar>,
+    pub(crate) json: Option<serde_json::Value>,
+    pub(crate) form: Option<IndexMap<String, Scalar>>,
+    /// Seconds.
+    pub(crate) timeout: Option<f64>,
+    /// Variable: dotted path in the JSON answer.
+    #[serde(default)]
+    pub(crate) save: IndexMap<String, String>,
+    /// `false`: send in the background and go on at once.
+    pub(crate) wait: Option<bool>,
+}
+
+/// How a request can go wrong, as a key of the step's `on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestOutcome {
+    /// A network failure, a status outside 2xx, or an answer without
+    /// what `save` needs.
+    Error,
+    /// No answer within the request's time, or the turn's.
+    Timeout,
+}
+
+impl RequestOutcome {
+    pub const ALL: [RequestOutcome; 2] = [RequestOutcome::Error, RequestOutcome::Timeout];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestOutcome::Error => "error",
+            RequestOutcome::Timeout => "timeout",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RequestOutcome> {
+        RequestOutcome::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+}
+
+#[derive(Debug)]
+pub struct Request {
+    pub method: Method,
+    url: UrlTemplate,
+    query: Vec<(String, Text)>,
+    headers: Vec<(HeaderName, Text)>,
+    body: Option<BodyTemplate>,
+    pub timeout: Duration,
+    save: Vec<SavePath>,
+    pub wait: bool,
+    on_error: Option<Target>,
+    on_timeout: Option<Target>,
+}
+
+impl StepKind for Request {
+    type Spec = RequestSpec;
+
+    fn compile(spec: &RequestSpec, step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self {
+        let own = format!("{path}.request");
+        let method = match spec.method.as_deref().map(parse_method) {
+            None => Method::GET,
+            Some(Ok(method)) => method,
+            Some(Err(message)) => {
+                let at = cx.value(&format!("{own}.method"));
+                cx.error(at, message);
+                Method::GET
+            }
+        };
+        let url = UrlTemplate::compile(cx, &spec.url, &format!("{own}.url"));
+        let query = spec
+            .query
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.clone(),
+                    cx.request_text(value.as_str(), &format!("{own}.query.{name}"), ""),
+                )
+            })
+            .collect();
+        let headers = headers(cx, &spec.headers, &own);
+        let body = body(cx, spec, &method, &own);
+        let timeout = timeout(cx, spec.timeout, &own);
+        let wait = spec.wait.unwrap_or(true);
+        let save = saves(cx, &spec.save, &own, wait);
+        let (on_error, on_timeout) = routes(cx, step, path, wait);
+        Request {
+            method,
+            url,
+            query,
+            headers,
+            body,
+            timeout,
+            save,
+            wait,
+            on_error,
+            on_timeout,
+        }
+    }
+
+    fn targets(&self, next: Target, out: &mut Vec<Target>) {
+        out.push(next);
+        out.extend(self.on_error);
+        out.extend(self.on_timeout);
+    }
+
+    async fn perform<'w>(&self, call: &mut impl Call<'w>, next: Target) -> Result<Then, StepError> {
+        let prepared = match self.prepare(call) {
+            Ok(prepared) => prepared,
+            Err(PrepareError::Template(error)) => return Err(error),
+            Err(PrepareError::Invalid(problem)) => {
+                let url = self.url.render(call, true).unwrap_or_default();
+                call.saw_request(Seen {
+                    method: self.method.to_string(),
+                    url,
+                    status: None,
+                    problem: Some(problem.clone()),
+                    millis: 0,
+                    body: None,
+                    background: false,
+                });
+                return self.failed(call, RequestOutcome::Error, problem);
+            }
+        };
+        if !self.wait {
+            call.saw_request(seen(&prepared, None, None, 0, true));
+            let place = call.place();
+            let place = JobPlace {
+                call_sid: place.call_sid.to_owned(),
+                flow: place.flow.to_owned(),
+                step: place.step.to_owned(),
+            };
+            call.outbound().send_later(Job {
+                request: prepared,
+                place,
+            });
+            return Ok(Then::Go(next));
+        }
+        let started = Instant::now();
+        let result = if prepared.timeout.is_zero() {
+            Err(Failure::Timeout)
+        } else {
+            call.outbound().send(&prepared).await
+        };
+        let millis = started.elapsed().as_millis() as u64;
+        match result {
+            Ok(reply) => self.answered(call, &prepared, reply, millis, next),
+            Err(failure) => {
+                let outcome = match failure {
+                    Failure::Timeout => RequestOutcome::Timeout,
+                    _ => RequestOutcome::Error,
+                };
+                let problem = failure.to_string();
+                call.saw_request(seen(&prepared, None, Some(problem.clone()), millis, false));
+                call.unset_var(STATUS_VARIABLE);
+                self.failed(call, outcome, problem)
+            }
+        }
+    }
+}
+
+/// Why a request could not even be built.
+enum PrepareError {
+    Template(StepError),
+    /// A rendered header or URL that is not valid (a line break from the
+    /// caller's input, say): the request's `error`.
+    Invalid(String),
+}
+
+impl From<StepError> for PrepareError {
+    fn from(error: StepError) -> Self {
+        PrepareError::Template(error)
+    }
+}
+
+impl Request {
+    /// Renders the request for this call, with its time limit cut to what
+    /// is left of the turn.
+    fn prepare<'w>(&self, call: &mut impl Call<'w>) -> Result<Prepared, PrepareError> {
+        let mut url = self.url.render(call, false)?;
+        let mut shown_url = self.url.render(call, true)?;
+        if !self.query.is_empty() {
+            let separator = if self.url.has_query() { '&' } else { '?' };
+            let mut sent = form_urlencoded::Serializer::new(String::new());
+            let mut shown = form_urlencoded::Serializer::new(String::new());
+            for (name, value) in &self.query {
+                sent.append_pair(name, &call.render_request(value, false)?);
+                shown.append_pair(name, &call.render_request(value, true)?);
+            }
+            url.push(separator);
+            url.push_str(&sent.finish());
+            shown_url.push(separator);
+            shown_url.push_str(&shown.finish());
+        }
+        if reqwest::Url::parse(&url).is_err() {
+            return Err(PrepareError::Invalid(format!(
+                "`{shown_url}` is not a valid URL"
+            )));
+        }
+        let mut headers = Vec::with_capacity(self.headers.len() + 1);
+        for (name, value) in &self.headers {
+            let rendered = call.render_request(value, false)?;
+            let mut value = HeaderValue::from_str(&rendered).map_err(|_| {
+                PrepareError::Invalid(format!(
+                    "the `{name}` header's value is not one a header can hold"
+                ))
+            })?;
+            value.set_sensitive(true);
+            headers.push((name.clone(), value));
+        }
+        if let Some(traceparent) = call
+            .traceparent()
+            .and_then(|t| HeaderValue::from_str(&t).ok())
+        {
+            headers.push((HeaderName::from_static("traceparent"), traceparent));
+        }
+        let body = match &self.body {
+            Some(body) => Some(body.render(call)?),
+            None => None,
+        };
+        let timeout = if self.wait {
+            self.timeout.min(call.time_left())
+        } else {
+            self.timeout
+        };
+        Ok(Prepared {
+            method: self.method.clone(),
+            url,
+            shown_url,
+            headers,
+            body,
+            timeout,
+        })
+    }
+
+    /// Takes in an answer: the status, then what `save` asks for.
+    fn answered<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        prepared: &Prepared,
+        reply: Reply,
+        millis: u64,
+        next: Target,
+    ) -> Result<Then, StepError> {
+        call.set_var(STATUS_VARIABLE, &reply.status.to_string());
+        if !reply.is_success() {
+            let problem = format!("the server answered {}", reply.status);
+            call.saw_request(seen(
+                prepared,
+                Some(reply.status),
+                Some(problem.clone()),
+                millis,
+                false,
+            ));
+            return self.failed(call, RequestOutcome::Error, problem);
+        }
+        if let Err(problem) = self.save(call, &reply.body) {
+            call.saw_request(seen(
+                prepared,
+                Some(reply.status),
+                Some(problem.clone()),
+                millis,
+                false,
+            ));
+            return self.failed(call, RequestOutcome::Error, problem);
+        }
+        call.saw_request(seen(prepared, Some(reply.status), None, millis, false));
+        Ok(Then::Go(next))
+    }
+
+    /// Saves every variable, or none when the answer lacks any of them.
+    fn save<'w>(&self, call: &mut impl Call<'w>, body: &[u8]) -> Result<(), String> {
+        if self.save.is_empty() {
+            return Ok(());
+        }
+        let document: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| "the answer is not JSON, so nothing could be saved".to_owned())?;
+        let mut values = Vec::with_capacity(self.save.len());
+        for path in &self.save {
+            let value = path
+                .find(&document)
+                .ok_or_else(|| format!("the answer has no `{}` for `{}`", path.path, path.var))?;
+            values.push(value);
+        }
+        for (path, value) in self.save.iter().zip(values) {
+            call.set_var(&path.var, &value);
+        }
+        Ok(())
+    }
+
+    /// Goes where `on` says for `outcome` (`timeout` falls back on
+    /// `error`), or fails the step, which the caller hears as the flow's
+    /// fallback or the apology. Either way the problem is logged.
+    fn failed<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        outcome: RequestOutcome,
+        problem: String,
+    ) -> Result<Then, StepError> {
+        let route = match outcome {
+            RequestOutcome::Timeout => self.on_timeout.or(self.on_error),
+            RequestOutcome::Error => self.on_error,
+        };
+        let place = call.place();
+        match route {
+            Some(target) => {
+                tracing::warn!(
+                    call_sid = place.call_sid,
+                    flow = place.flow,
+                    step = place.step,
+                    "the request failed ({}): {problem}; the call goes on at `on.{}`",
+                    outcome.as_str(),
+                    outcome.as_str()
+                );
+                Ok(Then::Go(target))
+            }
+            None => Err(StepError::Request(format!(
+                "the request failed ({}): {problem}, and the step has no `on: {{ {}: ... }}`",
+                outcome.as_str(),
+                RequestOutcome::Error.as_str()
+            ))),
+        }
+    }
+}
+
+fn seen(
+    prepared: &Prepared,
+    status: Option<u16>,
+    problem: Option<String>,
+    millis: u64,
+    background: bool,
+) -> Seen {
+    Seen {
+        method: prepared.method.to_string(),
+        url: prepared.shown_url.clone(),
+        status,
+        problem,
+        millis,
+        body: prepared.body.as_ref().map(|body| body.shown.clone()),
+        background,
+    }
+}
+
+fn headers(
+    cx: &mut Compiler<'_>,
+    spec: &IndexMap<String, Scalar>,
+    own: &str,
+) -> Vec<(HeaderName, Text)> {
+    let mut headers = Vec::with_capacity(spec.len());
+    for (name, value) in spec {
+        let path = format!("{own}.headers.{name}");
+        let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+            let at = cx.key(&path);
+            cx.error(at, format!("`{name}` is not a header name"));
+            continue;
+        };
+        if OWN_HEADERS.contains(&header.as_str()) {
+            let at = cx.key(&path);
+            cx.error(at, format!("callflow writes the `{name}` header itself"));
+            continue;
+        }
+        headers.push((header, cx.request_text(value.as_str(), &path, "")));
+    }
+    headers
+}
+
+fn body(
+    cx: &mut Compiler<'_>,
+    spec: &RequestSpec,
+    method: &Method,
+    own: &str,
+) -> Option<BodyTemplate> {
+    let body = match (&spec.json, &spec.form) {
+        (Some(_), Some(_)) => {
+            let at = cx.key(&format!("{own}.form"));
+            cx.error(at, "a request sends `json` or `form`, not both");
+            return None;
+        }
+        (Some(json), None) => BodyTemplate::Json(Json::compile(cx, json, &format!("{own}.json"))),
+        (None, Some(form)) => BodyTemplate::Form(body::form(cx, form, &format!("{own}.form"))),
+        (None, None) => return None,
+    };
+    if *method == Method::GET {
+        let key = if spec.json.is_some() { "json" } else { "form" };
+        let at = cx.key(&format!("{own}.{key}"));
+        cx.error(at, "a GET request has no body").help =
+            Some("send values in `query`, or use `method: POST`".into());
+    }
+    Some(body)
+}
+
+fn timeout(cx: &mut Compiler<'_>, seconds: Option<f64>, own: &str) -> Duration {
+    let Some(seconds) = seconds else {
+        return Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS);
+    };
+    if !(seconds > 0.0 && seconds <= MAX_TIMEOUT_SECS) {
+        let at = cx.value(&format!("{own}.timeout"));
+        cx.error(
+            at,
+            format!("a request's timeout is more than 0 and at most {MAX_TIMEOUT_SECS} seconds"),
+        )
+        .help = Some(
+            "a caller waits in silence meanwhile, and Twilio gives up on a turn after 15 s".into(),
+        );
+        return Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS);
+    }
+    Duration::from_secs_f64(seconds)
+}
+
+fn saves(
+    cx: &mut Compiler<'_>,
+    spec: &IndexMap<String, String>,
+    own: &str,
+    wait: bool,
+) -> Vec<SavePath> {
+    if !spec.is_empty() && !wait {
+        let at = cx.key(&format!("{own}.save"));
+        cx.error(
+            at,
+            "a request sent with `wait: false` has no answer to save from",
+        );
+        return Vec::new();
+    }
+    let mut saves = Vec::with_capacity(spec.len());
+    for (var, path) in spec {
+        let field = format!("{own}.save.{var}");
+        cx.check_variable_key(var, &field);
+        if RESERVED.contains(&var.as_str()) {
+            let at = cx.key(&field);
+            cx.error(
+                at,
+                format!("`{var}` is callflow's own variable: save the value under another name"),
+            );
+            continue;
+        }
+        match SavePath::parse(var, path) {
+            Some(save) => saves.push(save),
+            None => {
+                let at = cx.value(&field);
+                cx.error(at, format!("`{path}` is not a path: write keys and list positions joined by dots, such as `items.0.name`"));
+            }
+        }
+    }
+    saves
+}
+
+/// `on: { error, timeout }`; a dial's outcomes are refused here.
+fn routes(
+    cx: &mut Compiler<'_>,
+    step: &StepSpec,
+    path: &str,
+    wait: bool,
+) -> (Option<Target>, Option<Target>) {
+    let (mut error, mut timeout) = (None, None);
+    for (key, target) in step.on.iter().flatten() {
+        let field = format!("{path}.on.{}", key.as_str());
+        match key {
+            OnKey::Request(outcome) => {
+                if !wait {
+                    let at = cx.key(&field);
+                    cx.error(at, "a request sent with `wait: false` has no outcome to route: the call never waits for it");
+                    continue;
+                }
+                let target = Some(cx.step_target(target, &field));
+                match outcome {
+                    RequestOutcome::Error => error = target,
+                    RequestOutcome::Timeout => timeout = target,
+                }
+            }
+            OnKey::Dial(_) => {
+                let at = cx.key(&field);
+                cx.error(
+                    at,
+                    format!("`{}` is how a dial ends, not a request", key.as_str()),
+                )
+                .help = Some("a request's `on` takes `error` and `timeout`".into());
+            }
+        }
+    }
+    (error, timeout)
+}
