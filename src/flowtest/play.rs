@@ -20,6 +20,8 @@ use std::collections::BTreeMap;
 use axum::Router;
 
 use super::load::{Ending, Item, Pattern, TestCall};
+use super::requests::RequestExpectation;
+use crate::outbound::Failure as RequestFailure;
 use crate::engine::CallState;
 use crate::simulator::{CallEnd, CallerAction, Event, Exchange, SimulatedCall, Waiting};
 use crate::twiml::{Element, Response};
@@ -91,10 +93,30 @@ pub async fn play(router: Router, test: &TestCall) -> Played {
         }
         player.after_line = Some(line.position.line);
     }
+    // A request no stub answered took the flow's error path, which may
+    // well be what the script then failed on: say so first.
+    if let Some(unstubbed) = unstubbed(&player.call) {
+        failure = Some(Failure {
+            line: None,
+            expected: "expected every request the call makes to be stubbed".into(),
+            actual: format!(
+                "the call made {unstubbed}, which no `http:` stub matches: add one (`- match: {unstubbed}`)"
+            ),
+        });
+    }
     Played {
         failure,
         call: Some(player.call),
     }
+}
+
+/// The first request of the call that no stub matched, as `METHOD URL`.
+fn unstubbed(call: &SimulatedCall) -> Option<String> {
+    let not_stubbed = RequestFailure::NotStubbed.to_string();
+    call.requests()
+        .into_iter()
+        .find(|seen| seen.problem.as_deref() == Some(not_stubbed.as_str()))
+        .map(|seen| format!("{} {}", seen.method, seen.url))
 }
 
 /// A line that did not hold: what it expected, and what happened.
@@ -170,6 +192,7 @@ impl Player {
             Item::Silence => self.act(CallerAction::Silence).await,
             Item::Outcome(outcome) => self.act(CallerAction::DialOutcome(outcome.clone())).await,
             Item::HangUp => self.act(CallerAction::HangUp).await,
+            Item::Requests(expected) => self.expect_request(expected),
         }
     }
 
@@ -274,6 +297,32 @@ impl Player {
                     format!("nothing was dialled {}", player.after())
                 } else {
                     format!("the call dialled {} {}", dialled.join(", "), player.after())
+                }
+            },
+        )
+    }
+
+    fn expect_request(&mut self, expected: &RequestExpectation) -> Result<(), Miss> {
+        self.expect(
+            Scope::Events,
+            |m| matches!(m, Moment::Event(Event::Requested { request }) if expected.matches(request)),
+            format!("expected a request {} {}", expected.method, expected.url),
+            |player| {
+                let made: Vec<String> = player
+                    .moments_after(Scope::Events)
+                    .iter()
+                    .filter_map(|m| match m {
+                        Moment::Event(Event::Requested { request }) => {
+                            let body = request.body.as_deref().map(|b| format!(" with {b}")).unwrap_or_default();
+                            Some(format!("{} {}{body}", request.method, request.url))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if made.is_empty() {
+                    format!("no request was made {}", player.after())
+                } else {
+                    format!("the requests made {} were {}", player.after(), made.join(", "))
                 }
             },
         )

@@ -185,18 +185,17 @@ impl Outbound {
     /// Sends `job` in the background, with retries, and returns at once.
     /// When the queue is full the job is dropped with a warning: a busy
     /// far server must never hold up a call. Stubbed, the job is answered
-    /// at once, one try, so a test sees it.
-    pub fn send_later(&self, job: Job) {
+    /// at once, one try, and the answer returned, so a test sees it.
+    pub fn send_later(&self, job: Job) -> Option<Result<Reply, Failure>> {
         match &self.0.transport {
-            Transport::Stubbed(stubs) => {
-                let _ = stubs.answer(&job.request);
-            }
+            Transport::Stubbed(stubs) => Some(stubs.answer(&job.request)),
             Transport::Network(client) => {
                 let queue = self.0.queue.get_or_init(|| {
                     let client = client.get_or_init(client::build).clone();
                     queue::Queue::start(client, self.0.settings, BACKGROUND_CONCURRENCY)
                 });
                 queue.push(job);
+                None
             }
         }
     }

@@ -34,14 +34,14 @@ pub struct Seen {
 impl fmt::Display for Seen {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "requests {} {}", self.method, self.url)?;
-        if self.background {
-            return f.write_str(" (in the background)");
-        }
         match (&self.status, &self.problem) {
             (Some(status), None) => write!(f, " -> {status}")?,
             (Some(status), Some(problem)) => write!(f, " -> {status}, {problem}")?,
             (None, Some(problem)) => write!(f, " -> {problem}")?,
             (None, None) => {}
+        }
+        if self.background {
+            return f.write_str(" (in the background)");
         }
         write!(f, " ({} ms)", self.millis)
     }

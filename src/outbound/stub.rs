@@ -106,7 +106,7 @@ pub fn parse_method(text: &str) -> Result<Method, String> {
 }
 
 /// `*` matches any run of characters, the rest itself.
-fn wildcard_match(pattern: &str, text: &str) -> bool {
+pub(crate) fn wildcard_match(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
     let first = parts.next().unwrap_or("");
     let Some(mut rest) = text.strip_prefix(first) else {

@@ -177,16 +177,28 @@ impl StepKind for Request {
             }
         };
         if !self.wait {
-            call.saw_request(seen(&prepared, None, None, 0, true));
             let place = call.place();
             let place = JobPlace {
                 call_sid: place.call_sid.to_owned(),
                 flow: place.flow.to_owned(),
                 step: place.step.to_owned(),
             };
-            call.outbound().send_later(Job {
+            let shown = seen(&prepared, None, None, 0, true);
+            // Stubs answer at once; the network answers after the turn.
+            let answered = call.outbound().send_later(Job {
                 request: prepared,
                 place,
+            });
+            call.saw_request(match answered {
+                Some(Ok(reply)) => Seen {
+                    status: Some(reply.status),
+                    ..shown
+                },
+                Some(Err(failure)) => Seen {
+                    problem: Some(failure.to_string()),
+                    ..shown
+                },
+                None => shown,
             });
             return Ok(Then::Go(next));
         }
@@ -228,6 +240,11 @@ impl From<StepError> for PrepareError {
 }
 
 impl Request {
+    /// The variables `save` fills, for the checks across steps.
+    pub(crate) fn saved_vars(&self) -> impl Iterator<Item = &str> {
+        self.save.iter().map(|save| save.var.as_str())
+    }
+
     /// Renders the request for this call, with its time limit cut to what
     /// is left of the turn.
     fn prepare<'w>(&self, call: &mut impl Call<'w>) -> Result<Prepared, PrepareError> {
