@@ -390,7 +390,10 @@ async fn call(settings: &Flows, args: CallArgs, mut script: Vec<CallerAction>) -
             match stubs {
                 Ok(stubs) => engine.outbound = crate::outbound::Outbound::stubbed(stubs),
                 Err(error) => {
-                    eprintln!("callflow: cannot use the stubs in {}: {error}", file.display());
+                    eprintln!(
+                        "callflow: cannot use the stubs in {}: {error}",
+                        file.display()
+                    );
                     return ExitCode::FAILURE;
                 }
             }

@@ -11,12 +11,14 @@ use jiff::Timestamp;
 use regex::{Regex, RegexBuilder};
 
 use super::requests::RequestExpectation;
-use super::spec::{self, CallSpec, ItemSpec, RequestsSpec, SetsSpec, StubSpec, TestFileSpec, Written};
-use crate::outbound::stub::{Stub, Stubs, parse_method};
+use super::spec::{
+    self, CallSpec, ItemSpec, RequestsSpec, SetsSpec, StubSpec, TestFileSpec, Written,
+};
 use crate::flow::FlowSet;
 use crate::flow::diagnostic::{Diagnostic, Position, Report, closest};
 use crate::flow::languages::LANGUAGE_VARIABLE;
 use crate::flow::position::PositionIndex;
+use crate::outbound::stub::{Stub, Stubs, parse_method};
 use crate::simulator::CallSetup;
 
 /// The clock a call sees when neither it nor its file says `at`: a
@@ -637,7 +639,10 @@ impl Checker<'_> {
             }
         };
         if !url.starts_with("http://") && !url.starts_with("https://") && !url.starts_with('*') {
-            self.error(at, format!("`{url}` is not a URL: write it in full, `*` matching anything"));
+            self.error(
+                at,
+                format!("`{url}` is not a URL: write it in full, `*` matching anything"),
+            );
             return None;
         }
         if json.is_some() && form.is_some() {

@@ -21,8 +21,8 @@ use axum::Router;
 
 use super::load::{Ending, Item, Pattern, TestCall};
 use super::requests::RequestExpectation;
-use crate::outbound::Failure as RequestFailure;
 use crate::engine::CallState;
+use crate::outbound::Failure as RequestFailure;
 use crate::simulator::{CallEnd, CallerAction, Event, Exchange, SimulatedCall, Waiting};
 use crate::twiml::{Element, Response};
 

@@ -166,7 +166,9 @@ impl<'de> Deserialize<'de> for RequestsSpec {
         impl<'de> Visitor<'de> for RequestsVisitor {
             type Value = RequestsSpec;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a method and a URL, or a map with `url` and maybe `method`, `json` or `form`")
+                f.write_str(
+                    "a method and a URL, or a map with `url` and maybe `method`, `json` or `form`",
+                )
             }
             fn visit_str<E: de::Error>(self, line: &str) -> Result<RequestsSpec, E> {
                 Ok(RequestsSpec::Line(line.to_owned()))
