@@ -78,6 +78,7 @@ pub async fn play(router: Router, test: &TestCall) -> Played {
         cursor: 0,
         steps_cursor: 0,
         vars_cursor: 0,
+        requests_cursor: 0,
         floor: 0,
         after_line: None,
     };
@@ -130,6 +131,8 @@ struct Player {
     steps_cursor: usize,
     /// Past the last variables matched, for `sets`.
     vars_cursor: usize,
+    /// Past the last request matched, for `requests`.
+    requests_cursor: usize,
     /// Where the last action was played: nothing before it matches again.
     floor: usize,
     /// The file line of the last script line that held, for messages.
@@ -146,6 +149,9 @@ enum Scope {
     Steps,
     /// Variables, likewise.
     Vars,
+    /// Requests, likewise: a turn's requests are made before the caller
+    /// hears anything of it, so `hears` then `requests` of one turn holds.
+    Requests,
 }
 
 /// The call's timeline, and where each webhook's part of it starts.
@@ -215,6 +221,7 @@ impl Player {
                     Scope::Events => {}
                     Scope::Steps => self.steps_cursor = at,
                     Scope::Vars => self.vars_cursor = at,
+                    Scope::Requests => self.requests_cursor = at,
                 }
                 self.cursor = self.cursor.max(at);
                 Ok(())
@@ -229,7 +236,7 @@ impl Player {
     fn start(&self, scope: Scope, timeline: &Timeline<'_>) -> usize {
         match scope {
             Scope::Events => self.cursor,
-            Scope::Steps | Scope::Vars => {
+            Scope::Steps | Scope::Vars | Scope::Requests => {
                 let turn = timeline
                     .turn_starts
                     .iter()
@@ -237,10 +244,10 @@ impl Player {
                     .find(|&&start| start < self.cursor)
                     .copied()
                     .unwrap_or(0);
-                let own = if scope == Scope::Steps {
-                    self.steps_cursor
-                } else {
-                    self.vars_cursor
+                let own = match scope {
+                    Scope::Steps => self.steps_cursor,
+                    Scope::Requests => self.requests_cursor,
+                    _ => self.vars_cursor,
                 };
                 turn.max(self.floor).max(own)
             }
@@ -304,12 +311,12 @@ impl Player {
 
     fn expect_request(&mut self, expected: &RequestExpectation) -> Result<(), Miss> {
         self.expect(
-            Scope::Events,
+            Scope::Requests,
             |m| matches!(m, Moment::Event(Event::Requested { request }) if expected.matches(request)),
             format!("expected a request {} {}", expected.method, expected.url),
             |player| {
                 let made: Vec<String> = player
-                    .moments_after(Scope::Events)
+                    .moments_after(Scope::Requests)
                     .iter()
                     .filter_map(|m| match m {
                         Moment::Event(Event::Requested { request }) => {

@@ -166,14 +166,14 @@ impl StepKind for Request {
                 let url = self.url.render(call, true).unwrap_or_default();
                 call.saw_request(Seen {
                     method: self.method.to_string(),
-                    url,
+                    url: url.clone(),
                     status: None,
                     problem: Some(problem.clone()),
                     millis: 0,
                     body: None,
                     background: false,
                 });
-                return self.failed(call, RequestOutcome::Error, problem);
+                return self.failed(call, RequestOutcome::Error, &url, problem);
             }
         };
         if !self.wait {
@@ -219,7 +219,7 @@ impl StepKind for Request {
                 let problem = failure.to_string();
                 call.saw_request(seen(&prepared, None, Some(problem.clone()), millis, false));
                 call.unset_var(STATUS_VARIABLE);
-                self.failed(call, outcome, problem)
+                self.failed(call, outcome, &prepared.shown_url, problem)
             }
         }
     }
@@ -323,7 +323,7 @@ impl Request {
                 millis,
                 false,
             ));
-            return self.failed(call, RequestOutcome::Error, problem);
+            return self.failed(call, RequestOutcome::Error, &prepared.shown_url, problem);
         }
         if let Err(problem) = self.save(call, &reply.body) {
             call.saw_request(seen(
@@ -333,7 +333,7 @@ impl Request {
                 millis,
                 false,
             ));
-            return self.failed(call, RequestOutcome::Error, problem);
+            return self.failed(call, RequestOutcome::Error, &prepared.shown_url, problem);
         }
         call.saw_request(seen(prepared, Some(reply.status), None, millis, false));
         Ok(Then::Go(next))
@@ -366,6 +366,7 @@ impl Request {
         &self,
         call: &mut impl Call<'w>,
         outcome: RequestOutcome,
+        shown_url: &str,
         problem: String,
     ) -> Result<Then, StepError> {
         let route = match outcome {
@@ -379,6 +380,8 @@ impl Request {
                     call_sid = place.call_sid,
                     flow = place.flow,
                     step = place.step,
+                    method = %self.method,
+                    url = shown_url,
                     "the request failed ({}): {problem}; the call goes on at `on.{}`",
                     outcome.as_str(),
                     outcome.as_str()
@@ -386,7 +389,8 @@ impl Request {
                 Ok(Then::Go(target))
             }
             None => Err(StepError::Request(format!(
-                "the request failed ({}): {problem}, and the step has no `on: {{ {}: ... }}`",
+                "the request {} {shown_url} failed ({}): {problem}, and the step has no `on: {{ {}: ... }}`",
+                self.method,
                 outcome.as_str(),
                 RequestOutcome::Error.as_str()
             ))),
