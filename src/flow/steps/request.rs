@@ -173,6 +173,7 @@ impl StepKind for Request {
                     body: None,
                     background: false,
                 });
+                call.unset_var(STATUS_VARIABLE);
                 return self.failed(call, RequestOutcome::Error, &url, problem);
             }
         };
