@@ -70,13 +70,12 @@ impl UrlTemplate {
         let mut text = rest;
         let mut n = 0;
         while !text.is_empty() {
-            if let Some(block) = text.find("{%") {
-                if text.find("{{").is_none_or(|value| block < value) {
-                    cx.error(at, "a URL takes `{{ }}` values only, not `{% %}` blocks")
-                        .help =
-                        Some("choose between URLs with a `branch` before the request".into());
-                    return empty;
-                }
+            if let Some(block) = text.find("{%")
+                && text.find("{{").is_none_or(|value| block < value)
+            {
+                cx.error(at, "a URL takes `{{ }}` values only, not `{% %}` blocks")
+                    .help = Some("choose between URLs with a `branch` before the request".into());
+                return empty;
             }
             let Some(open) = text.find("{{") else {
                 parts.push(Part::Literal(text.to_owned()));
