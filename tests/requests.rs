@@ -148,6 +148,25 @@ fn router(flows: FlowSet, engine: EngineSettings) -> Router {
     http::router(AppState::new(flows, engine))
 }
 
+/// A call that looks an order up at `path` of a far server of its own,
+/// with the caller's keys `1#`.
+async fn look_up(path: &str) -> (SimulatedCall, Arc<Seen>) {
+    let (address, seen) = far_server().await;
+    let flows = flows(&lookup_flow(address, path, ""));
+    let call = call(router(flows, EngineSettings::default()), vec![press("1#")]).await;
+    (call, seen)
+}
+
+/// Asserts the caller heard `words`, and that the request's problem (if
+/// `problem`) says so.
+fn assert_outcome(call: &SimulatedCall, words: &str, problem: Option<&str>) {
+    assert!(heard(call, words), "{}", call.transcript());
+    if let Some(problem) = problem {
+        let said = call.requests()[0].problem.clone().unwrap_or_default();
+        assert!(said.contains(problem), "{said}\n{}", call.transcript());
+    }
+}
+
 async fn call(router: Router, script: Vec<callflow::simulator::CallerAction>) -> SimulatedCall {
     SimulatedCall::play_script(router, CallSetup::default(), script)
         .await
@@ -263,66 +282,38 @@ async fn a_slow_server_takes_the_timeout_route() {
 
 #[tokio::test]
 async fn a_server_error_takes_the_error_route_with_its_status() {
-    let (address, _) = far_server().await;
-    let flows = flows(&lookup_flow(address, "/fail", ""));
-    let call = call(router(flows, EngineSettings::default()), vec![press("1#")]).await;
-    assert!(
-        heard(&call, "The lookup failed with status 500."),
-        "{}",
-        call.transcript()
+    let (call, _) = look_up("/fail").await;
+    assert_outcome(
+        &call,
+        "The lookup failed with status 500.",
+        Some("answered 500"),
     );
 }
 
 #[tokio::test]
 async fn an_answer_that_is_not_json_is_an_error() {
-    let (address, _) = far_server().await;
-    let flows = flows(&lookup_flow(address, "/text", ""));
-    let call = call(router(flows, EngineSettings::default()), vec![press("1#")]).await;
-    assert!(
-        heard(&call, "The lookup failed with status 200."),
-        "{}",
-        call.transcript()
-    );
-    assert!(
-        call.requests()[0]
-            .problem
-            .as_deref()
-            .is_some_and(|p| p.contains("not JSON")),
-        "{}",
-        call.transcript()
+    let (call, _) = look_up("/text").await;
+    assert_outcome(
+        &call,
+        "The lookup failed with status 200.",
+        Some("not JSON"),
     );
 }
 
 #[tokio::test]
 async fn an_answer_over_the_cap_is_an_error() {
-    let (address, _) = far_server().await;
-    let flows = flows(&lookup_flow(address, "/big", ""));
-    let call = call(router(flows, EngineSettings::default()), vec![press("1#")]).await;
-    assert!(
-        heard(&call, "The lookup failed with status none."),
-        "{}",
-        call.transcript()
-    );
-    assert!(
-        call.requests()[0]
-            .problem
-            .as_deref()
-            .is_some_and(|p| p.contains("larger than 262144 bytes")),
-        "{}",
-        call.transcript()
+    let (call, _) = look_up("/big").await;
+    assert_outcome(
+        &call,
+        "The lookup failed with status none.",
+        Some("larger than 262144 bytes"),
     );
 }
 
 #[tokio::test]
 async fn a_redirect_is_not_followed() {
-    let (address, seen) = far_server().await;
-    let flows = flows(&lookup_flow(address, "/moved", ""));
-    let call = call(router(flows, EngineSettings::default()), vec![press("1#")]).await;
-    assert!(
-        heard(&call, "The lookup failed with status 302."),
-        "{}",
-        call.transcript()
-    );
+    let (call, seen) = look_up("/moved").await;
+    assert_outcome(&call, "The lookup failed with status 302.", None);
     assert_eq!(seen.hits("/orders"), 0, "the redirect was followed");
 }
 

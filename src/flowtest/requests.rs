@@ -4,6 +4,7 @@
 use axum::http::Method;
 use serde_json::Value;
 
+use crate::flow::steps::request::save::text_of;
 use crate::outbound::Seen;
 use crate::outbound::stub::wildcard_match;
 
@@ -68,15 +69,7 @@ pub fn json_subset(expected: &Value, actual: &Value) -> bool {
             wanted.len() == have.len() && wanted.iter().zip(have).all(|(w, h)| json_subset(w, h))
         }
         (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => false,
-        (wanted, have) => scalar_text(wanted) == scalar_text(have),
-    }
-}
-
-fn scalar_text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        (wanted, have) => text_of(wanted) == text_of(have),
     }
 }
 

@@ -112,27 +112,28 @@ pub(super) async fn deliver(
             Err(failure) => failure.to_string(),
         };
         let last = attempt == policy.tries || !RetryPolicy::worth_retrying(&outcome);
+        // A level must be known when the line is compiled: one macro call
+        // for each, with the same fields.
+        macro_rules! failed {
+            ($level:expr, $then:literal) => {
+                tracing::event!(
+                    $level,
+                    call_sid = place.call_sid,
+                    flow = place.flow,
+                    step = place.step,
+                    method = %request.method,
+                    url = request.shown_url,
+                    attempt,
+                    "background request failed: {problem}; {}",
+                    $then
+                )
+            };
+        }
         if last {
-            tracing::error!(
-                call_sid = place.call_sid,
-                flow = place.flow,
-                step = place.step,
-                method = %request.method,
-                url = request.shown_url,
-                attempt,
-                "background request failed: {problem}; giving up"
-            );
+            failed!(tracing::Level::ERROR, "giving up");
             return false;
         }
-        tracing::warn!(
-            call_sid = place.call_sid,
-            flow = place.flow,
-            step = place.step,
-            method = %request.method,
-            url = request.shown_url,
-            attempt,
-            "background request failed: {problem}; trying again"
-        );
+        failed!(tracing::Level::WARN, "trying again");
         tokio::time::sleep(policy.wait_after(attempt)).await;
     }
     false

@@ -8,7 +8,7 @@
 //! caller hears the flow's fallback or the apology.
 
 mod body;
-mod save;
+pub(crate) mod save;
 mod url;
 
 use std::time::{Duration, Instant};
@@ -315,29 +315,23 @@ impl Request {
         next: Target,
     ) -> Result<Then, StepError> {
         call.set_var(STATUS_VARIABLE, &reply.status.to_string());
-        if !reply.is_success() {
-            let problem = format!("the server answered {}", reply.status);
-            call.saw_request(seen(
-                prepared,
-                Some(reply.status),
-                Some(problem.clone()),
-                millis,
-                false,
-            ));
-            return self.failed(call, RequestOutcome::Error, &prepared.shown_url, problem);
+        let outcome = if reply.is_success() {
+            self.save(call, &reply.body)
+        } else {
+            Err(format!("the server answered {}", reply.status))
+        };
+        let problem = outcome.err();
+        call.saw_request(seen(
+            prepared,
+            Some(reply.status),
+            problem.clone(),
+            millis,
+            false,
+        ));
+        match problem {
+            None => Ok(Then::Go(next)),
+            Some(problem) => self.failed(call, RequestOutcome::Error, &prepared.shown_url, problem),
         }
-        if let Err(problem) = self.save(call, &reply.body) {
-            call.saw_request(seen(
-                prepared,
-                Some(reply.status),
-                Some(problem.clone()),
-                millis,
-                false,
-            ));
-            return self.failed(call, RequestOutcome::Error, &prepared.shown_url, problem);
-        }
-        call.saw_request(seen(prepared, Some(reply.status), None, millis, false));
-        Ok(Then::Go(next))
     }
 
     /// Saves every variable, or none when the answer lacks any of them.

@@ -37,11 +37,18 @@ impl SavePath {
                 _ => return None,
             };
         }
-        Some(match value {
-            Value::String(text) => text.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
-        })
+        Some(text_of(value))
+    }
+}
+
+/// A JSON value as the call keeps it (and as flow tests compare it): text
+/// as it is, numbers and booleans written out, null empty, the rest as
+/// JSON.
+pub(crate) fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
     }
 }
 
