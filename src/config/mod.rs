@@ -35,7 +35,7 @@ pub use crate::setting::{
     Parse, PublicUrl, Setting, SettingProblem, SettingsError, problem_of, setting, yes_no,
 };
 pub use crate::token::Tokens;
-pub use parse::{CommandLineError, read_command_line};
+pub use parse::{CommandLineError, flow_secret, read_command_line};
 pub use report::effective;
 
 use crate::dial_limit::{DialLimiter, DialLimits, DialRate, dial_rate};

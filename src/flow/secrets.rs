@@ -58,7 +58,7 @@ pub enum SecretSource<'a> {
 impl SecretSource<'_> {
     fn lookup(&self, name: &str) -> Option<String> {
         match self {
-            SecretSource::Environment => std::env::var(name).ok(),
+            SecretSource::Environment => crate::config::flow_secret(name),
             SecretSource::Given(values) => values.get(name).cloned(),
             SecretSource::Placeholders => Some(format!("test-{name}")),
         }
