@@ -1,6 +1,8 @@
 //! What `callflow check` (and every load) says about `request` steps and
 //! secrets: each mistake with its file and line, before any call is made.
 
+mod common;
+
 use callflow::flow::load::{Source, load_sources};
 use callflow::flow::{Report, SecretSource};
 
@@ -152,4 +154,28 @@ fn a_background_request_has_nothing_to_save_or_route() {
     );
     assert!(says(&report, 7, "no answer to save from"), "{report}");
     assert!(says(&report, 8, "no outcome to route"), "{report}");
+}
+
+/// The server reads declared secrets when it loads the flows: one the
+/// environment lacks stops start-up, naming the variable and its line.
+#[test]
+fn start_up_stops_on_a_missing_secret() {
+    let folder = common::Folder::new("missing-secret");
+    folder.write(
+        "main.yaml",
+        "secrets: [CALLFLOW_TEST_SECRET_NOBODY_SETS]\nsteps:\n  a:\n    say: Hi\n",
+    );
+    let refused = callflow::reload::FlowStore::open(
+        &folder.path,
+        &callflow::engine::EngineSettings::default(),
+    );
+    let Err(report) = refused else {
+        panic!("the flows were served without their secret");
+    };
+    let report = report.to_string();
+    assert!(
+        report.contains("main.yaml:1:")
+            && report.contains("the environment has no `CALLFLOW_TEST_SECRET_NOBODY_SETS`"),
+        "{report}"
+    );
 }
