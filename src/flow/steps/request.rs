@@ -6,8 +6,14 @@
 //! branch on it (`404`: no such order). Nothing here can break the call: a
 //! failure without an `on` route is a problem like any other, and the
 //! caller hears the flow's fallback or the apology.
+//!
+//! - `url`: the URL, its host written out and its values encoded.
+//! - `body`: `json` and `form` bodies.
+//! - `compile`: headers, body, time limit, saves and routes, checked.
+//! - `save`: values from the answer, by dotted path.
 
 mod body;
+mod compile;
 pub(crate) mod save;
 mod url;
 
@@ -17,13 +23,13 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::{Call, OnKey, StepError, StepKind, StepSpec, Then};
+use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
 use crate::flow::template::Text;
 use crate::flow::yaml::Scalar;
 use crate::outbound::{Failure, Job, JobPlace, Prepared, Reply, Seen, stub::parse_method};
-use body::{BodyTemplate, Json};
+use body::BodyTemplate;
 use save::SavePath;
 use url::UrlTemplate;
 
@@ -132,12 +138,12 @@ impl StepKind for Request {
                 )
             })
             .collect();
-        let headers = headers(cx, &spec.headers, &own);
-        let body = body(cx, spec, &method, &own);
-        let timeout = timeout(cx, spec.timeout, &own);
+        let headers = compile::headers(cx, &spec.headers, &own);
+        let body = compile::body(cx, spec, &method, &own);
+        let timeout = compile::timeout(cx, spec.timeout, &own);
         let wait = spec.wait.unwrap_or(true);
-        let save = saves(cx, &spec.save, &own, wait);
-        let (on_error, on_timeout) = routes(cx, step, path, wait);
+        let save = compile::saves(cx, &spec.save, &own, wait);
+        let (on_error, on_timeout) = compile::routes(cx, step, path, wait);
         Request {
             method,
             url,
@@ -409,143 +415,4 @@ fn seen(
         body: prepared.body.as_ref().map(|body| body.shown.clone()),
         background,
     }
-}
-
-fn headers(
-    cx: &mut Compiler<'_>,
-    spec: &IndexMap<String, Scalar>,
-    own: &str,
-) -> Vec<(HeaderName, Text)> {
-    let mut headers = Vec::with_capacity(spec.len());
-    for (name, value) in spec {
-        let path = format!("{own}.headers.{name}");
-        let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
-            let at = cx.key(&path);
-            cx.error(at, format!("`{name}` is not a header name"));
-            continue;
-        };
-        if OWN_HEADERS.contains(&header.as_str()) {
-            let at = cx.key(&path);
-            cx.error(at, format!("callflow writes the `{name}` header itself"));
-            continue;
-        }
-        headers.push((header, cx.request_text(value.as_str(), &path, "")));
-    }
-    headers
-}
-
-fn body(
-    cx: &mut Compiler<'_>,
-    spec: &RequestSpec,
-    method: &Method,
-    own: &str,
-) -> Option<BodyTemplate> {
-    let body = match (&spec.json, &spec.form) {
-        (Some(_), Some(_)) => {
-            let at = cx.key(&format!("{own}.form"));
-            cx.error(at, "a request sends `json` or `form`, not both");
-            return None;
-        }
-        (Some(json), None) => BodyTemplate::Json(Json::compile(cx, json, &format!("{own}.json"))),
-        (None, Some(form)) => BodyTemplate::Form(body::form(cx, form, &format!("{own}.form"))),
-        (None, None) => return None,
-    };
-    if *method == Method::GET {
-        let key = if spec.json.is_some() { "json" } else { "form" };
-        let at = cx.key(&format!("{own}.{key}"));
-        cx.error(at, "a GET request has no body").help =
-            Some("send values in `query`, or use `method: POST`".into());
-    }
-    Some(body)
-}
-
-fn timeout(cx: &mut Compiler<'_>, seconds: Option<f64>, own: &str) -> Duration {
-    let Some(seconds) = seconds else {
-        return Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS);
-    };
-    if !(seconds > 0.0 && seconds <= MAX_TIMEOUT_SECS) {
-        let at = cx.value(&format!("{own}.timeout"));
-        cx.error(
-            at,
-            format!("a request's timeout is more than 0 and at most {MAX_TIMEOUT_SECS} seconds"),
-        )
-        .help = Some(
-            "a caller waits in silence meanwhile, and Twilio gives up on a turn after 15 s".into(),
-        );
-        return Duration::from_secs_f64(DEFAULT_TIMEOUT_SECS);
-    }
-    Duration::from_secs_f64(seconds)
-}
-
-fn saves(
-    cx: &mut Compiler<'_>,
-    spec: &IndexMap<String, String>,
-    own: &str,
-    wait: bool,
-) -> Vec<SavePath> {
-    if !spec.is_empty() && !wait {
-        let at = cx.key(&format!("{own}.save"));
-        cx.error(
-            at,
-            "a request sent with `wait: false` has no answer to save from",
-        );
-        return Vec::new();
-    }
-    let mut saves = Vec::with_capacity(spec.len());
-    for (var, path) in spec {
-        let field = format!("{own}.save.{var}");
-        cx.check_variable_key(var, &field);
-        if RESERVED.contains(&var.as_str()) {
-            let at = cx.key(&field);
-            cx.error(
-                at,
-                format!("`{var}` is callflow's own variable: save the value under another name"),
-            );
-            continue;
-        }
-        match SavePath::parse(var, path) {
-            Some(save) => saves.push(save),
-            None => {
-                let at = cx.value(&field);
-                cx.error(at, format!("`{path}` is not a path: write keys and list positions joined by dots, such as `items.0.name`"));
-            }
-        }
-    }
-    saves
-}
-
-/// `on: { error, timeout }`; a dial's outcomes are refused here.
-fn routes(
-    cx: &mut Compiler<'_>,
-    step: &StepSpec,
-    path: &str,
-    wait: bool,
-) -> (Option<Target>, Option<Target>) {
-    let (mut error, mut timeout) = (None, None);
-    for (key, target) in step.on.iter().flatten() {
-        let field = format!("{path}.on.{}", key.as_str());
-        match key {
-            OnKey::Request(outcome) => {
-                if !wait {
-                    let at = cx.key(&field);
-                    cx.error(at, "a request sent with `wait: false` has no outcome to route: the call never waits for it");
-                    continue;
-                }
-                let target = Some(cx.step_target(target, &field));
-                match outcome {
-                    RequestOutcome::Error => error = target,
-                    RequestOutcome::Timeout => timeout = target,
-                }
-            }
-            OnKey::Dial(_) => {
-                let at = cx.key(&field);
-                cx.error(
-                    at,
-                    format!("`{}` is how a dial ends, not a request", key.as_str()),
-                )
-                .help = Some("a request's `on` takes `error` and `timeout`".into());
-            }
-        }
-    }
-    (error, timeout)
 }
