@@ -128,6 +128,10 @@ struct CallArgs {
     /// Another parameter for the first webhook, as NAME=VALUE (repeatable).
     #[arg(long, value_name = "NAME=VALUE")]
     param: Vec<String>,
+    /// Answer the flow's requests from this file of stubs (a flow test's `http:` list)
+    /// instead of the network.
+    #[arg(long, value_name = "FILE")]
+    stub: Option<PathBuf>,
 }
 
 pub fn main() -> ExitCode {
@@ -397,6 +401,16 @@ fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
             if !loaded.warnings.is_empty() {
                 println!("{}", loaded.warnings);
             }
+            // `check` may run far from the server (in CI, say): a secret
+            // missing here is a warning; the server refuses to start on it.
+            let (_, missing) = flow::secrets::SecretValues::resolve(
+                &loaded.flows,
+                &flow::SecretSource::Environment,
+                false,
+            );
+            if !missing.is_empty() {
+                println!("{missing}");
+            }
             println!(
                 "{} flows in {} are ready to serve",
                 loaded.flows.flows().len(),
@@ -474,8 +488,36 @@ async fn call(settings: &Flows, args: CallArgs, mut script: Vec<CallerAction>) -
     let Some(flows) = load_flows(settings) else {
         return ExitCode::FAILURE;
     };
+    let mut engine = settings.engine();
+    // Real requests need the real secrets; stubbed ones need none.
+    let secrets = match &args.stub {
+        None => flow::SecretSource::Environment,
+        Some(file) => {
+            let stubs = std::fs::read_to_string(file)
+                .map_err(|error| error.to_string())
+                .and_then(|text| crate::outbound::stub::Stubs::from_yaml(&text));
+            match stubs {
+                Ok(stubs) => engine.outbound = crate::outbound::Outbound::stubbed(stubs),
+                Err(error) => {
+                    eprintln!(
+                        "callflow: cannot use the stubs in {}: {error}",
+                        file.display()
+                    );
+                    return ExitCode::FAILURE;
+                }
+            }
+            flow::SecretSource::Placeholders
+        }
+    };
+    let flows = match flows.with_secrets(&secrets) {
+        Ok(flows) => flows,
+        Err(report) => {
+            eprintln!("{report}");
+            return ExitCode::FAILURE;
+        }
+    };
     let clock = args.at.map_or(Clock::System, Clock::Fixed);
-    let router = http::router(AppState::new(flows, settings.engine()).with_clock(clock));
+    let router = http::router(AppState::new(flows, engine).with_clock(clock));
     if args.hang_up {
         script.push(CallerAction::HangUp);
     }

@@ -39,6 +39,8 @@
 //!   environment and `.env`; `callflow config` prints it.
 //! - [`setting`]: what every group of settings is built from: the variable
 //!   names, the value parsers and the problems they report.
+//! - [`outbound`]: requests to other servers: the shared client, the
+//!   background queue with its retries, and stubs for tests.
 //! - [`logging`]: the log, one line per event, with every value escaped so
 //!   that nothing a caller sends can forge a line.
 //! - [`cli`]: the `callflow` command line.
@@ -53,6 +55,7 @@ pub mod flowtest;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod outbound;
 pub mod rate_limit;
 pub mod reload;
 pub mod report;

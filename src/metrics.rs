@@ -12,6 +12,7 @@
 
 use std::fmt::Write as _;
 use std::sync::Arc;
+use std::time::Duration;
 
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric, text};
@@ -274,23 +275,22 @@ impl Metrics {
         for (name, outcome) in report.outcomes() {
             let (flow, step) = (name.flow.into(), name.step.into());
             match outcome {
-                Outcome::Menu(result) => m
-                    .menu_results
-                    .get_or_create(&ResultLabels {
-                        flow,
-                        step,
-                        result: result.as_str(),
-                    })
-                    .inc(),
-                Outcome::Dial(outcome) => m
-                    .dial_outcomes
-                    .get_or_create(&OutcomeLabels {
-                        flow,
-                        step,
-                        outcome: outcome.as_str(),
-                    })
-                    .inc(),
-            };
+                Outcome::Menu(result) => {
+                    let result = result.as_str();
+                    let labels = ResultLabels { flow, step, result };
+                    m.menu_results.get_or_create(&labels).inc();
+                }
+                Outcome::Dial(outcome) => {
+                    let outcome = outcome.as_str();
+                    let labels = OutcomeLabels { flow, step, outcome };
+                    m.dial_outcomes.get_or_create(&labels).inc();
+                }
+                Outcome::Request { outcome, millis } => {
+                    let labels = OutcomeLabels { flow, step, outcome };
+                    let seconds = Duration::from_millis(*millis).as_secs_f64();
+                    m.request_duration.get_or_create(&labels).observe(seconds);
+                }
+            }
         }
         if report.end.ends_call() {
             m.calls_ended
@@ -317,18 +317,6 @@ impl Metrics {
 
     pub fn signature_failure(&self) {
         self.0.signature_failures.inc();
-    }
-
-    /// A request step's time and outcome.
-    pub fn observe_request(&self, flow: &str, step: &str, outcome: &'static str, seconds: f64) {
-        self.0
-            .request_duration
-            .get_or_create(&OutcomeLabels {
-                flow: flow.into(),
-                step: step.into(),
-                outcome,
-            })
-            .observe(seconds);
     }
 
     /// A call Twilio reports over, with its final status and length.

@@ -46,7 +46,7 @@ use tokio::task::JoinHandle;
 
 use crate::engine::EngineSettings;
 use crate::flow::diagnostic::Position;
-use crate::flow::load::{ParseCache, Source, load_sources_with, read_sources};
+use crate::flow::load::{ParseCache, Source, load_serving, read_sources};
 use crate::flow::{Diagnostic, FlowSet, MaxFileBytes, Report};
 
 /// The flow set now serving. A webhook takes one atomic load of it; a
@@ -287,7 +287,7 @@ impl FlowStore {
             fingerprints: fingerprints(&sources),
             ..Files::default()
         };
-        let loaded = load_sources_with(sources, &mut files.parsed)?;
+        let loaded = load_serving(sources, &mut files.parsed)?;
         let mut store = FlowStore::fixed(loaded.flows);
         store.dir = Some(dir.to_owned());
         store.max_file_bytes = max;
@@ -486,7 +486,7 @@ impl FlowStore {
             self.show_refusal(report);
             return Reload::Refused(report.clone());
         }
-        let loaded = load_sources_with(sources, &mut files.parsed);
+        let loaded = load_serving(sources, &mut files.parsed);
         if superseded() {
             return Reload::Superseded;
         }

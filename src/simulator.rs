@@ -21,6 +21,8 @@ use http_body_util::BodyExt;
 use serde::Serialize;
 use tower::ServiceExt;
 
+use crate::outbound::Seen;
+use crate::outbound::seen::{self, REQUESTS_HEADER};
 use crate::twiml::{Element, Response};
 
 /// Response header listing the steps a webhook ran, as `flow:step` separated
@@ -107,6 +109,11 @@ pub enum Event {
         targets: Vec<String>,
     },
     Recording,
+    /// The flow made a request to another server.
+    Requested {
+        #[serde(flatten)]
+        request: Seen,
+    },
     Caller {
         action: CallerAction,
     },
@@ -127,6 +134,7 @@ impl fmt::Display for Event {
             },
             Event::Dialled { targets } => write!(f, "dials {}", targets.join(", ")),
             Event::Recording => f.write_str("records a message"),
+            Event::Requested { request } => write!(f, "{request}"),
             Event::Caller { action } => write!(f, "{action}"),
             Event::Ended { end } => write!(f, "call ends: {end}"),
         }
@@ -285,6 +293,17 @@ impl SimulatedCall {
             .iter()
             .filter_map(|e| match e {
                 Event::Heard { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Every request the flow made, in order.
+    pub fn requests(&self) -> Vec<&Seen> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Requested { request } => Some(request),
                 _ => None,
             })
             .collect()
@@ -517,11 +536,13 @@ impl SimulatedCall {
             let separator = if path.contains('?') { '&' } else { '?' };
             Request::get(format!("{path}{separator}{encoded}"))
                 .header(STEPS_HEADER, "?")
+                .header(REQUESTS_HEADER, "?")
                 .body(Body::empty())
         } else {
             Request::post(path)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(STEPS_HEADER, "?")
+                .header(REQUESTS_HEADER, "?")
                 .body(Body::from(encoded))
         }
         .map_err(|e| SimulationError::Http {
@@ -542,6 +563,12 @@ impl SimulatedCall {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
+        let requests = response
+            .headers()
+            .get(REQUESTS_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(seen::decode)
+            .unwrap_or_default();
         let body = response
             .into_body()
             .collect()
@@ -557,6 +584,13 @@ impl SimulatedCall {
             steps,
             at_event: self.events.len(),
         });
+        // The requests came before the answer's verbs: the caller waited
+        // for them.
+        self.events.extend(
+            requests
+                .into_iter()
+                .map(|request| Event::Requested { request }),
+        );
         if status != StatusCode::OK {
             return Err(SimulationError::Http {
                 url,

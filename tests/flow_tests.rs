@@ -262,3 +262,43 @@ async fn a_script_runs_in_the_language_its_file_or_call_names() {
         "{output}"
     );
 }
+
+/// Flow tests answer requests from their `http:` stubs, check the
+/// requests a call made, and fail a call whose request no stub matches,
+/// naming it.
+#[tokio::test]
+async fn requests_are_stubbed_expected_and_never_left_unstubbed() {
+    let (result, output) = run("tests/fixtures/flowtests/requests", Options::default()).await;
+    let summary = result.unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!((summary.passed, summary.failed), (2, 2), "{output}");
+    assert!(
+        output.contains("PASS tests/shop.test.yaml: stubbed and expected\n"),
+        "{output}"
+    );
+    assert!(
+        output.contains("PASS tests/shop.test.yaml: a timeout stub takes the timeout route\n"),
+        "{output}"
+    );
+    let not_made = output
+        .split("FAIL tests/shop.test.yaml: a request that was not made\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{output}"));
+    assert!(
+        not_made
+            .contains("shop.test.yaml:26:9: expected a request POST https://hooks.example.com/log"),
+        "{output}"
+    );
+    assert!(not_made.contains("with order=7&status=shipped"), "{output}");
+    let unstubbed = output
+        .split("FAIL tests/shop.test.yaml: a request no stub matches\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{output}"));
+    assert!(
+        unstubbed.contains("but the call made GET https://crm.example.com/calls/CA"),
+        "{output}"
+    );
+    assert!(
+        unstubbed.contains("which no `http:` stub matches"),
+        "{output}"
+    );
+}

@@ -405,10 +405,19 @@ function transcriptLine(event) {
     case 'listening': return line('listening', 'gather', event.step ? `listening (step ${event.step})` : 'listening');
     case 'dialled': return line('dialled', 'dial', event.targets.join(', '));
     case 'recording': return line('recording', 'record', 'recording a message');
+    case 'requested': return line('requested', 'request', describeRequest(event));
     case 'caller': return line('caller', 'you', describeAction(event.action));
     case 'ended': return line('ended', 'end', `Call ended: ${describeEnd(event.end)}`);
     default: return line('other', event.event, JSON.stringify(event));
   }
+}
+
+/** A request the flow made: method, URL (secrets already masked by the
+ * server), how it went and how long it took. */
+function describeRequest(request) {
+  const outcome = [request.status, request.problem].filter((part) => part != null).join(', ');
+  const how = request.background ? 'in the background' : `${request.millis} ms`;
+  return `${request.method} ${request.url}${outcome ? ` → ${outcome}` : ''} (${how})`;
 }
 
 /** Steps as visited, a step resumed by its own webhook shown once. */

@@ -36,7 +36,7 @@ pub use crate::setting::{
     Parse, PublicUrl, Setting, SettingProblem, SettingsError, problem_of, setting, yes_no,
 };
 pub use crate::token::Tokens;
-pub use parse::{CommandLineError, read_command_line};
+pub use parse::{CommandLineError, flow_secret, read_command_line};
 pub use report::effective;
 
 use crate::dial_limit::{DialLimiter, DialLimits, DialRate, dial_rate};
@@ -45,6 +45,7 @@ use crate::flow::MaxFileBytes;
 use crate::http::admin::AdminGate;
 use crate::http::page::PageSettings;
 use crate::http::signature::WebhookAuth;
+use crate::outbound::{Outbound, OutboundSettings};
 use crate::setting::{names, public_url};
 use crate::token::TokenSettings;
 
@@ -175,6 +176,12 @@ pub struct Flows {
     #[arg(long, env = names::DIAL_RATE_LIMIT_TOTAL, global = true,
           default_value_t = DialLimits::default().total, value_parser = setting(dial_rate))]
     pub dial_rate_limit_total: DialRate,
+
+    /// The largest answer a flow's `request` step reads, in bytes; a larger one is the request's
+    /// `error`.
+    #[arg(long, env = names::REQUEST_MAX_BODY_BYTES, global = true, default_value = "262144",
+          value_parser = setting(parse::count))]
+    pub request_max_body_bytes: usize,
 }
 
 impl Settings {
@@ -247,6 +254,11 @@ impl Flows {
                 per_identity: self.dial_rate_limit,
                 total: self.dial_rate_limit_total,
             }),
+            outbound: Outbound::network(OutboundSettings {
+                max_body_bytes: self.request_max_body_bytes,
+                ..OutboundSettings::default()
+            }),
+            turn_budget: crate::engine::TURN_BUDGET,
         }
     }
 }

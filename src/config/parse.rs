@@ -49,6 +49,13 @@ pub(super) fn file_bytes(
     })
 }
 
+/// A secret a flow declares in `secrets:`, read here like every other variable. Flows name
+/// these, so they are not in `--help`; `callflow check` and start-up name any that are missing.
+/// A blank one counts as unset.
+pub fn flow_secret(name: &str) -> Option<String> {
+    env_var(name).filter(|value| !value.trim().is_empty())
+}
+
 /// Reads an environment variable as text, lossily (see [`Setting`](crate::setting::Setting)).
 fn env_var(name: &str) -> Option<String> {
     std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())

@@ -24,6 +24,8 @@ pub(super) struct TemplateContext {
     pub(super) config: Value,
     pub(super) flow: Value,
     pub(super) step: Value,
+    /// Only for a request's parts; undefined everywhere else.
+    pub(super) secrets: Value,
 }
 
 impl minijinja::value::Object for TemplateContext {
@@ -35,6 +37,7 @@ impl minijinja::value::Object for TemplateContext {
             "config" => &self.config,
             "flow" => &self.flow,
             "step" => &self.step,
+            "secrets" => &self.secrets,
             _ => return None,
         };
         Some(part.clone())

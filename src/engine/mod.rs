@@ -25,6 +25,11 @@
 //! - `seal`: the MAC that keeps anyone else from rewriting that memory.
 //! - `route`: where a webhook continues the call.
 //! - `context`: what templates read.
+//!
+//! Requests a turn makes share one time budget ([`EngineSettings::turn_budget`],
+//! [`TURN_BUDGET`] by default): each request's own timeout is cut to what is
+//! left of it, and past it a request takes its `timeout` route, so the
+//! caller never waits in silence up to the HTTP layer's hard deadline.
 
 mod context;
 mod report;
@@ -37,10 +42,14 @@ use std::borrow::Cow;
 use jiff::Timestamp;
 use minijinja::Value;
 
+use std::time::Duration;
+
 use crate::dial_limit::{DialLimiter, Limited};
 use crate::flow::steps::{Call, Outcome, Place, StepError, Then, call, hangup, say};
 use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
+use crate::outbound::trace::TraceContext;
+use crate::outbound::{Outbound, Seen};
 use crate::twiml::{self, Element};
 /// Most sub-flows a call may have in progress at once.
 pub use call::MAX_DEPTH as MAX_CALL_DEPTH;
@@ -55,6 +64,12 @@ pub(crate) const MAX_STEPS_PER_TURN: usize = 50;
 /// Most turns in a row without any input from the caller before the call is
 /// ended politely, so a silent line (or a pocket dial) does not loop forever.
 pub const MAX_IDLE_TURNS: u32 = 6;
+
+/// How long the requests of one turn may take altogether, from the moment
+/// the engine starts the turn. Twilio waits 15 s for an answer; the HTTP
+/// layer apologises at 8 s ([`crate::http::voice::TURN_DEADLINE`]); this
+/// leaves a second for the rest of the turn after a request is cut short.
+pub const TURN_BUDGET: Duration = Duration::from_secs(7);
 
 const APOLOGY: &str =
     "We're sorry, something went wrong on our side. Please call again later. Goodbye.";
@@ -77,6 +92,11 @@ pub struct EngineSettings {
     /// Counts the dials of browser calls (`DIAL_RATE_LIMIT`, `DIAL_RATE_LIMIT_TOTAL`). Clones
     /// of the settings share the counts.
     pub dials: DialLimiter,
+    /// The way out for `request` steps: the shared client and background
+    /// queue, or stubs. Clones share them.
+    pub outbound: Outbound,
+    /// How long a turn's requests may take altogether ([`TURN_BUDGET`]).
+    pub turn_budget: Duration,
 }
 
 impl Default for EngineSettings {
@@ -88,6 +108,8 @@ impl Default for EngineSettings {
             outbound_flow: "outbound".into(),
             state_key: StateKey::random(),
             dials: DialLimiter::default(),
+            outbound: Outbound::default(),
+            turn_budget: TURN_BUDGET,
         }
     }
 }
@@ -135,6 +157,8 @@ pub struct Answer<'f> {
     pub problem: Option<String>,
     /// What the turn did, for metrics and call events.
     pub report: TurnReport<'f>,
+    /// The requests the turn made, in order, secrets masked.
+    pub requests: Vec<Seen>,
 }
 
 impl Answer<'_> {
@@ -159,7 +183,19 @@ pub async fn answer<'f>(
     settings: &EngineSettings,
     webhook: &Webhook<'_>,
 ) -> Answer<'f> {
+    answer_traced(flows, settings, webhook, None).await
+}
+
+/// [`answer`] for a webhook that came with a W3C trace context, which the
+/// turn's requests carry on.
+pub async fn answer_traced<'f>(
+    flows: &'f FlowSet,
+    settings: &EngineSettings,
+    webhook: &Webhook<'_>,
+    trace: Option<TraceContext>,
+) -> Answer<'f> {
     let mut turn = Turn::new(flows, settings, webhook, Some(flows.version()));
+    turn.trace = trace;
     let outcome = match turn.begin() {
         Ok(target) => turn.run(target).await,
         Err(problem) => Err(problem),
@@ -182,12 +218,14 @@ pub async fn answer<'f>(
         turn.resumed,
         std::mem::take(&mut turn.outcomes),
     );
+    let requests = std::mem::take(&mut turn.requests);
     Answer {
         twiml: turn.finish(),
         flow,
         step,
         problem,
         report,
+        requests,
     }
 }
 
@@ -262,6 +300,8 @@ enum Problem {
     TooDeep { step: String, message: String },
     #[error("{0}; the call is ended with the apology")]
     Tampered(#[from] StateRejected),
+    #[error("step `{step}`: {message}")]
+    Request { step: String, message: String },
 }
 
 struct Turn<'a> {
@@ -287,6 +327,10 @@ struct Turn<'a> {
     /// How the steps run so far left the call.
     end: TurnEnd,
     outcomes: Vec<(FlowId, StepId, Outcome)>,
+    /// When the turn's requests must be done by.
+    deadline: tokio::time::Instant,
+    trace: Option<TraceContext>,
+    requests: Vec<Seen>,
 }
 
 impl<'a> Turn<'a> {
@@ -314,6 +358,9 @@ impl<'a> Turn<'a> {
             resumed: false,
             end: TurnEnd::Completed,
             outcomes: Vec::new(),
+            deadline: tokio::time::Instant::now() + settings.turn_budget,
+            trace: None,
+            requests: Vec::new(),
         }
     }
 
@@ -432,6 +479,10 @@ impl<'a> Turn<'a> {
                 step: step(),
                 message: error.to_string(),
             },
+            StepError::Request(message) => Problem::Request {
+                step: step(),
+                message,
+            },
         }
     }
 
@@ -458,6 +509,11 @@ impl<'a> Turn<'a> {
     /// What templates can read: `call`, `vars`, `now`, `config`, `flow`,
     /// `step`; only the parts `uses` names are built.
     fn context(&mut self, uses: Uses) -> Value {
+        self.context_with(uses, Value::UNDEFINED)
+    }
+
+    /// [`Turn::context`] with `secrets` reading `secrets`.
+    fn context_with(&mut self, uses: Uses, secrets: Value) -> Value {
         if uses.call && self.context.call.is_none() {
             self.context.call = Some(call_value(self.webhook));
         }
@@ -486,6 +542,7 @@ impl<'a> Turn<'a> {
                     .map(|id| flow.step(id).name.as_str())
                     .unwrap_or(""),
             ),
+            secrets,
         })
     }
 
@@ -649,6 +706,39 @@ impl<'a> Call<'a> for Turn<'a> {
         if let (Some(flow), Some(step)) = (self.flow, self.step) {
             self.outcomes.push((flow, step, outcome));
         }
+    }
+
+    fn render_request<'t>(
+        &mut self,
+        text: &'t Text,
+        masked: bool,
+    ) -> Result<Cow<'t, str>, StepError> {
+        if !text.uses().secrets {
+            return self.render_text(text);
+        }
+        let secrets = self.flows.secrets().context(masked);
+        let context = self.context_with(text.uses(), secrets);
+        self.flows
+            .templates()
+            .render(text, &context)
+            .map_err(StepError::Template)
+    }
+
+    fn outbound(&self) -> Outbound {
+        self.settings.outbound.clone()
+    }
+
+    fn time_left(&self) -> Duration {
+        self.deadline
+            .saturating_duration_since(tokio::time::Instant::now())
+    }
+
+    fn traceparent(&self) -> Option<String> {
+        self.trace.as_ref().map(TraceContext::child)
+    }
+
+    fn saw_request(&mut self, seen: Seen) {
+        self.requests.push(seen);
     }
 
     fn place(&self) -> Place<'_> {

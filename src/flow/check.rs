@@ -38,6 +38,47 @@ pub(super) fn check_steps(flows: &[Flow], indexes: &[&PositionIndex], report: &m
     refuse_endless_loops(flows, indexes, report);
     super::calls::check_calls(flows, indexes, report);
     warn_silent_gathers(flows, indexes, report);
+    warn_saves_over_input(flows, indexes, report);
+}
+
+/// A `request` that saves into a variable the caller fills (a gather's,
+/// menu's or recording's `save_as`) would overwrite what the caller
+/// entered with whatever the far server answers: the flow reads one and
+/// gets the other. Names the request saves under are better its own.
+fn warn_saves_over_input(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+    for (id, flow) in flows.iter().enumerate() {
+        let inputs: Vec<(&str, &str)> = flow
+            .steps
+            .iter()
+            .filter_map(|step| {
+                let var = match &step.action {
+                    Action::Gather(gather) => gather.save_as.as_deref(),
+                    Action::Menu(menu) => menu.gather.save_as.as_deref(),
+                    Action::Record(record) => Some(record.save_as.as_str()),
+                    _ => None,
+                }?;
+                Some((var, step.name.as_str()))
+            })
+            .collect();
+        for step in &flow.steps {
+            let Action::Request(request) = &step.action else {
+                continue;
+            };
+            for var in request.saved_vars() {
+                if let Some((_, input)) = inputs.iter().find(|(name, _)| *name == var) {
+                    let at = indexes[id].key(&format!("steps.{}.request.save.{var}", step.name));
+                    report.push(
+                        Diagnostic::warning(
+                            &flow.file,
+                            at,
+                            format!("this request saves `{var}`, which step `{input}` fills with what the caller entered"),
+                        )
+                        .with_help(format!("save the answer under a name of its own, such as `{}_{var}`", step.name.replace('-', "_"))),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// A gather with no `say` or `play` of its own is fine when a `say` or

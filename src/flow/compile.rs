@@ -102,6 +102,7 @@ pub(super) fn compile_flow(
             returns: &spec.returns,
             speech: spec.speech.as_ref(),
             languages: &spec.languages,
+            secrets: &spec.secrets,
         },
         prompts: Prompts::default(),
     };
@@ -129,6 +130,7 @@ fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
         .enumerate()
         .filter_map(|(i, raw)| literal_number(cx, raw, &format!("numbers.{i}")))
         .collect();
+    let secrets = super::secrets::declare(cx, &spec.secrets);
     let fallback = spec
         .fallback
         .as_ref()
@@ -152,6 +154,7 @@ fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
         fallback,
         timezone: timezone.unwrap_or(TimeZone::UTC),
         numbers,
+        secrets,
     }
 }
 
@@ -210,17 +213,19 @@ fn step(cx: &mut Compiler<'_>, name: &str, spec: &StepSpec) -> Step {
 /// `on`, `open` and `closed` belong to one kind of step each.
 fn check_modifiers(cx: &mut Compiler<'_>, spec: &StepSpec, action: &Action, path: &str) {
     let misplaced = [
-        ("on", spec.on.is_some(), "dial"),
-        ("open", spec.open.is_some(), "hours"),
-        ("closed", spec.closed.is_some(), "hours"),
+        ("on", spec.on.is_some(), &["dial", "request"][..]),
+        ("open", spec.open.is_some(), &["hours"][..]),
+        ("closed", spec.closed.is_some(), &["hours"][..]),
     ];
-    for (key, present, owner) in misplaced {
-        if present && action.kind() != owner {
+    for (key, present, owners) in misplaced {
+        if present && !owners.contains(&action.kind()) {
             let at = cx.index.key(&format!("{path}.{key}"));
+            let owners: Vec<String> = owners.iter().map(|o| format!("`{o}`")).collect();
             cx.error(
                 at,
                 format!(
-                    "`{key}` belongs to a `{owner}` step, not a `{}` step",
+                    "`{key}` belongs to a {} step, not a `{}` step",
+                    owners.join(" or "),
                     action.kind()
                 ),
             );

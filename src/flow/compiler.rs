@@ -96,6 +96,8 @@ pub(super) struct FlowDefaults<'a> {
     pub speech: Option<&'a SpeechOptions>,
     /// `languages`: the default first.
     pub languages: &'a IndexMap<String, LanguageSpec>,
+    /// `secrets`: what the flow's requests may read.
+    pub secrets: &'a [String],
 }
 
 /// What step kinds compile with: where they are in the file, the flow's
@@ -288,6 +290,49 @@ impl Compiler<'_> {
                 Text::Plain(String::new())
             }
         }
+    }
+
+    /// Text at `path` that goes to a request's far server: a template may
+    /// also read the secrets the flow declares, and only those.
+    /// `part` tells apart texts compiled from one value (a URL's parts).
+    pub(crate) fn request_text(&mut self, source: &str, path: &str, part: &str) -> Text {
+        let name = format!("{}:{path}#{part}", self.name);
+        let text = match self.templates.compile_request(name, source) {
+            Ok(text) => text,
+            Err(message) => {
+                let at = self.index.value(path);
+                self.error(at, message);
+                return Text::Plain(String::new());
+            }
+        };
+        match self.templates.secret_names(&text) {
+            Ok(names) => {
+                for name in names {
+                    if !self.defaults.secrets.contains(&name) {
+                        let at = self.index.value(path);
+                        let help = match closest(
+                            &name,
+                            self.defaults.secrets.iter().map(String::as_str),
+                        ) {
+                            Some(near) => format!("did you mean `{near}`?"),
+                            None => {
+                                format!("declare it at the top of the file: `secrets: [{name}]`")
+                            }
+                        };
+                        self.error(
+                            at,
+                            format!("`secrets.{name}` is not declared in this flow's `secrets`"),
+                        )
+                        .help = Some(help);
+                    }
+                }
+            }
+            Err(message) => {
+                let at = self.index.value(path);
+                self.error(at, message);
+            }
+        }
+        text
     }
 
     /// A condition (`vars.tries > 2`) at `path`, compiled and checked.

@@ -20,6 +20,7 @@ use super::position::PositionIndex;
 use super::prompt_files::{self, PromptFiles};
 pub use super::read::Source;
 pub(crate) use super::read::read_sources;
+use super::secrets::{SecretSource, SecretValues};
 use super::shape::checked_index;
 use super::spec::FlowSpec;
 use super::target::FlowId;
@@ -206,8 +207,20 @@ pub(crate) fn load_sources_with(
             by_number,
             templates,
             version,
+            secrets: SecretValues::default(),
         },
         warnings: report,
+    })
+}
+
+/// What the server serves: [`load_sources_with`], then every declared
+/// secret read from the environment. A missing one refuses the set, so the
+/// server does not start (or a reload keeps the last good set).
+pub(crate) fn load_serving(sources: Vec<Source>, cache: &mut ParseCache) -> Result<Loaded, Report> {
+    let loaded = load_sources_with(sources, cache)?;
+    Ok(Loaded {
+        flows: loaded.flows.with_secrets(&SecretSource::Environment)?,
+        warnings: loaded.warnings,
     })
 }
 

@@ -28,6 +28,7 @@
 //! - `template`: templated text.
 //! - `simple`: the common templates, kept without minijinja.
 //! - `schedule`: opening hours.
+//! - [`secrets`]: the environment variables a flow's requests may read.
 
 mod calls;
 mod check;
@@ -42,6 +43,7 @@ pub(crate) mod position;
 mod prompt_files;
 mod read;
 pub(crate) mod schedule;
+pub mod secrets;
 pub(crate) mod shape;
 pub(crate) mod simple;
 pub(crate) mod spec;
@@ -55,6 +57,7 @@ pub use diagnostic::{Diagnostic, Report};
 pub use files::MaxFileBytes;
 pub use load::{Loaded, load, load_limited, load_sources};
 pub use model::{Flow, FlowSet, Step};
+pub use secrets::SecretSource;
 pub use steps::Action;
 pub use target::{FlowId, StepId, Target};
 pub use template::Text;

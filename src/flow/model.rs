@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use jiff::tz::TimeZone;
 
+use super::diagnostic::Report;
+use super::secrets::{DeclaredSecret, SecretSource, SecretValues};
 use super::steps::Action;
 use super::target::{FlowId, StepId, Target};
 use super::template::Templates;
@@ -20,6 +22,8 @@ pub struct FlowSet {
     pub(super) templates: Templates,
     /// A hash of every source file: what `/flows` reports as the version.
     pub(super) version: String,
+    /// The values of the secrets the flows declare, once read.
+    pub(super) secrets: SecretValues,
 }
 
 impl FlowSet {
@@ -51,6 +55,21 @@ impl FlowSet {
     pub fn version(&self) -> &str {
         &self.version
     }
+
+    pub(crate) fn secrets(&self) -> &SecretValues {
+        &self.secrets
+    }
+
+    /// The set with its declared secrets read from `source`; `Err` names
+    /// each one `source` lacks, at its `secrets:` entry.
+    pub fn with_secrets(mut self, source: &SecretSource<'_>) -> Result<FlowSet, Report> {
+        let (values, report) = SecretValues::resolve(&self, source, true);
+        if report.has_errors() {
+            return Err(report);
+        }
+        self.secrets = values;
+        Ok(self)
+    }
 }
 
 /// One flow file, compiled.
@@ -66,6 +85,8 @@ pub struct Flow {
     pub fallback: Option<StepId>,
     pub timezone: TimeZone,
     pub numbers: Vec<String>,
+    /// The environment variables its requests may read.
+    pub secrets: Vec<DeclaredSecret>,
 }
 
 impl Flow {

@@ -50,5 +50,9 @@ pub struct FlowSpec {
     /// the only names its `return` steps may set.
     #[serde(default)]
     pub returns: Vec<String>,
+    /// Environment variables the flow's requests may read, as
+    /// `secrets.NAME`, in their url, query, headers and body only.
+    #[serde(default)]
+    pub secrets: Vec<String>,
     pub steps: IndexMap<String, StepSpec>,
 }

@@ -8,7 +8,11 @@
 //! parameters), `vars` (the call's variables), `now` (the time in the flow's
 //! zone), `config` (public server settings such as the caller ID), `flow` and
 //! `step`. Nothing else, in particular no environment variables, so a flow
-//! can never read a secret out loud.
+//! can never read a secret out loud. The one exception is `secrets`, the
+//! values a flow declares in its `secrets:` list: only the parts of a
+//! `request` step that go to the far server may read them
+//! ([`Templates::compile_request`]), and every other text that names them
+//! is refused when the flows load.
 
 use std::borrow::Cow;
 
@@ -18,6 +22,10 @@ use super::simple::Simple;
 
 /// The names a template may use.
 pub const CONTEXT_NAMES: &[&str] = &["call", "vars", "now", "config", "flow", "step"];
+
+/// What a request's url, query, headers and body may read besides
+/// [`CONTEXT_NAMES`]: the flow's declared secrets.
+pub const SECRETS: &str = "secrets";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Text {
@@ -42,6 +50,8 @@ pub struct Uses {
     pub call: bool,
     pub vars: bool,
     pub now: bool,
+    /// Reads `secrets.NAME`: only a request's parts may.
+    pub secrets: bool,
 }
 
 impl Text {
@@ -97,6 +107,47 @@ impl Templates {
     /// Compiles `source` under `name`, or returns it as plain text when it
     /// has no template syntax. The error says what minijinja found wrong.
     pub fn compile(&mut self, name: String, source: &str) -> Result<Text, String> {
+        self.compile_reading(name, source, false)
+    }
+
+    /// [`Templates::compile`] for the parts of a request that go to the
+    /// far server, which may also read `secrets.NAME`. The names read are
+    /// left for the caller to check against the flow's declared list
+    /// ([`secret_names`]).
+    pub fn compile_request(&mut self, name: String, source: &str) -> Result<Text, String> {
+        self.compile_reading(name, source, true)
+    }
+
+    /// The `secrets.NAME` a compiled template reads; `Err` when it reads
+    /// `secrets` other than by a written name (`secrets[x]`), which the
+    /// checks could not follow.
+    pub fn secret_names(&self, text: &Text) -> Result<Vec<String>, String> {
+        let Text::Template { name, uses } = text else {
+            return Ok(Vec::new());
+        };
+        if !uses.secrets {
+            return Ok(Vec::new());
+        }
+        let template = self.env.get_template(name).map_err(describe)?;
+        let mut names = Vec::new();
+        for used in template.undeclared_variables(true) {
+            if used == SECRETS {
+                return Err("read a secret by its name, as `secrets.NAME`".into());
+            }
+            if let Some(secret) = used.strip_prefix("secrets.") {
+                names.push(secret.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    fn compile_reading(
+        &mut self,
+        name: String,
+        source: &str,
+        secrets: bool,
+    ) -> Result<Text, String> {
         if !Text::is_template_source(source) {
             return Ok(Text::Plain(source.to_owned()));
         }
@@ -109,10 +160,15 @@ impl Templates {
             call: names.contains("call"),
             vars: names.contains("vars"),
             now: names.contains("now"),
+            secrets: names.contains(SECRETS),
         };
+        if uses.secrets && !secrets {
+            return Err("secrets can only be read in a `request` step's url, query, headers and body, never in anything said or kept in the call".into());
+        }
         let mut unknown: Vec<String> = names
             .into_iter()
             .filter(|v| !CONTEXT_NAMES.contains(&v.as_str()))
+            .filter(|v| !(secrets && v == SECRETS))
             .filter(|v| self.env.globals().all(|(global, _)| global != v))
             .collect();
         unknown.sort();

@@ -10,11 +10,15 @@ use std::path::{Path, PathBuf};
 use jiff::Timestamp;
 use regex::{Regex, RegexBuilder};
 
-use super::spec::{self, CallSpec, ItemSpec, SetsSpec, TestFileSpec, Written};
+use super::requests::RequestExpectation;
+use super::spec::{
+    self, CallSpec, ItemSpec, RequestsSpec, SetsSpec, StubSpec, TestFileSpec, Written,
+};
 use crate::flow::FlowSet;
 use crate::flow::diagnostic::{Diagnostic, Position, Report, closest};
 use crate::flow::languages::LANGUAGE_VARIABLE;
 use crate::flow::position::PositionIndex;
+use crate::outbound::stub::{Stub, Stubs, parse_method};
 use crate::simulator::CallSetup;
 
 /// The clock a call sees when neither it nor its file says `at`: a
@@ -41,6 +45,8 @@ pub struct TestCall {
     pub setup: CallSetup,
     pub at: Timestamp,
     pub script: Vec<Line>,
+    /// What answers the call's requests: its own stubs, then its file's.
+    pub stubs: Stubs,
 }
 
 /// One line of a script and where it is written.
@@ -78,6 +84,8 @@ pub enum Item {
     /// How the dial the call waits at ends.
     Outcome(String),
     HangUp,
+    /// Expects a request to have been made.
+    Requests(RequestExpectation),
 }
 
 impl Item {
@@ -116,6 +124,7 @@ impl Item {
             Item::Silence => "silence".into(),
             Item::Outcome(outcome) => format!("outcome: {outcome}"),
             Item::HangUp => "hangup".into(),
+            Item::Requests(expected) => expected.describe(),
         }
     }
 }
@@ -268,6 +277,7 @@ pub fn check_file(
         errors: 0,
     };
     let file_flow = checker.flow(spec.flow.as_deref(), "flow");
+    let file_stubs = checker.stubs(&spec.http, "http");
     if spec.calls.is_empty() {
         checker.warning(
             checker.index.key("calls"),
@@ -283,7 +293,10 @@ pub fn check_file(
                 format!("another call of this file is named `{}` too: `--filter` and the results cannot tell them apart", call.name),
             );
         }
-        if let Some(call) = checker.call(&spec, call, file_flow.as_deref(), &path) {
+        if let Some(mut call) = checker.call(&spec, call, file_flow.as_deref(), &path) {
+            let mut stubs = checker.stubs(&spec.calls[i].http, &format!("{path}.http"));
+            stubs.extend(file_stubs.iter().cloned());
+            call.stubs = Stubs::new(stubs);
             calls.push(call);
         }
     }
@@ -426,6 +439,7 @@ impl Checker<'_> {
             },
             at: at.unwrap_or_else(|| DEFAULT_AT.parse().expect("DEFAULT_AT is a timestamp")),
             script,
+            stubs: Stubs::default(),
         })
     }
 
@@ -562,6 +576,7 @@ impl Checker<'_> {
             "outcome" => Item::Outcome(self.outcome(spec.outcome.as_ref()?, value_at)?),
             "reaches" => self.reaches(spec.reaches.as_ref()?.as_str(), flow, value_at)?,
             "sets" => self.sets(spec.sets.as_ref()?, path)?,
+            "requests" => self.requests(spec.requests.as_ref()?, value_at)?,
             "ends" => {
                 let text = spec.ends.as_ref()?.as_str();
                 match Ending::parse(text) {
@@ -580,6 +595,66 @@ impl Checker<'_> {
             other => unreachable!("ItemSpec::keys returned `{other}`"),
         };
         Some(item)
+    }
+
+    /// The stubs of an `http:` list, each checked.
+    fn stubs(&mut self, specs: &[StubSpec], path: &str) -> Vec<Stub> {
+        let mut stubs = Vec::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            match Stub::parse(spec) {
+                Ok(stub) => stubs.push(stub),
+                Err(message) => {
+                    let at = self.index.value(&format!("{path}.{i}.match"));
+                    self.error(at, message);
+                }
+            }
+        }
+        stubs
+    }
+
+    /// `requests:`: a method and URL, and maybe part of the body.
+    fn requests(&mut self, spec: &RequestsSpec, at: Position) -> Option<Item> {
+        let (method, url, json, form) = match spec {
+            RequestsSpec::Line(line) => match line.trim().split_once(' ') {
+                Some((method, url)) => (Some(method.to_owned()), url.trim().to_owned(), None, None),
+                None => (None, line.trim().to_owned(), None, None),
+            },
+            RequestsSpec::Full(full) => (
+                full.method.clone(),
+                full.url.trim().to_owned(),
+                full.json.clone(),
+                full.form.as_ref().map(|form| {
+                    form.iter()
+                        .map(|(name, value)| (name.clone(), value.text.clone()))
+                        .collect()
+                }),
+            ),
+        };
+        let method = match method.as_deref().map(parse_method) {
+            None => axum::http::Method::GET,
+            Some(Ok(method)) => method,
+            Some(Err(message)) => {
+                self.error(at, message);
+                return None;
+            }
+        };
+        if !url.starts_with("http://") && !url.starts_with("https://") && !url.starts_with('*') {
+            self.error(
+                at,
+                format!("`{url}` is not a URL: write it in full, `*` matching anything"),
+            );
+            return None;
+        }
+        if json.is_some() && form.is_some() {
+            self.error(at, "a request has a `json` or a `form` body, not both");
+            return None;
+        }
+        Some(Item::Requests(RequestExpectation {
+            method,
+            url,
+            json,
+            form,
+        }))
     }
 
     fn pattern(&mut self, built: Result<Pattern, String>, at: Position) -> Option<Pattern> {

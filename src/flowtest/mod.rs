@@ -13,11 +13,13 @@
 //! - [`spec`]: the test file as written.
 //! - [`load`]: checking test files against the flows into scripts.
 //! - [`play`]: playing one call against its script.
+//! - [`requests`]: the requests a script expects the call to make.
 //! - [`coverage`]: the steps and menu options no test reached.
 
 pub mod coverage;
 pub mod load;
 pub mod play;
+pub mod requests;
 pub mod spec;
 
 use std::io::{self, Write};
@@ -26,6 +28,7 @@ use std::path::Path;
 use crate::engine::EngineSettings;
 use crate::flow::diagnostic::{Diagnostic, Position, Report};
 use crate::http::{self, AppState, Clock};
+use crate::outbound::Outbound;
 use coverage::Coverage;
 use load::{TestCall, TestFile};
 use play::Failure;
@@ -75,6 +78,16 @@ pub async fn run(
     out: &mut dyn Write,
 ) -> Result<Summary, RunError> {
     let loaded = crate::flow::load_limited(dir, options.max_file_bytes).map_err(RunError::Flows)?;
+    // Requests are stubbed, so a test needs no real secret, and never
+    // depends on the machine it runs on.
+    let flows = loaded
+        .flows
+        .with_secrets(&crate::flow::SecretSource::Placeholders)
+        .map_err(RunError::Flows)?;
+    let loaded = crate::flow::Loaded {
+        flows,
+        warnings: loaded.warnings,
+    };
     let (files, report) = read_tests(dir, &loaded.flows, options.max_file_bytes);
     if report.has_errors() {
         return Err(RunError::TestFiles(report));
@@ -99,8 +112,10 @@ pub async fn run(
             }
             // Each call is played as on a server that has dialled nothing yet, so the dial
             // limits of browser calls never depend on the order tests run in.
+            // Its requests are answered by its stubs, never the network.
             let fresh = EngineSettings {
                 dials: engine.dials.fresh(),
+                outbound: Outbound::stubbed(call.stubs.clone()),
                 ..engine.clone()
             };
             let router = http::router(

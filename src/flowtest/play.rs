@@ -20,7 +20,9 @@ use std::collections::BTreeMap;
 use axum::Router;
 
 use super::load::{Ending, Item, Pattern, TestCall};
+use super::requests::RequestExpectation;
 use crate::engine::CallState;
+use crate::outbound::Failure as RequestFailure;
 use crate::simulator::{CallEnd, CallerAction, Event, Exchange, SimulatedCall, Waiting};
 use crate::twiml::{Element, Response};
 
@@ -76,6 +78,7 @@ pub async fn play(router: Router, test: &TestCall) -> Played {
         cursor: 0,
         steps_cursor: 0,
         vars_cursor: 0,
+        requests_cursor: 0,
         floor: 0,
         after_line: None,
     };
@@ -91,10 +94,30 @@ pub async fn play(router: Router, test: &TestCall) -> Played {
         }
         player.after_line = Some(line.position.line);
     }
+    // A request no stub answered took the flow's error path, which may
+    // well be what the script then failed on: say so first.
+    if let Some(unstubbed) = unstubbed(&player.call) {
+        failure = Some(Failure {
+            line: None,
+            expected: "expected every request the call makes to be stubbed".into(),
+            actual: format!(
+                "the call made {unstubbed}, which no `http:` stub matches: add one (`- match: {unstubbed}`)"
+            ),
+        });
+    }
     Played {
         failure,
         call: Some(player.call),
     }
+}
+
+/// The first request of the call that no stub matched, as `METHOD URL`.
+fn unstubbed(call: &SimulatedCall) -> Option<String> {
+    let not_stubbed = RequestFailure::NotStubbed.to_string();
+    call.requests()
+        .into_iter()
+        .find(|seen| seen.problem.as_deref() == Some(not_stubbed.as_str()))
+        .map(|seen| format!("{} {}", seen.method, seen.url))
 }
 
 /// A line that did not hold: what it expected, and what happened.
@@ -108,6 +131,8 @@ struct Player {
     steps_cursor: usize,
     /// Past the last variables matched, for `sets`.
     vars_cursor: usize,
+    /// Past the last request matched, for `requests`.
+    requests_cursor: usize,
     /// Where the last action was played: nothing before it matches again.
     floor: usize,
     /// The file line of the last script line that held, for messages.
@@ -124,6 +149,9 @@ enum Scope {
     Steps,
     /// Variables, likewise.
     Vars,
+    /// Requests, likewise: a turn's requests are made before the caller
+    /// hears anything of it, so `hears` then `requests` of one turn holds.
+    Requests,
 }
 
 /// The call's timeline, and where each webhook's part of it starts.
@@ -170,6 +198,7 @@ impl Player {
             Item::Silence => self.act(CallerAction::Silence).await,
             Item::Outcome(outcome) => self.act(CallerAction::DialOutcome(outcome.clone())).await,
             Item::HangUp => self.act(CallerAction::HangUp).await,
+            Item::Requests(expected) => self.expect_request(expected),
         }
     }
 
@@ -192,6 +221,7 @@ impl Player {
                     Scope::Events => {}
                     Scope::Steps => self.steps_cursor = at,
                     Scope::Vars => self.vars_cursor = at,
+                    Scope::Requests => self.requests_cursor = at,
                 }
                 self.cursor = self.cursor.max(at);
                 Ok(())
@@ -206,7 +236,7 @@ impl Player {
     fn start(&self, scope: Scope, timeline: &Timeline<'_>) -> usize {
         match scope {
             Scope::Events => self.cursor,
-            Scope::Steps | Scope::Vars => {
+            Scope::Steps | Scope::Vars | Scope::Requests => {
                 let turn = timeline
                     .turn_starts
                     .iter()
@@ -214,10 +244,10 @@ impl Player {
                     .find(|&&start| start < self.cursor)
                     .copied()
                     .unwrap_or(0);
-                let own = if scope == Scope::Steps {
-                    self.steps_cursor
-                } else {
-                    self.vars_cursor
+                let own = match scope {
+                    Scope::Steps => self.steps_cursor,
+                    Scope::Requests => self.requests_cursor,
+                    _ => self.vars_cursor,
                 };
                 turn.max(self.floor).max(own)
             }
@@ -274,6 +304,32 @@ impl Player {
                     format!("nothing was dialled {}", player.after())
                 } else {
                     format!("the call dialled {} {}", dialled.join(", "), player.after())
+                }
+            },
+        )
+    }
+
+    fn expect_request(&mut self, expected: &RequestExpectation) -> Result<(), Miss> {
+        self.expect(
+            Scope::Requests,
+            |m| matches!(m, Moment::Event(Event::Requested { request }) if expected.matches(request)),
+            format!("expected a request {} {}", expected.method, expected.url),
+            |player| {
+                let made: Vec<String> = player
+                    .moments_after(Scope::Requests)
+                    .iter()
+                    .filter_map(|m| match m {
+                        Moment::Event(Event::Requested { request }) => {
+                            let body = request.body.as_deref().map(|b| format!(" with {b}")).unwrap_or_default();
+                            Some(format!("{} {}{body}", request.method, request.url))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if made.is_empty() {
+                    format!("no request was made {}", player.after())
+                } else {
+                    format!("the requests made {} were {}", player.after(), made.join(", "))
                 }
             },
         )

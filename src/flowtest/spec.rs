@@ -12,6 +12,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
+pub use crate::outbound::stub::StubSpec;
+
 /// One `*.test.yaml` file: defaults for its calls, and the calls.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +31,9 @@ pub struct TestFileSpec {
     /// The language every call starts in (the call's `language` variable),
     /// unless a call names its own.
     pub language: Option<String>,
+    /// Stubbed answers for the flows' requests, for every call.
+    #[serde(default)]
+    pub http: Vec<StubSpec>,
     pub calls: Vec<CallSpec>,
 }
 
@@ -45,6 +50,9 @@ pub struct CallSpec {
     pub params: IndexMap<String, Written>,
     /// The language the call starts in: its `language` variable.
     pub language: Option<String>,
+    /// Stubs of this call only, tried before the file's.
+    #[serde(default)]
+    pub http: Vec<StubSpec>,
     #[serde(default)]
     pub steps: Vec<ScriptLine>,
 }
@@ -65,12 +73,13 @@ pub struct ItemSpec {
     pub sets: Option<SetsSpec>,
     pub ends: Option<Written>,
     pub hangup: Option<bool>,
+    pub requests: Option<RequestsSpec>,
 }
 
 /// Every key of a script line, in the order of the reference.
-pub const ITEM_KEYS: [&str; 11] = [
+pub const ITEM_KEYS: [&str; 12] = [
     "hears", "press", "say", "silence", "dials", "outcome", "records", "reaches", "sets", "ends",
-    "hangup",
+    "hangup", "requests",
 ];
 
 impl ItemSpec {
@@ -88,6 +97,7 @@ impl ItemSpec {
             self.sets.is_some(),
             self.ends.is_some(),
             self.hangup.is_some(),
+            self.requests.is_some(),
         ];
         ITEM_KEYS
             .into_iter()
@@ -130,6 +140,45 @@ impl<'de> Deserialize<'de> for ScriptLine {
             }
         }
         deserializer.deserialize_any(LineVisitor)
+    }
+}
+
+/// `requests: POST https://hooks.example.com/survey`, or the map form
+/// with a subset of the body: `{ method, url, json | form }`.
+#[derive(Debug)]
+pub enum RequestsSpec {
+    Line(String),
+    Full(RequestSpec),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSpec {
+    pub method: Option<String>,
+    pub url: String,
+    pub json: Option<serde_json::Value>,
+    pub form: Option<IndexMap<String, Written>>,
+}
+
+impl<'de> Deserialize<'de> for RequestsSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RequestsVisitor;
+        impl<'de> Visitor<'de> for RequestsVisitor {
+            type Value = RequestsSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a method and a URL, or a map with `url` and maybe `method`, `json` or `form`",
+                )
+            }
+            fn visit_str<E: de::Error>(self, line: &str) -> Result<RequestsSpec, E> {
+                Ok(RequestsSpec::Line(line.to_owned()))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RequestsSpec, A::Error> {
+                RequestSpec::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RequestsSpec::Full)
+            }
+        }
+        deserializer.deserialize_any(RequestsVisitor)
     }
 }
 

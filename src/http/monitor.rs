@@ -116,6 +116,7 @@ pub fn record_turn(state: &AppState, webhook: &Webhook<'_>, answer: &Answer<'_>)
     let (digits, speech) = (shown("Digits"), shown("SpeechResult"));
     let mut menus = Vec::new();
     let mut dials = Vec::new();
+    let mut requests = Vec::new();
     for (name, outcome) in report.outcomes() {
         let at = format!("{}:{}", name.flow, name.step);
         match outcome {
@@ -131,10 +132,13 @@ pub fn record_turn(state: &AppState, webhook: &Webhook<'_>, answer: &Answer<'_>)
             crate::flow::steps::Outcome::Dial(outcome) => {
                 dials.push(format!("{at}={}", outcome.as_str()));
             }
+            crate::flow::steps::Outcome::Request { outcome, millis } => {
+                requests.push(format!("{at}={outcome}:{millis}ms"));
+            }
         }
     }
     let joined = |list: Vec<String>| (!list.is_empty()).then(|| list.join(" "));
-    let (menus, dials) = (joined(menus), joined(dials));
+    let (menus, dials, requests) = (joined(menus), joined(dials), joined(requests));
     let names = |list: &mut dyn Iterator<Item = crate::engine::StepName<'_>>| {
         let names: Vec<String> = list.map(|n| format!("{}:{}", n.flow, n.step)).collect();
         names.join(" ")
@@ -159,6 +163,7 @@ pub fn record_turn(state: &AppState, webhook: &Webhook<'_>, answer: &Answer<'_>)
             speech,
             menus,
             dials,
+            requests,
             end,
             step,
             problem = answer.problem.as_deref(),

@@ -22,12 +22,16 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::AppState;
 use super::signature::{self, WebhookForm};
 use crate::engine::{self, CallState, Webhook};
+use crate::outbound::seen;
+use crate::outbound::trace::TraceContext;
 
 /// The simulator's header asking which steps a webhook ran; declared there,
 /// since the simulator sits below the router it drives.
 pub use crate::simulator::STEPS_HEADER;
 
 const STEPS: HeaderName = HeaderName::from_static(STEPS_HEADER);
+const REQUESTS: HeaderName = HeaderName::from_static(seen::REQUESTS_HEADER);
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 const TWIML_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-8");
 
@@ -58,18 +62,26 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
     };
     // A call in progress stays on the flows it started with.
     let flows = state.flows.for_call(CallState::version_in(&form.query));
+    let trace = headers
+        .get(&TRACEPARENT)
+        .and_then(|value| value.to_str().ok())
+        .and_then(TraceContext::parse);
     let turn = async {
         if let Some(fault) = state.fault {
             fault.strike().await;
         }
-        engine::answer(&flows, &state.engine, &webhook).await
+        engine::answer_traced(&flows, &state.engine, &webhook, trace).await
     };
     let mut visited = None;
+    let mut requests = None;
     let twiml = match tokio::time::timeout(TURN_DEADLINE, turn).await {
         Ok(answer) => {
             super::monitor::record_turn(&state, &webhook, &answer);
             if headers.contains_key(&STEPS) {
                 visited = Some(answer.visited());
+            }
+            if headers.contains_key(&REQUESTS) && !answer.requests.is_empty() {
+                requests = Some(seen::encode(&answer.requests));
             }
             answer.twiml
         }
@@ -86,6 +98,10 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
     // The steps taken, for the simulator, flow tests and the browser page.
     if let Some(value) = visited.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(STEPS, value);
+    }
+    // The requests made, secrets masked, for the same transcripts.
+    if let Some(value) = requests.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(REQUESTS, value);
     }
     response
 }

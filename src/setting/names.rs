@@ -37,6 +37,8 @@ pub const OUTBOUND_FLOW: &str = "OUTBOUND_FLOW";
 pub const DIAL_RATE_LIMIT: &str = "DIAL_RATE_LIMIT";
 /// Dials per minute for all browser calls together.
 pub const DIAL_RATE_LIMIT_TOTAL: &str = "DIAL_RATE_LIMIT_TOTAL";
+/// The largest answer body a `request` step reads.
+pub const REQUEST_MAX_BODY_BYTES: &str = "REQUEST_MAX_BODY_BYTES";
 /// The Twilio auth token webhooks are signed with.
 pub const TWILIO_AUTH_TOKEN: &str = "TWILIO_AUTH_TOKEN";
 /// Lets `X-Forwarded-Proto`/`X-Forwarded-Host` decide the checked URL.
@@ -101,6 +103,7 @@ pub const VARIABLES: &[&str] = &[
     OUTBOUND_FLOW,
     DIAL_RATE_LIMIT,
     DIAL_RATE_LIMIT_TOTAL,
+    REQUEST_MAX_BODY_BYTES,
     TWILIO_AUTH_TOKEN,
     TRUST_FORWARDED_HEADERS,
     TWILIO_ALLOW_UNSIGNED,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
-use super::{Call, Outcome, StepError, StepKind, StepSpec, Then};
+use super::{Call, OnKey, Outcome, StepError, StepKind, StepSpec, Then};
 use crate::dial_target::{self, AllowList, DialTarget, TargetKind};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::{StepId, Target};
@@ -347,17 +347,18 @@ impl StepKind for Dial {
             Some(Shorthand(say)) => Speech::compile(cx, say, &format!("{dial_path}.refused")),
             None => Speech::built_in(cx, "Sorry, that number cannot be called from this line."),
         };
-        let routes = step
-            .on
-            .iter()
-            .flatten()
-            .map(|(outcome, target)| {
-                (
-                    *outcome,
-                    cx.step_target(target, &format!("{path}.on.{}", outcome.as_str())),
-                )
-            })
-            .collect();
+        let mut routes = Vec::new();
+        for (key, target) in step.on.iter().flatten() {
+            let field = format!("{path}.on.{}", key.as_str());
+            match key {
+                OnKey::Dial(outcome) => routes.push((*outcome, cx.step_target(target, &field))),
+                OnKey::Request(_) => {
+                    let at = cx.key(&field);
+                    cx.error(at, format!("`{}` is how a request goes, not a dial", key.as_str()))
+                        .help = Some("a dial's `on` takes how it ended: completed, busy, no-answer, failed, canceled, refused".into());
+                }
+            }
+        }
         Dial {
             before: Heard::BeforeVerb.prompts(cx, &spec.say, &None, &spec.prompt, &dial_path),
             nouns,

@@ -21,6 +21,7 @@ pub mod play;
 pub mod prompt;
 pub mod record;
 pub mod reject;
+pub mod request;
 pub mod say;
 pub mod set;
 pub mod speech;
@@ -34,6 +35,7 @@ use serde::Deserialize;
 use super::compiler::Compiler;
 use super::target::{StepId, Target};
 use super::template::Text;
+use crate::outbound::{Outbound, Seen};
 use crate::twiml::Element;
 
 /// One kind of step. Each kind is a type in its own file; the list in
@@ -106,6 +108,9 @@ pub(crate) enum StepError {
     Template(String),
     #[error("the caller gave no input too many turns in a row")]
     Idle,
+    /// A request failed and its step has no `on` route for it.
+    #[error("{0}")]
+    Request(String),
     #[error("a `call` would start sub-flow {} while {} are in progress, the most there may be", call::MAX_DEPTH + 1, call::MAX_DEPTH)]
     TooDeep,
 }
@@ -151,6 +156,23 @@ pub(crate) trait Call<'w> {
     /// Notes what the current step made of the caller's answer, for the
     /// line's metrics and call events.
     fn note(&mut self, outcome: Outcome);
+    /// A request's part rendered for this call: with the secrets' values,
+    /// or, `masked`, with `***` for each, which is all anyone may see.
+    fn render_request<'t>(
+        &mut self,
+        text: &'t Text,
+        masked: bool,
+    ) -> Result<Cow<'t, str>, StepError>;
+    /// The way out to other servers.
+    fn outbound(&self) -> Outbound;
+    /// What is left of the turn's time for requests: past it the caller
+    /// would hear silence, or Twilio would give up.
+    fn time_left(&self) -> std::time::Duration;
+    /// The `traceparent` of an outgoing request, when the webhook came
+    /// with a trace context.
+    fn traceparent(&self) -> Option<String>;
+    /// Notes a request made, for the transcript.
+    fn saw_request(&mut self, seen: Seen);
 }
 
 /// What a step made of a webhook, in words from the flow file and from
@@ -162,6 +184,9 @@ pub enum Outcome {
     Menu(MenuResult),
     /// How a dial ended.
     Dial(dial::DialOutcome),
+    /// How a request the call waited for went (`ok`, `error`, `timeout`),
+    /// and how long the call waited.
+    Request { outcome: &'static str, millis: u64 },
 }
 
 /// What a menu made of one answer.
@@ -185,6 +210,48 @@ impl MenuResult {
             MenuResult::NoMatch => "no_match",
             MenuResult::Exhausted => "exhausted",
         }
+    }
+}
+
+/// A key of a step's `on`: how a `dial` ended, or how a `request` went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum OnKey {
+    Dial(dial::DialOutcome),
+    Request(request::RequestOutcome),
+}
+
+/// Every key `on` takes, for the message about one it does not.
+const ON_KEYS: &[&str] = &[
+    "completed",
+    "answered",
+    "busy",
+    "no-answer",
+    "failed",
+    "canceled",
+    "refused",
+    "error",
+    "timeout",
+];
+
+impl OnKey {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            OnKey::Dial(outcome) => outcome.as_str(),
+            OnKey::Request(outcome) => outcome.as_str(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for OnKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        if let Some(outcome) = dial::DialOutcome::parse(&text) {
+            return Ok(OnKey::Dial(outcome));
+        }
+        if let Some(outcome) = request::RequestOutcome::parse(&text) {
+            return Ok(OnKey::Request(outcome));
+        }
+        Err(serde::de::Error::unknown_variant(&text, ON_KEYS))
     }
 }
 
@@ -220,8 +287,8 @@ macro_rules! step_kinds {
             /// The step that follows; a step with nowhere to go ends its
             /// flow: the call ends, or a sub-flow comes back to its `call`.
             pub(crate) next: Option<String>,
-            /// `dial` only: where each outcome of the dial leads.
-            pub(crate) on: Option<IndexMap<dial::DialOutcome, String>>,
+            /// `dial` and `request` only: where each outcome leads.
+            pub(crate) on: Option<IndexMap<OnKey, String>>,
             /// `hours` only: where calls go while open.
             pub(crate) open: Option<String>,
             /// `hours` only: where calls go while closed.
@@ -325,6 +392,7 @@ step_kinds! {
     #[serde(default, deserialize_with = "hangup::flag")]
     hangup => Hangup(hangup::Hangup),
     reject => Reject(reject::Reject),
+    request => Request(request::Request),
 }
 
 #[cfg(test)]
