@@ -282,11 +282,19 @@ impl Metrics {
                 }
                 Outcome::Dial(outcome) => {
                     let outcome = outcome.as_str();
-                    let labels = OutcomeLabels { flow, step, outcome };
+                    let labels = OutcomeLabels {
+                        flow,
+                        step,
+                        outcome,
+                    };
                     m.dial_outcomes.get_or_create(&labels).inc();
                 }
                 Outcome::Request { outcome, millis } => {
-                    let labels = OutcomeLabels { flow, step, outcome };
+                    let labels = OutcomeLabels {
+                        flow,
+                        step,
+                        outcome,
+                    };
                     let seconds = Duration::from_millis(*millis).as_secs_f64();
                     m.request_duration.get_or_create(&labels).observe(seconds);
                 }
