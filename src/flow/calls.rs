@@ -8,11 +8,13 @@
 //! sub-flow before it comes back, following `next`, options and `goto`
 //! (even into other flows), and passing over nested calls to their `next`.
 
+use std::sync::Arc;
+
 use std::collections::VecDeque;
 
 use super::diagnostic::{Diagnostic, Report};
 use super::model::{Flow, Step};
-use super::position::PositionIndex;
+use super::positions::Positions;
 use super::steps::Action;
 use super::steps::call::MAX_DEPTH;
 use super::target::{FlowId, StepId, Target};
@@ -48,7 +50,7 @@ fn frame_targets(flow: FlowId, step: &Step) -> Vec<Option<Node>> {
 
 /// A sub-flow as a `call` names it: `flow `billing`` when it starts at the
 /// flow's start, else `flow:step`.
-fn sub_flow(flows: &[Flow], (flow, step): Node) -> String {
+fn sub_flow(flows: &[Arc<Flow>], (flow, step): Node) -> String {
     if flows[flow].start == step {
         format!("flow `{}`", flows[flow].name)
     } else {
@@ -56,11 +58,11 @@ fn sub_flow(flows: &[Flow], (flow, step): Node) -> String {
     }
 }
 
-fn name(flows: &[Flow], (flow, step): Node) -> String {
+fn name(flows: &[Arc<Flow>], (flow, step): Node) -> String {
     format!("{}:{}", flows[flow].name, flows[flow].steps[step].name)
 }
 
-pub(super) fn check_calls(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+pub(super) fn check_calls(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
     let mut sites = Vec::new();
     for (id, flow) in flows.iter().enumerate() {
         for (step_id, step) in flow.steps.iter().enumerate() {
@@ -75,7 +77,10 @@ pub(super) fn check_calls(flows: &[Flow], indexes: &[&PositionIndex], report: &m
     let error_at = |(flow, step): Node, message: String, help: &str| {
         Diagnostic::error(
             &flows[flow].file,
-            indexes[flow].key(&format!("steps.{}.call", flows[flow].steps[step].name)),
+            positions.key(
+                flow,
+                &format!("steps.{}.call", flows[flow].steps[step].name),
+            ),
             message,
         )
         .with_help(help)
@@ -126,12 +131,12 @@ pub(super) fn check_calls(flows: &[Flow], indexes: &[&PositionIndex], report: &m
     if !recursive {
         refuse_deep_nesting(flows, &sites, &inner, report, &error_at);
     }
-    warn_returns_outside_calls(flows, indexes, &sites, report);
+    warn_returns_outside_calls(flows, positions, &sites, report);
 }
 
 /// Which steps can reach the end of their flow or a `return`, within their
 /// frame: a step that calls comes back only when its sub-flow does.
-fn comes_back(flows: &[Flow]) -> Vec<Vec<bool>> {
+fn comes_back(flows: &[Arc<Flow>]) -> Vec<Vec<bool>> {
     let mut back: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     let mut waiting_on: Vec<Vec<Vec<Node>>> = flows
         .iter()
@@ -180,7 +185,7 @@ fn comes_back(flows: &[Flow]) -> Vec<Vec<bool>> {
 }
 
 /// The steps a call can run inside the frames starting at `entries`.
-fn frame_of(flows: &[Flow], entries: impl IntoIterator<Item = Node>) -> Vec<Vec<bool>> {
+fn frame_of(flows: &[Arc<Flow>], entries: impl IntoIterator<Item = Node>) -> Vec<Vec<bool>> {
     let mut seen: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     let mut queue: VecDeque<Node> = entries.into_iter().collect();
     while let Some((flow, step)) = queue.pop_front() {
@@ -232,7 +237,7 @@ fn path_back(inner: &[Vec<usize>], start: usize) -> Option<Vec<usize>> {
 /// of each chain. Only run when no call is recursive, so the calls form a
 /// tree-like graph without cycles.
 fn refuse_deep_nesting(
-    flows: &[Flow],
+    flows: &[Arc<Flow>],
     sites: &[CallSite],
     inner: &[Vec<usize>],
     report: &mut Report,
@@ -284,8 +289,8 @@ fn refuse_deep_nesting(
 /// A `return` no call leads to only ever ends the call: most likely the
 /// flow was meant to be called, or `hangup` was meant.
 fn warn_returns_outside_calls(
-    flows: &[Flow],
-    indexes: &[&PositionIndex],
+    flows: &[Arc<Flow>],
+    positions: &Positions<'_>,
     sites: &[CallSite],
     report: &mut Report,
 ) {
@@ -296,7 +301,7 @@ fn warn_returns_outside_calls(
                 report.push(
                     Diagnostic::warning(
                         &flow.file,
-                        indexes[id].key(&format!("steps.{}.return", step.name)),
+                        positions.key(id, &format!("steps.{}.return", step.name)),
                         "no `call` leads to this `return`, so it only ever ends the call",
                     )
                     .with_help(

@@ -2,11 +2,13 @@
 //! no call can reach, loops that would spin without ever waiting for the
 //! caller or ending the call, and gathers that wait in silence.
 
+use std::sync::Arc;
+
 use std::collections::{HashMap, VecDeque};
 
 use super::diagnostic::{Diagnostic, Report};
 use super::model::{Flow, Step};
-use super::position::PositionIndex;
+use super::positions::Positions;
 use super::steps::Action;
 use super::steps::prompt::Prompt;
 use super::target::{FlowId, StepId, Target};
@@ -33,18 +35,18 @@ fn pauses_or_ends(action: &Action) -> bool {
     action.waits() || action.ends()
 }
 
-pub(super) fn check_steps(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
-    warn_unreachable(flows, indexes, report);
-    refuse_endless_loops(flows, indexes, report);
-    super::calls::check_calls(flows, indexes, report);
-    warn_silent_gathers(flows, indexes, report);
+pub(super) fn check_steps(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
+    warn_unreachable(flows, positions, report);
+    refuse_endless_loops(flows, positions, report);
+    super::calls::check_calls(flows, positions, report);
+    warn_silent_gathers(flows, positions, report);
 }
 
 /// A gather with no `say` or `play` of its own is fine when a `say` or
 /// `play` step leads straight into it: that prompt is spoken in the same
 /// turn, just before the wait. Only a gather nothing is said before
 /// leaves the caller in silence.
-fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+fn warn_silent_gathers(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
     let mut prompted: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     for (id, flow) in flows.iter().enumerate() {
         for step in &flow.steps {
@@ -66,7 +68,7 @@ fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut 
             if Prompt::silent(&gather.prompts) && !prompted[id][step_id] {
                 report.push(Diagnostic::warning(
                     &flow.file,
-                    indexes[id].key(&format!("steps.{}.gather", step.name)),
+                    positions.key(id, &format!("steps.{}.gather", step.name)),
                     "the caller hears nothing while this waits: add `say`, `play` or `prompt`, or lead into it from a `say` step",
                 ));
             }
@@ -74,7 +76,7 @@ fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut 
     }
 }
 
-fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+fn warn_unreachable(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
     let mut reached: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     let mut queue: VecDeque<Node> = VecDeque::new();
     for (id, flow) in flows.iter().enumerate() {
@@ -97,7 +99,7 @@ fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Rep
                 report.push(
                     Diagnostic::warning(
                         &flow.file,
-                        indexes[id].key(&format!("steps.{}", step.name)),
+                        positions.key(id, &format!("steps.{}", step.name)),
                         format!("step `{}` is never reached: no step leads to it", step.name),
                     )
                     .with_help("point a `next`, an option or a route at it, or remove it"),
@@ -111,7 +113,7 @@ fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Rep
 /// out would run until the engine's step limit cuts the call off. Steps
 /// from which no path leads to a waiting step or the end of the call are
 /// exactly those loops.
-fn refuse_endless_loops(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+fn refuse_endless_loops(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
     let mut can_leave: HashMap<Node, bool> = HashMap::new();
     let mut callers: HashMap<Node, Vec<Node>> = HashMap::new();
     let mut queue: VecDeque<Node> = VecDeque::new();
@@ -154,7 +156,7 @@ fn refuse_endless_loops(flows: &[Flow], indexes: &[&PositionIndex], report: &mut
             report.push(
                 Diagnostic::error(
                     &flow.file,
-                    indexes[id].key(&format!("steps.{first}")),
+                    positions.key(id, &format!("steps.{first}")),
                     format!(
                         "these steps loop forever without waiting for the caller: {}",
                         trapped.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
