@@ -1,5 +1,5 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
-//! `check`, `test` and `config`.
+//! `check`, `test`, `report` and `config`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +59,34 @@ enum Command {
     },
     /// Print the settings in effect (secrets hidden) and where each came from.
     Config,
+    /// Count what callers did, per flow, from JSON logs (LOG_FORMAT=json) of any number of
+    /// replicas: calls, steps entered, menu choices, dial outcomes, apologies, where calls
+    /// ended and how long they lasted.
+    Report {
+        /// The log file; standard input when left out or `-` (`kubectl logs … | callflow report`).
+        file: Option<PathBuf>,
+        /// Only events at or after this date (2026-11-29) or instant (2026-11-29T08:00:00Z).
+        #[arg(long, value_parser = since)]
+        since: Option<Timestamp>,
+        /// Only calls that started in this flow.
+        #[arg(long)]
+        flow: Option<String>,
+        /// `table` for people, `json` for programs.
+        #[arg(long, default_value = "table", value_parser = ["table", "json"])]
+        format: String,
+    },
+}
+
+/// `--since`: an instant, or a date taken as its start in UTC.
+fn since(value: &str) -> Result<Timestamp, String> {
+    if let Ok(at) = value.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    value
+        .parse::<jiff::civil::Date>()
+        .and_then(|date| date.to_zoned(jiff::tz::TimeZone::UTC))
+        .map(|zoned| zoned.timestamp())
+        .map_err(|_| format!("`{value}` is not a date such as 2026-11-29 or an instant such as 2026-11-29T08:00:00Z"))
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,6 +151,7 @@ pub fn main() -> ExitCode {
             .rust_log
             .as_deref()
             .unwrap_or(default_level),
+        cli.settings.monitoring.log_format,
     );
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -138,6 +167,12 @@ pub fn main() -> ExitCode {
             print!("{}", crate::config::effective(&Cli::command(), &matches));
             ExitCode::SUCCESS
         }
+        Some(Command::Report {
+            file,
+            since,
+            flow,
+            format,
+        }) => report(file, crate::report::Filter { since, flow }, &format),
         Some(Command::Check { dir }) => check(
             dir.unwrap_or_else(|| flows.flows_dir.clone()),
             flows.flow_file_max_bytes,
@@ -164,6 +199,39 @@ pub fn main() -> ExitCode {
             runtime.block_on(call(flows, args, order))
         }
     }
+}
+
+/// `callflow report`.
+fn report(file: Option<PathBuf>, filter: crate::report::Filter, format: &str) -> ExitCode {
+    let read = match file.filter(|path| path.as_os_str() != "-") {
+        Some(path) => match std::fs::File::open(&path) {
+            Ok(opened) => crate::report::read(std::io::BufReader::new(opened), &filter),
+            Err(error) => {
+                eprintln!("callflow: cannot read {}: {error}", path.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        None => crate::report::read(std::io::stdin().lock(), &filter),
+    };
+    let report = match read {
+        Ok(report) => report,
+        Err(error) => {
+            eprintln!("callflow: cannot read the log: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if format == "json" {
+        match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(error) => {
+                eprintln!("callflow: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        print!("{report}");
+    }
+    ExitCode::SUCCESS
 }
 
 /// Loads the flows, printing the report; `None` when there are errors.
@@ -227,7 +295,13 @@ async fn serve(settings: &Settings) -> ExitCode {
         .with_tokens(tokens)
         .with_webhook_auth(webhook_auth)
         .with_page(page)
-        .with_admin(admin.clone());
+        .with_admin(admin.clone())
+        .with_monitoring(&settings.monitoring);
+    if settings.monitoring.metrics_public {
+        tracing::warn!(
+            "METRICS_PUBLIC=true: anyone who can reach this server can read /metrics (which flows and steps callers take)"
+        );
+    }
     let address = format!("{}:{}", settings.server.host, settings.server.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,

@@ -8,19 +8,80 @@
 //! `\n`, and no value can end the line it is on.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::field::Field;
 use tracing_subscriber::field::MakeExt;
 use tracing_subscriber::fmt::format::{FormatFields, Writer, debug_fn};
 
+use crate::setting::SettingProblem;
+
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One readable line per event, every value escaped.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors and `callflow report`.
+    Json,
+}
+
+impl LogFormat {
+    pub fn parse(_: &'static str, value: &str) -> Result<LogFormat, SettingProblem> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            _ => Err(SettingProblem::LogFormat {
+                shown: value.chars().take(40).collect(),
+            }),
+        }
+    }
+}
+
+impl fmt::Display for LogFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        })
+    }
+}
+
+static JSON: AtomicBool = AtomicBool::new(false);
+
+/// Whether the log is JSON, so call events are written at `info` for
+/// reports; in a readable log they would drown everything else, and are
+/// written at `debug`.
+pub fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
+}
+
 /// Sets up the process's log: `filter` was checked when the settings were
 /// parsed (`RUST_LOG`).
-pub fn init(filter: &str) {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .fmt_fields(fields())
-        .with_writer(std::io::stderr)
-        .try_init();
+pub fn init(filter: &str, format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::new(filter);
+    match format {
+        LogFormat::Text => {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .fmt_fields(fields())
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+        LogFormat::Json => {
+            JSON.store(true, Ordering::Relaxed);
+            // JSON escapes every value itself. Events carry their own
+            // fields; the request span would repeat them on every line.
+            let _ = tracing_subscriber::fmt()
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .with_env_filter(filter)
+                .with_writer(std::io::stderr)
+                .try_init();
+        }
+    }
 }
 
 /// The field formatter every log line uses: `name=value` pairs and the

@@ -84,6 +84,57 @@ pub struct FlowStore {
     /// Held for a whole reload, so two reloads never interleave.
     files: Mutex<Files>,
     reloads: AtomicU64,
+    counts: ReloadCounts,
+}
+
+/// How a reload went, as the metrics count it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadResult {
+    Swapped,
+    Unchanged,
+    Refused,
+    Superseded,
+}
+
+impl ReloadResult {
+    pub const ALL: [ReloadResult; 4] = [
+        ReloadResult::Swapped,
+        ReloadResult::Unchanged,
+        ReloadResult::Refused,
+        ReloadResult::Superseded,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReloadResult::Swapped => "swapped",
+            ReloadResult::Unchanged => "unchanged",
+            ReloadResult::Refused => "refused",
+            ReloadResult::Superseded => "superseded",
+        }
+    }
+
+    fn of(reload: &Reload) -> ReloadResult {
+        match reload {
+            Reload::Swapped { .. } => ReloadResult::Swapped,
+            Reload::Unchanged { .. } => ReloadResult::Unchanged,
+            Reload::Refused(_) => ReloadResult::Refused,
+            Reload::Superseded => ReloadResult::Superseded,
+        }
+    }
+}
+
+/// Reloads since start-up, by how they went.
+#[derive(Debug, Default)]
+pub struct ReloadCounts([AtomicU64; 4]);
+
+impl ReloadCounts {
+    pub fn get(&self, result: ReloadResult) -> u64 {
+        self.0[result as usize].load(Ordering::Relaxed)
+    }
+
+    fn count(&self, result: ReloadResult) {
+        self.0[result as usize].fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A version kept for calls in progress.
@@ -272,6 +323,7 @@ impl FlowStore {
             routed: Vec::new(),
             files: Mutex::new(Files::default()),
             reloads: AtomicU64::new(0),
+            counts: ReloadCounts::default(),
         }
     }
 
@@ -389,9 +441,20 @@ impl FlowStore {
         self.reload_unless(|| false)
     }
 
+    /// Reloads since start-up, by how they went.
+    pub fn reload_counts(&self) -> &ReloadCounts {
+        &self.counts
+    }
+
     /// [`FlowStore::reload`], unless `superseded` says, once the folder has
     /// been read and checked, that it changed meanwhile.
     fn reload_unless(&self, superseded: impl Fn() -> bool) -> Reload {
+        let reload = self.read_and_swap(superseded);
+        self.counts.count(ReloadResult::of(&reload));
+        reload
+    }
+
+    fn read_and_swap(&self, superseded: impl Fn() -> bool) -> Reload {
         let mut files = self.files.lock().unwrap_or_else(PoisonError::into_inner);
         self.reloads.fetch_add(1, Ordering::Relaxed);
         let Some(dir) = &self.dir else {

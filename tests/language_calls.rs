@@ -116,16 +116,22 @@ async fn the_first_language_speaks_when_the_variable_is_unset_or_unknown() {
     assert!(gather_tag(menu).contains(r#"language="en-US""#), "{menu}");
 }
 
-#[test]
-fn check_names_missing_translations_unknown_prompts_and_languages_at_their_lines() {
-    let dir = "tests/fixtures/flows/languages_broken";
+/// What `callflow check` prints for `dir`, which it must refuse.
+fn check_refuses(dir: &str) -> String {
     let output = Command::new(env!("CARGO_BIN_EXE_callflow"))
         .args(["check", dir])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("the binary runs");
-    let report = String::from_utf8_lossy(&output.stdout);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(output.status.code(), Some(1), "{report}");
+    report
+}
+
+#[test]
+fn check_names_missing_translations_unknown_prompts_and_languages_at_their_lines() {
+    let dir = "tests/fixtures/flows/languages_broken";
+    let report = check_refuses(dir);
     for line in [
         "main.yaml:9:3: error: prompt `goodbye` has no `es-US` text: a caller in `es-US` would hear nothing",
         "main.yaml:11:3: error: prompt `menu` has no `es-US` text",
@@ -160,4 +166,90 @@ async fn prompt_list_items_and_record_prompts_are_said_in_the_calls_language() {
     said_in(&call, "Polly.Lupe", "es-US", "Oprima 1.");
     said_in(&call, "Polly.Lupe", "es-US", "Deje un mensaje.");
     assert!(!heard(&call, "Leave a message"), "{}", call.transcript());
+}
+
+/// A folder of two lines that share `prompts/common.yaml`: one at the top,
+/// which rewords one shared prompt in its own table, and one in a client's
+/// subfolder, which refers to the file from there.
+fn lines_sharing_prompts() -> Folder {
+    let folder = Folder::new("shared-prompts");
+    std::fs::create_dir_all(folder.join("prompts")).unwrap();
+    folder.write(
+        "prompts/common.yaml",
+        "closed:\n  en-US: We are closed.\n  es-US: Estamos cerrados.\n\
+         goodbye:\n  en-US: Goodbye.\n  es-US: Adiós.\n",
+    );
+    folder.write(
+        "main.yaml",
+        "numbers: [\"+15550000001\"]\n\
+         languages:\n  en-US: { voice: Polly.Joanna }\n  es-US: { voice: Polly.Lupe }\n\
+         prompts:\n  - prompts/common.yaml\n  - goodbye: { en-US: Bye from main., es-US: Adiós desde main. }\n\
+         steps:\n  start:\n    say: { prompt: closed }\n    next: bye\n  bye:\n    say: { prompt: goodbye }\n",
+    );
+    std::fs::create_dir_all(folder.join("acme")).unwrap();
+    folder.write(
+        "acme/desk.yaml",
+        "numbers: [\"+15550000002\"]\n\
+         languages:\n  es-US: { voice: Polly.Lupe }\n\
+         prompts: ../prompts/common.yaml\n\
+         steps:\n  start:\n    say: { prompt: closed }\n    next: bye\n  bye:\n    say: { prompt: goodbye }\n",
+    );
+    folder
+}
+
+#[tokio::test]
+async fn flows_share_a_prompt_file_and_a_flows_own_table_rewords_one_of_its_prompts() {
+    let folder = lines_sharing_prompts();
+    let dir = folder.path.to_str().unwrap();
+
+    let mut spanish = setup("+15556667777", "+15550000001");
+    spanish.params.push(("language".into(), "es-US".into()));
+    let main = call(dir, OPEN, spanish, vec![]).await;
+    said_in(&main, "Polly.Lupe", "es-US", "Estamos cerrados.");
+    said_in(&main, "Polly.Lupe", "es-US", "Adiós desde main.");
+    assert!(!heard(&main, "Adiós."), "{}", main.transcript());
+
+    let desk = call(dir, OPEN, setup("+15556667777", "+15550000002"), vec![]).await;
+    said_in(&desk, "Polly.Lupe", "es-US", "Estamos cerrados.");
+    said_in(&desk, "Polly.Lupe", "es-US", "Adiós.");
+}
+
+#[test]
+fn a_prompt_file_is_not_a_flow_and_its_edits_change_the_version() {
+    let folder = lines_sharing_prompts();
+    assert_eq!(flow_names(&folder.path), ["acme/desk", "main"]);
+    let loaded = callflow::flow::load(&folder.path).unwrap_or_else(|r| panic!("{r}"));
+
+    folder.write(
+        "prompts/common.yaml",
+        "closed:\n  en-US: Closed today.\n  es-US: Cerrado hoy.\n\
+         goodbye:\n  en-US: Goodbye.\n  es-US: Adiós.\n",
+    );
+    let edited = callflow::flow::load(&folder.path).unwrap_or_else(|r| panic!("{r}"));
+    assert_ne!(edited.flows.version(), loaded.flows.version());
+}
+
+#[test]
+fn check_points_into_the_prompt_file_and_names_the_flow_that_lacks_a_translation() {
+    let dir = "tests/fixtures/flows/prompt_files_broken";
+    let report = check_refuses(dir);
+    for line in [
+        // A reference that leads nowhere, with the file meant, as this
+        // flow must write it from its subfolder.
+        "acme/desk.yaml:6:5: error: there is no prompt file `prompts/comon.yaml`: the path is read from this flow file's folder\n  help: did you mean `../prompts/common.yaml`?",
+        // A translation missing for a flow that uses the prompt, at the
+        // prompt's line in the shared file, once per flow.
+        "prompts/common.yaml:1:1: error: prompt `goodbye` has no fr-FR text, and flow `acme/desk` speaks fr-FR and uses it",
+        "prompts/common.yaml:4:1: error: prompt `closed` has no es-US text, and flow `main` speaks es-US and uses it",
+        // Mistakes in the file itself, reported once however many flows
+        // take it in.
+        "prompts/common.yaml:9:10: error: syntax error",
+        "prompts/common.yaml:11:3: error: `en_GB` is not a language",
+    ] {
+        let line = format!("{dir}/{line}");
+        assert!(report.contains(&line), "{line}\n---\n{report}");
+    }
+    // `unused` has no French, but the French flow never says it.
+    assert!(!report.contains("`unused`"), "{report}");
+    assert!(report.ends_with("5 errors, 0 warnings\n"), "{report}");
 }

@@ -138,6 +138,31 @@ async fn a_valid_edit_is_what_the_next_call_hears() {
 }
 
 #[tokio::test]
+async fn an_edit_to_a_shared_prompt_file_is_what_the_next_call_hears() {
+    let folder = Folder::new("prompt-file");
+    std::fs::create_dir(folder.join("prompts")).unwrap();
+    folder.write(
+        "prompts/common.yaml",
+        "hello:\n  en-US: Hello from the prompt file.\n",
+    );
+    folder.write(
+        "main.yaml",
+        "languages: { en-US: {} }\nprompts: prompts/common.yaml\n\
+         steps:\n  start:\n    say: { prompt: hello }\n",
+    );
+    let (store, router, _watching) = watched(&folder);
+    assert_eq!(greeting_heard(&router).await, "Hello from the prompt file.");
+
+    folder.write("prompts/common.yaml", "hello:\n  en-US: Hello, edited.\n");
+    until_heard(&router, "Hello, edited.").await;
+
+    // A broken prompt file is refused like a broken flow.
+    folder.write("prompts/common.yaml", "hello:\n  en-US: \"Hi {{ \"\n");
+    assert!(matches!(store.reload(), Reload::Refused { .. }));
+    assert_eq!(greeting_heard(&router).await, "Hello, edited.");
+}
+
+#[tokio::test]
 async fn a_broken_edit_keeps_the_old_flows_and_says_why_until_a_good_save() {
     let folder = Folder::new("broken");
     folder.write("main.yaml", &fixture("one"));
@@ -795,4 +820,36 @@ async fn a_call_on_an_edited_flow_finishes_on_its_old_version_while_other_flows_
             .contains(&started_on.version().to_owned())
     );
     assert_eq!(greeting_heard(&router).await, "Welcome to version two.");
+}
+
+#[tokio::test]
+async fn an_edit_to_a_prompt_file_compiles_again_exactly_the_flows_that_use_it() {
+    let folder = Folder::new("prompt-file-users");
+    std::fs::create_dir(folder.join("prompts")).unwrap();
+    folder.write(
+        "prompts/common.yaml",
+        "hello:\n  en-US: Hello from the prompt file.\n",
+    );
+    let user = "languages: { en-US: {} }\nprompts: prompts/common.yaml\n\
+                steps:\n  start:\n    say: { prompt: hello }\n";
+    folder.write("main.yaml", user);
+    folder.write("sales.yaml", user);
+    folder.write("extra.yaml", &fixture("extra"));
+    let store = Arc::new(open(&folder.path));
+    let router = router(&store);
+    let before = store.current();
+
+    folder.write("prompts/common.yaml", "hello:\n  en-US: Hello, edited.\n");
+    let outcome = store.reload();
+    let Reload::Swapped { changes, .. } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(changes.changed, ["prompts/common"]);
+    let after = store.current();
+    let shared =
+        |name: &str| Arc::ptr_eq(before.shared(name).unwrap(), after.shared(name).unwrap());
+    assert!(!shared("main"));
+    assert!(!shared("sales"));
+    assert!(shared("extra"));
+    assert_eq!(heard_in(&router, "sales").await, ["Hello, edited."]);
 }

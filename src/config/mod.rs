@@ -30,6 +30,7 @@ use clap::{Args, Command};
 
 pub use crate::http::page::Page;
 pub use crate::http::signature::Webhooks;
+pub use crate::metrics::Monitoring;
 pub use crate::setting::names::VARIABLES;
 pub use crate::setting::{
     Parse, PublicUrl, Setting, SettingProblem, SettingsError, problem_of, setting, yes_no,
@@ -61,6 +62,8 @@ pub struct Settings {
     pub tokens: Tokens,
     #[command(flatten)]
     pub page: Page,
+    #[command(flatten)]
+    pub monitoring: Monitoring,
 }
 
 /// Where the server listens and what it keeps.

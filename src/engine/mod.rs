@@ -27,6 +27,7 @@
 //! - `context`: what templates read.
 
 mod context;
+mod report;
 mod route;
 mod seal;
 pub(crate) mod state;
@@ -37,13 +38,14 @@ use jiff::Timestamp;
 use minijinja::Value;
 
 use crate::dial_limit::{DialLimiter, Limited};
-use crate::flow::steps::{Call, Place, StepError, Then, call, hangup, say};
+use crate::flow::steps::{Call, Outcome, Place, StepError, Then, call, hangup, say};
 use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
 use crate::twiml::{self, Element};
 /// Most sub-flows a call may have in progress at once.
 pub use call::MAX_DEPTH as MAX_CALL_DEPTH;
 use context::{ContextParts, TemplateContext, call_value, now_value};
+pub use report::{StepName, TurnEnd, TurnReport};
 pub use seal::{KeyOrigin, ShortSecret, StateKey};
 pub use state::{CallState, Pairs, ReturnPoint, StateRejected};
 
@@ -131,8 +133,8 @@ pub struct Answer<'f> {
     pub step: Option<&'f str>,
     /// What went wrong, when the caller heard an apology or a fallback.
     pub problem: Option<String>,
-    flows: &'f FlowSet,
-    visited: Vec<(FlowId, StepId)>,
+    /// What the turn did, for metrics and call events.
+    pub report: TurnReport<'f>,
 }
 
 impl Answer<'_> {
@@ -140,12 +142,9 @@ impl Answer<'_> {
     /// spaces.
     pub fn visited(&self) -> String {
         let names: Vec<String> = self
-            .visited
-            .iter()
-            .map(|&(flow, step)| {
-                let flow = self.flows.get(flow);
-                format!("{}:{}", flow.name, flow.step(step).name)
-            })
+            .report
+            .visited()
+            .map(|name| format!("{}:{}", name.flow, name.step))
             .collect();
         names.join(" ")
     }
@@ -165,23 +164,30 @@ pub async fn answer<'f>(
         Ok(target) => turn.run(target).await,
         Err(problem) => Err(problem),
     };
-    if let Err(problem) = outcome {
-        turn.recover(problem).await;
-    }
+    let end = match outcome {
+        Ok(()) => turn.end,
+        Err(problem) => turn.recover(problem).await,
+    };
     let flow = turn.flow.map(|id| flows.get(id).name.as_str());
     let step = match (turn.flow, turn.step) {
         (Some(flow), Some(step)) => Some(flows.get(flow).step(step).name.as_str()),
         _ => None,
     };
     let problem = turn.problem.take();
-    let visited = std::mem::take(&mut turn.visited);
+    let report = TurnReport::new(
+        flows,
+        turn.started,
+        end,
+        std::mem::take(&mut turn.visited),
+        turn.resumed,
+        std::mem::take(&mut turn.outcomes),
+    );
     Answer {
         twiml: turn.finish(),
         flow,
         step,
         problem,
-        flows,
-        visited,
+        report,
     }
 }
 
@@ -274,6 +280,13 @@ struct Turn<'a> {
     context: ContextParts,
     problem: Option<String>,
     visited: Vec<(FlowId, StepId)>,
+    /// The call's first webhook.
+    started: bool,
+    /// Whether the turn began by taking in the answer to a waiting step.
+    resumed: bool,
+    /// How the steps run so far left the call.
+    end: TurnEnd,
+    outcomes: Vec<(FlowId, StepId, Outcome)>,
 }
 
 impl<'a> Turn<'a> {
@@ -297,6 +310,10 @@ impl<'a> Turn<'a> {
             context: ContextParts::default(),
             problem: None,
             visited: Vec::with_capacity(8),
+            started: false,
+            resumed: false,
+            end: TurnEnd::Completed,
+            outcomes: Vec::new(),
         }
     }
 
@@ -325,6 +342,7 @@ impl<'a> Turn<'a> {
             let id = match target {
                 Target::Hangup => {
                     self.emit(hangup::verb());
+                    self.end = TurnEnd::Completed;
                     return Ok(());
                 }
                 Target::End => match self.come_back()? {
@@ -334,6 +352,7 @@ impl<'a> Turn<'a> {
                     }
                     None => {
                         self.emit(hangup::verb());
+                        self.end = TurnEnd::Completed;
                         return Ok(());
                     }
                 },
@@ -353,7 +372,16 @@ impl<'a> Turn<'a> {
             let next = step.next.unwrap_or(Target::End);
             match step.action.perform(self, next).await {
                 Ok(Then::Go(to)) => target = to,
-                Ok(Then::Stop) => return Ok(()),
+                Ok(Then::Stop) => {
+                    self.end = if step.action.waits() {
+                        TurnEnd::Waiting
+                    } else if matches!(step.action, crate::flow::Action::Reject(_)) {
+                        TurnEnd::Rejected
+                    } else {
+                        TurnEnd::Completed
+                    };
+                    return Ok(());
+                }
                 Err(error) => return Err(self.problem_of(error)),
             }
         }
@@ -459,15 +487,19 @@ impl<'a> Turn<'a> {
     }
 
     /// Turns a problem into the flow's fallback step or an apology, and
-    /// logs it with the CallSid.
-    async fn recover(&mut self, problem: Problem) {
+    /// logs it with the CallSid; says how the turn ended.
+    async fn recover(&mut self, problem: Problem) -> TurnEnd {
         let flow_name = self.flow.map(|id| self.flows.get(id).name.clone());
         if let Problem::Idle = problem {
             tracing::info!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "{problem}; ending the call");
             self.emit(say::verb(IDLE_GOODBYE, None, None, None));
             self.emit(hangup::verb());
-            return;
+            return TurnEnd::NoInput;
         }
+        let end = match problem {
+            Problem::Tampered(_) => TurnEnd::Refused,
+            _ => TurnEnd::Apology,
+        };
         tracing::error!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "{problem}");
         self.problem = Some(problem.to_string());
         let fallback = self.flow.and_then(|id| self.flows.get(id).fallback);
@@ -477,7 +509,7 @@ impl<'a> Turn<'a> {
             if let Err(second) = self.run(Target::Step(fallback)).await {
                 tracing::error!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "the fallback step failed too: {second}");
             } else {
-                return;
+                return self.end;
             }
         }
         let (voice, language) = self.flow.map_or((None, None), |id| {
@@ -492,6 +524,7 @@ impl<'a> Turn<'a> {
             )
         });
         self.xml = apology_document(voice.as_deref(), language.as_deref());
+        end
     }
 }
 
@@ -606,6 +639,12 @@ impl<'a> Call<'a> for Turn<'a> {
         }
     }
 
+    fn note(&mut self, outcome: Outcome) {
+        if let (Some(flow), Some(step)) = (self.flow, self.step) {
+            self.outcomes.push((flow, step, outcome));
+        }
+    }
+
     fn place(&self) -> Place<'_> {
         Place {
             call_sid: self.webhook.call_sid(),
@@ -660,7 +699,7 @@ mod tests {
             now: Timestamp::UNIX_EPOCH,
         };
         let answer = answer(&flows, &EngineSettings::default(), &webhook).await;
-        assert_eq!(answer.visited.len(), MAX_STEPS_PER_TURN);
+        assert_eq!(answer.report.visited().count(), MAX_STEPS_PER_TURN);
         assert!(answer.twiml.contains(APOLOGY), "{}", answer.twiml);
         assert!(answer.problem.unwrap().contains("loops"));
     }

@@ -12,6 +12,7 @@ impl<'a> Turn<'a> {
     pub(super) fn begin(&mut self) -> Result<Target, Problem> {
         let Some(state) = CallState::from_query(self.webhook.query, &self.settings.state_key)?
         else {
+            self.started = true;
             let flow = self.route(true)?;
             self.enter_flow(flow);
             // A call may start in a language, as it may start in a flow: a
@@ -68,6 +69,7 @@ impl<'a> Turn<'a> {
         };
         self.step = Some(step);
         self.visit(step);
+        self.resumed = true;
         self.resume(flow.step(step), step)
     }
 

@@ -13,6 +13,7 @@ use super::diagnostic::{Diagnostic, Report};
 use super::languages::{self, Prompts};
 use super::model::{Flow, Step};
 use super::position::LazyIndex;
+use super::prompt_files::PromptFiles;
 use super::spec::FlowSpec;
 use super::steps::{ACTIONS, Action, StepSpec, hangup::Hangup};
 use super::target::{FlowId, StepId, Target};
@@ -77,6 +78,7 @@ pub(super) fn compile_flow(
     names: &Names<'_>,
     id: FlowId,
     source: &FlowSource<'_>,
+    prompt_files: &PromptFiles,
 ) -> (Flow, Vec<String>) {
     let spec = source.spec;
     let mut cx = Compiler {
@@ -103,6 +105,7 @@ pub(super) fn compile_flow(
         &spec.languages,
         &spec.prompts,
         spec.language.as_deref(),
+        prompt_files,
     );
     let flow = flow(&mut cx, spec);
     (flow, cx.refers)

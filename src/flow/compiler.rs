@@ -178,6 +178,21 @@ impl Compiler<'_> {
     /// flow's `prompts` do not have, at `path`.
     pub(crate) fn prompt(&mut self, name: &str, path: &str) -> Option<Vec<Text>> {
         if let Some(texts) = self.prompts.texts.get(name) {
+            if let Some(missing) = self.prompts.missing.get(name) {
+                let languages = missing.languages.join(", ");
+                let diagnostic = Diagnostic::error(
+                    &missing.file,
+                    missing.at,
+                    format!(
+                        "prompt `{name}` has no {languages} text, and flow `{}` speaks {languages} and uses it: a caller in {languages} would hear nothing",
+                        self.name
+                    ),
+                )
+                .with_help(format!(
+                    "add a text for {languages}, or take the language out of the flow's `languages`"
+                ));
+                self.report.push(diagnostic);
+            }
             return Some(texts.clone());
         }
         let at = self.index.value(path);

@@ -30,9 +30,11 @@ use super::compile::{FlowSource, compile_flow, start_of, step_names};
 use super::compiler::{Names, valid_name};
 use super::diagnostic::{Diagnostic, Position, Report};
 use super::files::{MaxFileBytes, Stamp, read_again};
+use super::languages::PromptSource;
 use super::model::{Flow, FlowSet};
 use super::position::LazyIndex;
 use super::positions::Positions;
+use super::prompt_files::{self, PromptFiles};
 pub use super::read::Source;
 pub(crate) use super::read::{Digest, Input, read_inputs};
 use super::shape::checked_shape;
@@ -49,7 +51,8 @@ pub struct Loaded {
 }
 
 /// Loads every flow in `dir` (subfolders too). Files ending in `.test.yaml`
-/// are flow tests, not flows; hidden files and folders (editor swap files,
+/// are flow tests, not flows, and files inside a folder named `prompts` are
+/// shared prompt tables, not flows; hidden files and folders (editor swap files,
 /// a Kubernetes ConfigMap's `..data`) are skipped. Files over the default
 /// [`MaxFileBytes`] are refused.
 pub fn load(dir: &Path) -> Result<Loaded, Report> {
@@ -86,6 +89,8 @@ struct Compiled {
     warnings: Vec<Diagnostic>,
     /// The flows its steps lead to, each with the number and digest it had.
     refers: Vec<(String, Option<(FlowId, Outline)>)>,
+    /// The prompt files it uses, each with the digest it had.
+    prompts: Vec<(String, Option<Digest>)>,
 }
 
 /// A hash of a flow's step names, in order, and its start: what another
@@ -158,6 +163,10 @@ impl Loader {
     pub(crate) fn load(&mut self, inputs: Vec<Input>) -> Result<Loaded, Report> {
         let mut report = Report::default();
         let version = version_of(&inputs);
+        let (prompt_inputs, inputs): (Vec<Input>, Vec<Input>) = inputs
+            .into_iter()
+            .partition(|input| prompt_files::is_prompt_file(&input.name));
+        let (prompt_files, prompt_digests) = self.prompt_files(&prompt_inputs, &mut report);
         let inputs: Vec<Input> = inputs
             .into_iter()
             .filter(|input| {
@@ -242,12 +251,19 @@ impl Loader {
         // A kept flow that leads into a flow whose number or steps moved is
         // compiled again: its targets hold those numbers.
         let signature = |name: &str| by_name.get(name).map(|&id| (id, outlines[id]));
+        // So is one whose prompt file changed.
+        let prompt_digest = |name: &str| prompt_digests.get(name).copied();
         let moved: Vec<usize> = (0..members.len())
             .filter(|&id| match members[id].1 {
-                Member::Kept(kept) => kept
-                    .refers
-                    .iter()
-                    .any(|(name, was)| signature(name) != *was),
+                Member::Kept(kept) => {
+                    kept.refers
+                        .iter()
+                        .any(|(name, was)| signature(name) != *was)
+                        || kept
+                            .prompts
+                            .iter()
+                            .any(|(name, was)| prompt_digest(name) != *was)
+                }
                 Member::Parsed(_) => false,
             })
             .collect();
@@ -272,6 +288,7 @@ impl Loader {
 
         // Compile what was parsed, on every core.
         let templates = &self.templates;
+        let prompt_files = &prompt_files;
         let fresh: Vec<Option<(Flow, Vec<String>)>> = members
             .par_iter()
             .zip(own_reports.par_iter_mut())
@@ -280,9 +297,16 @@ impl Loader {
                 Member::Parsed(parsed) => {
                     let index = LazyIndex::new(text_of(input, parsed));
                     let source = source_of(input, parsed, &index);
-                    Some(compile_flow(own, templates, &names, id, &source))
+                    Some(compile_flow(
+                        own,
+                        templates,
+                        &names,
+                        id,
+                        &source,
+                        prompt_files,
+                    ))
                 }
-                _ => None,
+                Member::Kept(_) => None,
             })
             .collect();
 
@@ -304,11 +328,18 @@ impl Loader {
                             flow: kept.flow.clone(),
                             warnings: kept.warnings.clone(),
                             refers: kept.refers.clone(),
+                            prompts: kept.prompts.clone(),
                         },
                     );
                 }
-                (Member::Parsed(_), Some((flow, refers))) => {
+                (Member::Parsed(parsed), Some((flow, refers))) => {
                     positions.push(&input.file, input.text.as_deref());
+                    let prompts = prompt_files_of(&input.name, &parsed.spec)
+                        .map(|name| {
+                            let digest = prompt_digest(&name);
+                            (name, digest)
+                        })
+                        .collect();
                     let flow = Arc::new(flow);
                     flows.push(flow.clone());
                     if !own.has_errors() {
@@ -327,6 +358,7 @@ impl Loader {
                                 flow,
                                 warnings: own.diagnostics.clone(),
                                 refers,
+                                prompts,
                             },
                         );
                     }
@@ -363,6 +395,57 @@ impl Loader {
             warnings: report,
         })
     }
+}
+
+impl Loader {
+    /// Parses every prompt file (few, and small), read again where the
+    /// load was not handed its text; with each one's digest.
+    fn prompt_files(
+        &self,
+        inputs: &[Input],
+        report: &mut Report,
+    ) -> (PromptFiles, HashMap<String, Digest>) {
+        let mut files = PromptFiles::new();
+        let mut digests = HashMap::new();
+        for input in inputs {
+            let Some(text) = input
+                .text
+                .clone()
+                .or_else(|| read_again(&input.file, self.max))
+            else {
+                report.push(Diagnostic::error(
+                    &input.file,
+                    Position::START,
+                    "cannot read this file again",
+                ));
+                continue;
+            };
+            let source = Source {
+                name: input.name.clone(),
+                file: input.file.clone(),
+                text,
+            };
+            match prompt_files::parse(&source) {
+                Ok(file) => {
+                    files.insert(input.name.clone(), file);
+                    digests.insert(input.name.clone(), input.digest);
+                }
+                Err(diagnostics) => diagnostics.into_iter().for_each(|d| report.push(d)),
+            }
+        }
+        (files, digests)
+    }
+}
+
+/// The prompt files a flow's `prompts` name, by their names.
+fn prompt_files_of<'a>(flow: &'a str, spec: &'a FlowSpec) -> impl Iterator<Item = String> + 'a {
+    spec.prompts
+        .sources
+        .iter()
+        .filter_map(move |source| match source {
+            PromptSource::File(reference) => prompt_files::resolve(flow, reference),
+            PromptSource::Table(_) => None,
+        })
 }
 
 fn source_of<'a>(input: &'a Input, parsed: &'a Parsed, index: &'a LazyIndex<'a>) -> FlowSource<'a> {

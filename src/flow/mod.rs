@@ -41,6 +41,7 @@ pub mod load;
 mod model;
 pub(crate) mod position;
 mod positions;
+mod prompt_files;
 mod read;
 pub(crate) mod schedule;
 pub(crate) mod shape;

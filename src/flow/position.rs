@@ -12,8 +12,8 @@
 //! silently), and nesting deeper than a flow ever needs, where the pass stops
 //! before the cost of a deep file can grow (see `shape`).
 
-use std::cell::OnceCell;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -42,16 +42,25 @@ pub(crate) struct Duplicate {
 
 /// A file's index, made on its first lookup: most flows compile without
 /// a mistake, and then never need one.
+#[derive(Debug)]
 pub(crate) struct LazyIndex<'a> {
     text: &'a str,
-    index: OnceCell<PositionIndex>,
+    index: OnceLock<PositionIndex>,
 }
 
 impl<'a> LazyIndex<'a> {
     pub(crate) fn new(text: &'a str) -> Self {
         LazyIndex {
             text,
-            index: OnceCell::new(),
+            index: OnceLock::new(),
+        }
+    }
+
+    /// An index made already.
+    pub(crate) fn built(index: PositionIndex) -> LazyIndex<'static> {
+        LazyIndex {
+            text: "",
+            index: OnceLock::from(index),
         }
     }
 

@@ -9,7 +9,7 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::languages::{LanguageSpec, PromptTables};
+use super::languages::{LanguageSpec, PromptsSpec};
 use super::steps::StepSpec;
 /// The simulator's API names dial outcomes as the flow language does.
 pub use super::steps::dial::DialOutcome;
@@ -29,9 +29,10 @@ pub struct FlowSpec {
     /// default. The call's `language` variable picks one.
     #[serde(default)]
     pub languages: IndexMap<String, LanguageSpec>,
-    /// Texts by name, one per language, said with `say: { prompt: name }`.
+    /// Texts by name, one per language, said with `say: { prompt: name }`:
+    /// a table, the path of a shared prompt file, or a list of both.
     #[serde(default)]
-    pub prompts: PromptTables,
+    pub prompts: PromptsSpec,
     /// Defaults for how every `gather` and `menu` in this flow listens:
     /// speech model, barge-in and the rest.
     pub speech: Option<SpeechOptions>,

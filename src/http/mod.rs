@@ -20,6 +20,7 @@
 pub mod admin;
 pub mod error;
 pub mod flows;
+pub mod monitor;
 pub mod page;
 pub mod server;
 pub mod signature;
@@ -41,8 +42,11 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use axum::middleware::from_fn_with_state;
+
 use crate::engine::EngineSettings;
 use crate::flow::FlowSet;
+use crate::metrics::Metrics;
 use crate::reload::FlowStore;
 use crate::token::{TokenService, TokenSettings};
 pub use error::HttpError;
@@ -95,6 +99,12 @@ pub struct Shared {
     pub engine: Arc<EngineSettings>,
     pub clock: Clock,
     pub tokens: Arc<TokenService>,
+    /// The line's metrics, which `/metrics` serves.
+    pub metrics: Metrics,
+    /// `METRICS_PUBLIC`: `/metrics` without the admin key.
+    pub metrics_public: bool,
+    /// `LOG_INPUTS`: call events show what callers typed and said.
+    pub log_inputs: bool,
     /// Checks X-Twilio-Signature on `/voice`.
     pub webhook_auth: Arc<WebhookAuth>,
     /// Where the browser page's files are, and whether it may simulate calls.
@@ -113,6 +123,9 @@ impl AppState {
     /// Serves the flows of `store`, which may reload them.
     pub fn with_store(store: Arc<FlowStore>, engine: EngineSettings) -> Self {
         AppState(Arc::new(Shared {
+            metrics: Metrics::new(Some(store.clone())),
+            metrics_public: false,
+            log_inputs: false,
             flows: store,
             engine: Arc::new(engine),
             clock: Clock::System,
@@ -150,6 +163,14 @@ impl AppState {
         self
     }
 
+    /// `METRICS_PUBLIC` and `LOG_INPUTS`.
+    pub fn with_monitoring(mut self, monitoring: &crate::metrics::Monitoring) -> Self {
+        let parts = self.parts_mut();
+        parts.metrics_public = monitoring.metrics_public;
+        parts.log_inputs = monitoring.log_inputs;
+        self
+    }
+
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.parts_mut().clock = clock;
         self
@@ -175,14 +196,22 @@ pub fn router(state: AppState) -> Router {
     let tokens = token::router(state.tokens.clone(), state.admin.clone());
     let page = page::router(&state.page, state.admin.clone());
     let simulations = simulate::router(state.clone());
+    let metrics = monitor::router(
+        state.metrics.clone(),
+        state.admin.clone(),
+        state.metrics_public,
+    );
+    let timing = from_fn_with_state(state.metrics.clone(), monitor::time_requests);
     Router::new()
         .merge(flows::router(state.admin.clone()))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state.clone())
-        .merge(voice::router(state))
+        .merge(voice::router(state.clone()))
+        .merge(monitor::status_router(state))
         .merge(tokens)
         .merge(simulations)
         .merge(page)
+        .merge(metrics)
         .layer(
             ServiceBuilder::new()
                 // Failures are logged where they happen, with their cause
@@ -198,6 +227,7 @@ pub fn router(state: AppState) -> Router {
                 .layer(tower::timeout::TimeoutLayer::new(REQUEST_TIMEOUT))
                 .layer(CatchPanicLayer::custom(internal_error)),
         )
+        .layer(timing)
 }
 
 /// The span every log line of a request is written in. A webhook's

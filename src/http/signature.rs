@@ -187,7 +187,17 @@ pub async fn verify_twilio_signature(
 ) -> Response {
     match check(&auth, request).await {
         Ok(request) => next.run(request).await,
-        Err(refusal) => refusal.into_response(),
+        Err(refusal) => {
+            // A missing or wrong signature; a body too large is no forgery.
+            let forged = matches!(refusal, HttpError::Forbidden(_));
+            let mut response = refusal.into_response();
+            if forged {
+                response
+                    .extensions_mut()
+                    .insert(super::monitor::SignatureRefused);
+            }
+            response
+        }
     }
 }
 

@@ -67,12 +67,7 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
     let mut visited = None;
     let twiml = match tokio::time::timeout(TURN_DEADLINE, turn).await {
         Ok(answer) => {
-            tracing::debug!(
-                call_sid = webhook.call_sid(),
-                flow = answer.flow.unwrap_or("-"),
-                step = answer.step.unwrap_or("-"),
-                "answered"
-            );
+            super::monitor::record_turn(&state, &webhook, &answer);
             if headers.contains_key(&STEPS) {
                 visited = Some(answer.visited());
             }

@@ -73,6 +73,12 @@ pub const PUBLIC_DIR: &str = "PUBLIC_DIR";
 pub const SIMULATOR: &str = "SIMULATOR";
 /// The key to the test page's APIs, the simulator and `/flows`.
 pub const ADMIN_KEY: &str = "ADMIN_KEY";
+/// `text` or `json` log lines.
+pub const LOG_FORMAT: &str = "LOG_FORMAT";
+/// Whether call events show the digits and words callers gave.
+pub const LOG_INPUTS: &str = "LOG_INPUTS";
+/// Opens `/metrics` to anyone, on purpose.
+pub const METRICS_PUBLIC: &str = "METRICS_PUBLIC";
 
 /// Every environment variable callflow reads, in the order `--help` lists them.
 pub const VARIABLES: &[&str] = &[
@@ -111,4 +117,7 @@ pub const VARIABLES: &[&str] = &[
     PUBLIC_DIR,
     SIMULATOR,
     ADMIN_KEY,
+    LOG_FORMAT,
+    LOG_INPUTS,
+    METRICS_PUBLIC,
 ];

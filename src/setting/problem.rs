@@ -174,6 +174,12 @@ pub enum SettingProblem {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// `LOG_FORMAT` is neither `text` nor `json`.
+    #[error("LOG_FORMAT={shown:?} is not understood; use text (the default) or json")]
+    LogFormat {
+        /// The value given, shortened.
+        shown: String,
+    },
     /// A name given to [`from_vars`](super::from_vars) that callflow does not read: a typo
     /// there would otherwise go unnoticed.
     #[error("{name} is not a setting callflow reads")]

@@ -46,6 +46,19 @@ impl Drop for Folder {
     }
 }
 
+/// The names of the flows `dir` loads, sorted.
+pub fn flow_names(dir: &std::path::Path) -> Vec<String> {
+    let loaded = callflow::flow::load(dir).unwrap_or_else(|r| panic!("{r}"));
+    let mut names: Vec<String> = loaded
+        .flows
+        .flows()
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }

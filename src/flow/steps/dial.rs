@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
-use super::{Call, StepError, StepKind, StepSpec, Then};
+use super::{Call, Outcome, StepError, StepKind, StepSpec, Then};
 use crate::dial_target::{self, AllowList, DialTarget, TargetKind};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::{StepId, Target};
@@ -220,6 +220,7 @@ impl Dial {
     /// Says `refused` and goes where `on: refused` leads (or hangs up).
     fn refuse<'w>(&self, call: &mut impl Call<'w>) -> Result<Then, StepError> {
         self.refused.say(call)?;
+        call.note(Outcome::Dial(DialOutcome::Refused));
         let next = self.route(DialOutcome::Refused).unwrap_or(Target::Hangup);
         Ok(Then::Go(next))
     }
@@ -444,6 +445,7 @@ impl StepKind for Dial {
     ) -> Result<Option<Target>, StepError> {
         let status = call.param("DialCallStatus").unwrap_or("failed");
         let outcome = DialOutcome::parse(status).unwrap_or(DialOutcome::Failed);
+        call.note(Outcome::Dial(outcome));
         Ok(Some(self.route(outcome).unwrap_or(next)))
     }
 }

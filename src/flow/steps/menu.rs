@@ -18,7 +18,7 @@ use super::play::PlaySpec;
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::speech::{self, SpeechOptions};
-use super::{Call, StepError, StepKind, StepSpec, Then};
+use super::{Call, MenuResult, Outcome, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::{Compiler, near_or_list};
 use crate::flow::languages::{self, LANGUAGE_VARIABLE};
 use crate::flow::target::{StepId, Target};
@@ -403,6 +403,7 @@ impl StepKind for Menu {
         call.heard(digits.is_some() || speech.is_some())?;
         let language = call.var(LANGUAGE_VARIABLE);
         if let Some(option) = self.choose(digits, speech, language) {
+            call.note(Outcome::Menu(MenuResult::Match(option.key.clone())));
             *call.attempt() = 0;
             *call.misses() = 0;
             if let Some(var) = &self.gather.save_as {
@@ -438,8 +439,13 @@ impl StepKind for Menu {
         if *count > allowed {
             *call.attempt() = 0;
             *call.misses() = 0;
+            call.note(Outcome::Menu(MenuResult::Exhausted));
             return Ok(Some(self.route(failure)));
         }
+        call.note(Outcome::Menu(match failure {
+            Failure::NoInput => MenuResult::NoInput,
+            Failure::NoMatch => MenuResult::NoMatch,
+        }));
         Ok(Some(Target::Step(here)))
     }
 }

@@ -148,6 +148,44 @@ pub(crate) trait Call<'w> {
     fn count_dial(&mut self) -> Result<(), crate::dial_limit::Limited>;
     /// Which call, flow and step this is, for logs.
     fn place(&self) -> Place<'_>;
+    /// Notes what the current step made of the caller's answer, for the
+    /// line's metrics and call events.
+    fn note(&mut self, outcome: Outcome);
+}
+
+/// What a step made of a webhook, in words from the flow file and from
+/// closed sets only: never what the caller typed or said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A menu's answer: the option chosen (its key as the flow writes it),
+    /// or why none was.
+    Menu(MenuResult),
+    /// How a dial ended.
+    Dial(dial::DialOutcome),
+}
+
+/// What a menu made of one answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MenuResult {
+    /// The caller chose the option with this key.
+    Match(String),
+    /// Silence, with tries left.
+    NoInput,
+    /// A wrong answer, with tries left.
+    NoMatch,
+    /// The last try failed: the call goes to `no_input`/`no_match`/`otherwise`.
+    Exhausted,
+}
+
+impl MenuResult {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            MenuResult::Match(_) => "match",
+            MenuResult::NoInput => "no_input",
+            MenuResult::NoMatch => "no_match",
+            MenuResult::Exhausted => "exhausted",
+        }
+    }
 }
 
 /// Which call, flow and step a log line is about.

@@ -1,0 +1,125 @@
+//! What a turn did, for the line's metrics and call events.
+//!
+//! Everything here is named from the flow files (flows, steps, option keys)
+//! or from closed sets (how a turn ended, a dial's outcome): never from the
+//! CallSid, a number or what the caller typed, so metrics' label sets stay
+//! bounded and events hold no card numbers.
+
+use crate::flow::steps::Outcome;
+use crate::flow::{FlowId, FlowSet, StepId};
+
+/// How a turn ended: the call waits for its next webhook, or it is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnEnd {
+    /// A step waits for the caller, a dial or a recording.
+    Waiting,
+    /// The flow ended the call: it ran to its end, or to a `hangup`.
+    Completed,
+    /// A `reject` step refused the call.
+    Rejected,
+    /// Something went wrong; the caller heard the apology.
+    Apology,
+    /// The caller gave nothing too many turns in a row.
+    NoInput,
+    /// The callback URL's state was not sealed by this line.
+    Refused,
+}
+
+impl TurnEnd {
+    pub const ALL: [TurnEnd; 6] = [
+        TurnEnd::Waiting,
+        TurnEnd::Completed,
+        TurnEnd::Rejected,
+        TurnEnd::Apology,
+        TurnEnd::NoInput,
+        TurnEnd::Refused,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TurnEnd::Waiting => "waiting",
+            TurnEnd::Completed => "completed",
+            TurnEnd::Rejected => "rejected",
+            TurnEnd::Apology => "apology",
+            TurnEnd::NoInput => "no_input",
+            TurnEnd::Refused => "refused",
+        }
+    }
+
+    /// Whether the call is over after this turn.
+    pub fn ends_call(self) -> bool {
+        self != TurnEnd::Waiting
+    }
+}
+
+/// A step, by the names its flow file gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepName<'f> {
+    pub flow: &'f str,
+    pub step: &'f str,
+}
+
+/// What one turn did.
+#[derive(Debug, Clone)]
+pub struct TurnReport<'f> {
+    /// The call's first webhook: a call started.
+    pub started: bool,
+    pub end: TurnEnd,
+    flows: &'f FlowSet,
+    /// Steps run, in order; the first is the step resumed when `resumed`.
+    visited: Vec<(FlowId, StepId)>,
+    resumed: bool,
+    outcomes: Vec<(FlowId, StepId, Outcome)>,
+}
+
+impl<'f> TurnReport<'f> {
+    pub(super) fn new(
+        flows: &'f FlowSet,
+        started: bool,
+        end: TurnEnd,
+        visited: Vec<(FlowId, StepId)>,
+        resumed: bool,
+        outcomes: Vec<(FlowId, StepId, Outcome)>,
+    ) -> Self {
+        TurnReport {
+            started,
+            end,
+            flows,
+            visited,
+            resumed,
+            outcomes,
+        }
+    }
+
+    fn name(&self, flow: FlowId, step: StepId) -> StepName<'f> {
+        let flow = self.flows.get(flow);
+        StepName {
+            flow: &flow.name,
+            step: &flow.step(step).name,
+        }
+    }
+
+    /// Every step the turn ran, the step it resumed at included.
+    pub fn visited(&self) -> impl Iterator<Item = StepName<'f>> + '_ {
+        self.visited.iter().map(|&(f, s)| self.name(f, s))
+    }
+
+    /// The steps the call entered in this turn: those it ran, less the one
+    /// it came back to (entered in the turn before, when it began to wait).
+    /// A menu asked again counts again.
+    pub fn entered(&self) -> impl Iterator<Item = StepName<'f>> + '_ {
+        self.visited().skip(usize::from(self.resumed))
+    }
+
+    /// The step the turn came back to, where the call waited.
+    pub fn resumed(&self) -> Option<StepName<'f>> {
+        self.resumed.then(|| self.visited().next()).flatten()
+    }
+
+    /// What steps made of the caller's answers, by step.
+    pub fn outcomes(&self) -> impl Iterator<Item = (StepName<'f>, &Outcome)> + '_ {
+        self.outcomes
+            .iter()
+            .map(|(f, s, outcome)| (self.name(*f, *s), outcome))
+    }
+}
