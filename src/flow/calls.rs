@@ -21,6 +21,16 @@ use super::target::{FlowId, StepId, Target};
 
 type Node = (FlowId, StepId);
 
+/// The flows a check looks at, with their ids: a part of the set that no
+/// `goto` or `call` leads into or out of, so what the checks find there
+/// depends on it alone.
+pub(super) fn in_scope<'a>(
+    flows: &'a [Arc<Flow>],
+    scope: &'a [FlowId],
+) -> impl Iterator<Item = (FlowId, &'a Arc<Flow>)> + 'a {
+    scope.iter().map(|&id| (id, &flows[id]))
+}
+
 /// One `call` step: where it is, and where the sub-flow starts.
 struct CallSite {
     at: Node,
@@ -62,9 +72,14 @@ fn name(flows: &[Arc<Flow>], (flow, step): Node) -> String {
     format!("{}:{}", flows[flow].name, flows[flow].steps[step].name)
 }
 
-pub(super) fn check_calls(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
+pub(super) fn check_calls(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
     let mut sites = Vec::new();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             if let Some(Target::Flow(to, entry)) = step.action.calls() {
                 sites.push(CallSite {
@@ -86,7 +101,7 @@ pub(super) fn check_calls(flows: &[Arc<Flow>], positions: &Positions<'_>, report
         .with_help(help)
     };
 
-    let comes_back = comes_back(flows);
+    let comes_back = comes_back(flows, scope);
     for site in &sites {
         if !comes_back[site.entry.0][site.entry.1] {
             report.push(error_at(
@@ -131,18 +146,18 @@ pub(super) fn check_calls(flows: &[Arc<Flow>], positions: &Positions<'_>, report
     if !recursive {
         refuse_deep_nesting(flows, &sites, &inner, report, &error_at);
     }
-    warn_returns_outside_calls(flows, positions, &sites, report);
+    warn_returns_outside_calls(flows, scope, positions, &sites, report);
 }
 
 /// Which steps can reach the end of their flow or a `return`, within their
 /// frame: a step that calls comes back only when its sub-flow does.
-fn comes_back(flows: &[Arc<Flow>]) -> Vec<Vec<bool>> {
+fn comes_back(flows: &[Arc<Flow>], scope: &[FlowId]) -> Vec<Vec<bool>> {
     let mut back: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     let mut waiting_on: Vec<Vec<Vec<Node>>> = flows
         .iter()
         .map(|f| vec![Vec::new(); f.steps.len()])
         .collect();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             for target in frame_targets(id, step).into_iter().flatten() {
                 waiting_on[target.0][target.1].push((id, step_id));
@@ -165,7 +180,7 @@ fn comes_back(flows: &[Arc<Flow>]) -> Vec<Vec<bool>> {
                 .any(|target| target.is_none_or(|(f, s)| back[f][s]))
     };
     let mut queue: VecDeque<Node> = VecDeque::new();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for step in 0..flow.steps.len() {
             if holds(&back, (id, step)) {
                 back[id][step] = true;
@@ -290,12 +305,13 @@ fn refuse_deep_nesting(
 /// flow was meant to be called, or `hangup` was meant.
 fn warn_returns_outside_calls(
     flows: &[Arc<Flow>],
+    scope: &[FlowId],
     positions: &Positions<'_>,
     sites: &[CallSite],
     report: &mut Report,
 ) {
     let inside = frame_of(flows, sites.iter().map(|site| site.entry));
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             if matches!(step.action, Action::Return(_)) && !inside[id][step_id] {
                 report.push(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use std::collections::{HashMap, VecDeque};
 
+use super::calls::in_scope;
 use super::diagnostic::{Diagnostic, Report};
 use super::model::{Flow, Step};
 use super::positions::Positions;
@@ -35,20 +36,30 @@ fn pauses_or_ends(action: &Action) -> bool {
     action.waits() || action.ends()
 }
 
-pub(super) fn check_steps(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
-    warn_unreachable(flows, positions, report);
-    refuse_endless_loops(flows, positions, report);
-    super::calls::check_calls(flows, positions, report);
-    warn_silent_gathers(flows, positions, report);
+pub(super) fn check_steps(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
+    warn_unreachable(flows, scope, positions, report);
+    refuse_endless_loops(flows, scope, positions, report);
+    super::calls::check_calls(flows, scope, positions, report);
+    warn_silent_gathers(flows, scope, positions, report);
 }
 
 /// A gather with no `say` or `play` of its own is fine when a `say` or
 /// `play` step leads straight into it: that prompt is spoken in the same
 /// turn, just before the wait. Only a gather nothing is said before
 /// leaves the caller in silence.
-fn warn_silent_gathers(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
+fn warn_silent_gathers(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
     let mut prompted: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for step in &flow.steps {
             if !matches!(step.action, Action::Say(_) | Action::Play(_)) {
                 continue;
@@ -60,7 +71,7 @@ fn warn_silent_gathers(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &
             }
         }
     }
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             let Action::Gather(gather) = &step.action else {
                 continue;
@@ -76,10 +87,15 @@ fn warn_silent_gathers(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &
     }
 }
 
-fn warn_unreachable(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
+fn warn_unreachable(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
     let mut reached: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     let mut queue: VecDeque<Node> = VecDeque::new();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         queue.push_back((id, flow.start));
         queue.extend(flow.fallback.map(|step| (id, step)));
     }
@@ -93,7 +109,7 @@ fn warn_unreachable(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut
                 .flatten(),
         );
     }
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             if !reached[id][step_id] {
                 report.push(
@@ -113,11 +129,16 @@ fn warn_unreachable(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut
 /// out would run until the engine's step limit cuts the call off. Steps
 /// from which no path leads to a waiting step or the end of the call are
 /// exactly those loops.
-fn refuse_endless_loops(flows: &[Arc<Flow>], positions: &Positions<'_>, report: &mut Report) {
+fn refuse_endless_loops(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
     let mut can_leave: HashMap<Node, bool> = HashMap::new();
     let mut callers: HashMap<Node, Vec<Node>> = HashMap::new();
     let mut queue: VecDeque<Node> = VecDeque::new();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             let node = (id, step_id);
             if pauses_or_ends(&step.action) {
@@ -147,7 +168,7 @@ fn refuse_endless_loops(flows: &[Arc<Flow>], positions: &Positions<'_>, report: 
             }
         }
     }
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         let trapped: Vec<&str> = (0..flow.steps.len())
             .filter(|&step| can_leave.get(&(id, step)) == Some(&false))
             .map(|step| flow.steps[step].name.as_str())

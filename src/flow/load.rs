@@ -17,7 +17,7 @@
 //! indexes and cost little next to parsing. Files are parsed and compiled on
 //! every core.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
@@ -91,6 +91,10 @@ struct Compiled {
     refers: Vec<(String, Option<(FlowId, Outline)>)>,
     /// The prompt files it uses, each with the digest it had.
     prompts: Vec<(String, Option<Digest>)>,
+    /// What the checks across flows found in it, for a flow that no other
+    /// flow leads into and that leads into none: that depends on it alone.
+    /// `None` until they ran on it.
+    checked: Option<Vec<Diagnostic>>,
 }
 
 /// A hash of a flow's step names, in order, and its start: what another
@@ -313,10 +317,18 @@ impl Loader {
         let mut positions = Positions::new(max);
         let mut flows: Vec<Arc<Flow>> = Vec::with_capacity(members.len());
         let mut remembered = HashMap::with_capacity(members.len());
+        // Where each flow leads, whether it was compiled now, and what the
+        // checks found in it before.
+        let mut leads_to: Vec<Vec<String>> = Vec::with_capacity(members.len());
+        let mut compiled_now: Vec<bool> = Vec::with_capacity(members.len());
+        let mut checked_before: Vec<Option<Vec<Diagnostic>>> = Vec::with_capacity(members.len());
         for (((input, member), fresh), own) in members.into_iter().zip(fresh).zip(own_reports) {
             let stamp = input.stamp.map(|stamp| (stamp, input.read_at));
             match (member, fresh) {
                 (Member::Kept(kept), _) => {
+                    leads_to.push(kept.refers.iter().map(|(name, _)| name.clone()).collect());
+                    compiled_now.push(false);
+                    checked_before.push(kept.checked.clone());
                     kept.warnings.iter().for_each(|d| report.push(d.clone()));
                     positions.push(&input.file, input.text.as_deref());
                     flows.push(kept.flow.clone());
@@ -329,10 +341,14 @@ impl Loader {
                             warnings: kept.warnings.clone(),
                             refers: kept.refers.clone(),
                             prompts: kept.prompts.clone(),
+                            checked: kept.checked.clone(),
                         },
                     );
                 }
                 (Member::Parsed(parsed), Some((flow, refers))) => {
+                    leads_to.push(refers.clone());
+                    compiled_now.push(true);
+                    checked_before.push(None);
                     positions.push(&input.file, input.text.as_deref());
                     let prompts = prompt_files_of(&input.name, &parsed.spec)
                         .map(|name| {
@@ -359,6 +375,7 @@ impl Loader {
                                 warnings: own.diagnostics.clone(),
                                 refers,
                                 prompts,
+                                checked: None,
                             },
                         );
                     }
@@ -369,8 +386,47 @@ impl Loader {
         }
 
         let by_number = claim_numbers(&flows, &positions, &mut report);
+        // The checks across flows look at the flows that are linked to
+        // others and at those compiled now; what they found before in any
+        // other flow still holds, as it depends on that flow alone.
+        let led_into: HashSet<&str> = leads_to.iter().flatten().map(String::as_str).collect();
+        let linked: Vec<bool> = flows
+            .iter()
+            .zip(&leads_to)
+            .map(|(flow, leads)| !leads.is_empty() || led_into.contains(flow.name.as_str()))
+            .collect();
+        let mut scope = Vec::new();
+        for (id, checked) in checked_before.into_iter().enumerate() {
+            match checked {
+                Some(found) if !linked[id] && !compiled_now[id] => {
+                    found.into_iter().for_each(|d| report.push(d));
+                }
+                _ => scope.push(id),
+            }
+        }
         if !report.has_errors() {
-            super::check::check_steps(&flows, &positions, &mut report);
+            let mut checks = Report::default();
+            super::check::check_steps(&flows, &scope, &positions, &mut checks);
+            let alone: HashMap<&Path, &str> = scope
+                .iter()
+                .filter(|&&id| !linked[id])
+                .map(|&id| (flows[id].file.as_path(), flows[id].name.as_str()))
+                .collect();
+            for &id in scope.iter().filter(|&&id| !linked[id]) {
+                if let Some(compiled) = remembered.get_mut(&flows[id].name) {
+                    compiled.checked = Some(Vec::new());
+                }
+            }
+            for diagnostic in checks.diagnostics {
+                let found_in = alone
+                    .get(diagnostic.file.as_path())
+                    .and_then(|name| remembered.get_mut(*name))
+                    .and_then(|compiled| compiled.checked.as_mut());
+                if let Some(found) = found_in {
+                    found.push(diagnostic.clone());
+                }
+                report.push(diagnostic);
+            }
         }
         report.sort();
         drop(positions);
