@@ -20,7 +20,7 @@ fn main() {
         .expect("a runtime");
     for numbers in [1_000, 10_000, 100_000] {
         let flows = numbers / NUMBERS_PER_FLOW;
-        let sources = (0..flows).map(|i| source(i)).collect();
+        let sources = (0..flows).map(source).collect();
         let set = load_sources(sources)
             .unwrap_or_else(|report| panic!("{report}"))
             .flows;

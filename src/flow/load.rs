@@ -114,7 +114,7 @@ fn outline<'a>(steps: impl Iterator<Item = &'a String>, start: StepId) -> Outlin
 enum Member<'a> {
     /// Unchanged, and so is every flow it leads to: it is kept as it is.
     Kept(&'a Compiled),
-    Parsed(Parsed),
+    Parsed(Box<Parsed>),
 }
 
 /// A file parsed, to be compiled.
@@ -205,7 +205,7 @@ impl Loader {
         for (input, parsed) in inputs.iter().zip(parsed) {
             match parsed {
                 None => members.push((input, Member::Kept(&compiled[&input.name]))),
-                Some(Ok(parsed)) => members.push((input, Member::Parsed(parsed))),
+                Some(Ok(parsed)) => members.push((input, Member::Parsed(Box::new(parsed)))),
                 Some(Err(diagnostics)) => diagnostics.into_iter().for_each(|d| report.push(d)),
             }
         }
@@ -287,7 +287,7 @@ impl Loader {
                 return Err(report);
             };
             // Its steps and start are those of the kept flow: same text.
-            members[id].1 = Member::Parsed(parsed);
+            members[id].1 = Member::Parsed(Box::new(parsed));
         }
 
         // Compile what was parsed, on every core.
