@@ -55,7 +55,14 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
-    let menu_query = pairs("flow=main&step=menu");
+    // The callback URL the first webhook's menu writes, sealed.
+    let menu_url = engine::CallState {
+        flow: "main".into(),
+        step: "menu".into(),
+        ..engine::CallState::default()
+    }
+    .url("", &settings.state_key);
+    let menu_query = pairs(menu_url.split_once('?').map_or("", |(_, query)| query));
     let mut pressed = first.clone();
     pressed.push(("Digits".into(), "1".into()));
     c.bench_function("menu answer: press 1 -> say + dial", |b| {
@@ -66,6 +73,21 @@ fn bench(c: &mut Criterion) {
                 now: open,
             };
             black_box(turns.block_on(engine::answer(&flows, &settings, black_box(&webhook))))
+        })
+    });
+    // What the metrics add to a webhook: counting the turn (a call
+    // started, three steps entered) and timing the request.
+    let metrics = callflow::metrics::Metrics::default();
+    let webhook = Webhook {
+        query: &[],
+        params: &first,
+        now: open,
+    };
+    let answer = turns.block_on(engine::answer(&flows, &settings, &webhook));
+    c.bench_function("metrics: count a first webhook's turn and time it", |b| {
+        b.iter(|| {
+            metrics.observe_turn(black_box(&answer.report), answer.flow);
+            metrics.observe_webhook(Some("/voice"), black_box(0.000_01));
         })
     });
     // What a forged webhook costs: the signature check that refuses it,

@@ -1,5 +1,5 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
-//! `check`, `test`, `report` and `config`.
+//! `check`, `test`, `report`, `config` and `probe`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -74,6 +74,13 @@ enum Command {
         /// `table` for people, `json` for programs.
         #[arg(long, default_value = "table", value_parser = ["table", "json"])]
         format: String,
+    },
+    /// Ask the server on this machine (HOST, PORT) whether it answers 200; for a container's
+    /// HEALTHCHECK. Exits 0 if it does, 1 if not.
+    Probe {
+        /// The path to ask: /healthz (the process answers) or /readyz (it takes calls).
+        #[arg(default_value = "/healthz")]
+        path: String,
     },
 }
 
@@ -163,6 +170,7 @@ pub fn main() -> ExitCode {
     let flows = &cli.settings.flows;
     match cli.command {
         None | Some(Command::Serve) => runtime.block_on(serve(&cli.settings)),
+        Some(Command::Probe { path }) => probe(&cli.settings, &path),
         Some(Command::Config) => {
             print!("{}", crate::config::effective(&Cli::command(), &matches));
             ExitCode::SUCCESS
@@ -302,6 +310,9 @@ async fn serve(settings: &Settings) -> ExitCode {
             "METRICS_PUBLIC=true: anyone who can reach this server can read /metrics (which flows and steps callers take)"
         );
     }
+    // Before the port opens: a SIGTERM that comes as soon as the server
+    // listens must drain and stop it, not kill it on the spot.
+    let signal = shutdown_signal();
     let address = format!("{}:{}", settings.server.host, settings.server.port);
     let listener = match tokio::net::TcpListener::bind(&address).await {
         Ok(listener) => listener,
@@ -317,11 +328,16 @@ async fn serve(settings: &Settings) -> ExitCode {
     if let Ok(bound) = listener.local_addr() {
         tracing::info!("{}", admin.startup_note(bound, &settings.server.host));
     }
+    let stop = http::health::drain_then_stop(
+        signal,
+        state.readiness.clone(),
+        settings.server.shutdown_drain,
+    );
     match http::run(
         listener,
         http::router(state),
         settings.server.limits(),
-        shutdown_signal(),
+        stop,
     )
     .await
     {
@@ -333,27 +349,46 @@ async fn serve(settings: &Settings) -> ExitCode {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM, so webhooks in flight can finish.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on Ctrl-C or SIGTERM, so webhooks in flight can finish. The
+/// SIGTERM handler is in place when this returns, not when it is first
+/// awaited.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
     }
-    tracing::info!("shutting down: finishing webhooks in flight");
+}
+
+fn probe(settings: &Settings, path: &str) -> ExitCode {
+    let server = &settings.server;
+    let asked = http::health::probe_address(&server.host, server.port)
+        .and_then(|address| http::health::probe(address, path, std::time::Duration::from_secs(3)));
+    match asked {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("callflow: probe: {problem}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {

@@ -147,6 +147,7 @@ pub const ROUTES: &[&str] = &[
     "/flows",
     "/metrics",
     "/healthz",
+    "/readyz",
     "/simulate",
 ];
 

@@ -101,6 +101,12 @@ pub struct Server {
           value_parser = setting(parse::count))]
     pub max_connections: usize,
 
+    /// Seconds after SIGTERM during which /readyz fails but every request is still answered,
+    /// so load balancers stop sending calls before the server stops; 0 stops at once.
+    #[arg(long, env = names::SHUTDOWN_DRAIN, global = true, default_value = "0",
+          value_parser = setting(parse::seconds_or_zero))]
+    pub shutdown_drain: Duration,
+
     /// Seconds shutdown (SIGTERM) waits for answers in flight before it closes what is left.
     #[arg(long, env = names::SHUTDOWN_GRACE, global = true, default_value = "10",
           value_parser = setting(parse::seconds))]

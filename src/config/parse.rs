@@ -6,7 +6,9 @@ use clap::Command;
 
 use crate::flow::MaxFileBytes;
 use crate::setting::parse::check_each;
-pub(super) use crate::setting::parse::{count, log_filter, path, port, seconds, text};
+pub(super) use crate::setting::parse::{
+    count, log_filter, path, port, seconds, seconds_or_zero, text,
+};
 use crate::setting::{SettingsError, problem_of};
 
 /// Why the command line, with the environment, could not be read.

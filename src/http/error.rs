@@ -62,6 +62,10 @@ pub enum HttpError {
         message: String,
         missing: Vec<&'static str>,
     },
+    /// Shutdown has begun: this replica answers what reaches it but should
+    /// be sent nothing new.
+    #[error("shutting down: this replica is draining; send new calls to another")]
+    Draining,
     /// The server's own failure: logged, and shown only as "see the log".
     #[error("{0}")]
     Internal(String),
@@ -80,7 +84,9 @@ impl HttpError {
             HttpError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             HttpError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             HttpError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            HttpError::NotConfigured { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::NotConfigured { .. } | HttpError::Draining => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

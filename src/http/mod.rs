@@ -4,7 +4,8 @@
 //! - [`signature`]: reads a webhook once and checks X-Twilio-Signature.
 //! - [`token`]: `GET /voice/token`, access tokens for the browser SDK.
 //! - [`flows`]: `GET /flows`, the flows serving and the last reload error.
-//! - `GET /healthz`: 200 while the server runs, for load balancers.
+//! - [`health`]: `GET /healthz` (200 while the process lives) and `GET
+//!   /readyz` (200 until shutdown begins), and the drain before shutdown.
 //! - [`page`]: the browser test page (`/voice-client.html`) and the SDK.
 //! - [`simulate`]: `/simulate/calls`, simulated calls for the page.
 //! - [`admin`]: the admin key, which `/flows`, `/simulate…` and the page's
@@ -20,6 +21,7 @@
 pub mod admin;
 pub mod error;
 pub mod flows;
+pub mod health;
 pub mod monitor;
 pub mod page;
 pub mod server;
@@ -36,7 +38,6 @@ use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use jiff::Timestamp;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -111,6 +112,8 @@ pub struct Shared {
     pub page: Arc<page::PageSettings>,
     /// The key to `/flows`, the simulator and the page's token.
     pub admin: Arc<admin::AdminGate>,
+    /// Whether `/readyz` says yes; shutdown turns it off first.
+    pub readiness: Arc<health::Readiness>,
     /// Set by tests only: see [`Fault`].
     fault: Option<Fault>,
 }
@@ -134,6 +137,7 @@ impl AppState {
             page: Arc::new(page::PageSettings::default()),
             // A key no one knows until the server logs it or a caller sets one.
             admin: Arc::new(admin::AdminGate::new(None, None)),
+            readiness: Arc::new(health::Readiness::default()),
             fault: None,
         }))
     }
@@ -204,7 +208,7 @@ pub fn router(state: AppState) -> Router {
     let timing = from_fn_with_state(state.metrics.clone(), monitor::time_requests);
     Router::new()
         .merge(flows::router(state.admin.clone()))
-        .route("/healthz", get(|| async { "ok" }))
+        .merge(health::router())
         .with_state(state.clone())
         .merge(voice::router(state.clone()))
         .merge(monitor::status_router(state))

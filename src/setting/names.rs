@@ -17,6 +17,8 @@ pub const HEADER_TIMEOUT: &str = "HEADER_TIMEOUT";
 pub const MAX_CONNECTIONS: &str = "MAX_CONNECTIONS";
 /// How long shutdown waits for answers in flight.
 pub const SHUTDOWN_GRACE: &str = "SHUTDOWN_GRACE";
+/// How long a replica keeps serving after SIGTERM, with readiness failing, before shutdown.
+pub const SHUTDOWN_DRAIN: &str = "SHUTDOWN_DRAIN";
 /// The folder of flows.
 pub const FLOWS_DIR: &str = "FLOWS_DIR";
 /// The largest flow file read, in bytes.
@@ -88,6 +90,7 @@ pub const VARIABLES: &[&str] = &[
     RUST_LOG,
     HEADER_TIMEOUT,
     MAX_CONNECTIONS,
+    SHUTDOWN_DRAIN,
     SHUTDOWN_GRACE,
     FLOWS_DIR,
     FLOW_FILE_MAX_BYTES,

@@ -123,6 +123,14 @@ pub fn seconds(name: &'static str, value: &str) -> Result<std::time::Duration, S
     whole_number(name, value, 1, 300).map(std::time::Duration::from_secs)
 }
 
+/// A whole number of seconds, from 0 (no wait at all) to 300.
+pub fn seconds_or_zero(
+    name: &'static str,
+    value: &str,
+) -> Result<std::time::Duration, SettingProblem> {
+    whole_number(name, value, 0, 300).map(std::time::Duration::from_secs)
+}
+
 /// Any text; trimmed, like every setting.
 pub fn text(_: &'static str, value: &str) -> Result<String, SettingProblem> {
     Ok(value.to_owned())

@@ -1,6 +1,8 @@
 //! Shared helpers: load a folder of flows and play calls against the router.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
