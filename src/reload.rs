@@ -2,8 +2,9 @@
 //! follows the edit.
 //!
 //! The [`FlowStore`] owns the flow set the server answers with. A reload
-//! reads and checks the whole folder, exactly as start-up and `callflow
-//! check` do, and only a set that checks is swapped in, in one atomic store:
+//! checks the whole folder, as start-up and `callflow check` do, but reads,
+//! parses and compiles only the files that changed (see the loader), and
+//! only a set that checks is swapped in, in one atomic store:
 //! a webhook sees the old set or the new one, never a mix. A set that does
 //! not check changes nothing for callers; the store keeps its report for
 //! `GET /flows` and logs it.
@@ -25,14 +26,14 @@
 //! Calls in progress stay on the version of the flows they started with:
 //! callback URLs name it (`v=` in the call's state), and the store keeps the
 //! last few versions ([`KEPT_VERSIONS`]) to answer them, each until no
-//! webhook has used it for [`VERSION_IDLE`]. A whole set is kept per
-//! version, so both limits bound the memory edits can hold on to. A call
+//! webhook has used it for [`VERSION_IDLE`]. Versions share every flow an
+//! edit did not change (the same `Arc`), so a kept version costs the flows
+//! its reload changed and a pointer per flow; both limits bound that. A call
 //! whose version has been dropped (or that another instance answers) moves
 //! to the current set; the engine sends it on quietly if its step is gone.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -46,7 +47,7 @@ use tokio::task::JoinHandle;
 
 use crate::engine::EngineSettings;
 use crate::flow::diagnostic::Position;
-use crate::flow::load::{ParseCache, Source, load_serving, read_sources};
+use crate::flow::load::{Digest, Input, Loader, with_environment_secrets};
 use crate::flow::{Diagnostic, FlowSet, MaxFileBytes, Report};
 
 /// The flow set now serving. A webhook takes one atomic load of it; a
@@ -54,8 +55,9 @@ use crate::flow::{Diagnostic, FlowSet, MaxFileBytes, Report};
 pub type SharedFlows = Arc<ArcSwap<FlowSet>>;
 
 /// How many versions of the flow set the store keeps, the serving one
-/// included, for calls that started on an earlier one. Each is a whole
-/// compiled set, so this bounds the memory reloads can hold on to.
+/// included, for calls that started on an earlier one. Each holds the
+/// flows its reload changed, so this bounds the memory reloads can hold on
+/// to.
 pub const KEPT_VERSIONS: usize = 8;
 
 /// How long a replaced version is kept after its last webhook. Calls answer
@@ -69,8 +71,6 @@ pub const VERSION_IDLE: Duration = Duration::from_secs(15 * 60);
 pub struct FlowStore {
     /// The folder reloads read; `None` for a set handed over in code.
     dir: Option<PathBuf>,
-    /// The largest file a reload reads.
-    max_file_bytes: MaxFileBytes,
     flows: SharedFlows,
     /// Recent sets, newest (the serving one) first.
     recent: ArcSwap<Vec<Arc<Kept>>>,
@@ -148,15 +148,15 @@ struct Kept {
 #[derive(Default)]
 struct Files {
     fingerprints: Fingerprints,
-    /// So a reload parses only the files an edit touched.
-    parsed: ParseCache,
+    /// So a reload reads, parses and compiles only what an edit touched.
+    loader: Loader,
     /// The files of the last refused reload, so that the same mistake is
     /// not checked and reported again and again.
     refused: Option<(Fingerprints, Report)>,
 }
 
 /// Flow name → a hash of its file's text: tells which flows an edit touched.
-type Fingerprints = HashMap<String, u64>;
+type Fingerprints = HashMap<String, Digest>;
 
 /// What `GET /flows` reports: the set being served and the last failure.
 #[derive(Debug, Clone)]
@@ -282,15 +282,17 @@ impl FlowStore {
         max: MaxFileBytes,
         settings: &EngineSettings,
     ) -> Result<(FlowStore, Report), Report> {
-        let sources = read_sources(dir, max)?;
-        let mut files = Files {
-            fingerprints: fingerprints(&sources),
-            ..Files::default()
+        let mut loader = Loader::new(max);
+        let inputs = loader.read(dir)?;
+        let fingerprints = fingerprints(&inputs);
+        let loaded = with_environment_secrets(loader.load(inputs)?)?;
+        let files = Files {
+            fingerprints,
+            loader,
+            refused: None,
         };
-        let loaded = load_serving(sources, &mut files.parsed)?;
         let mut store = FlowStore::fixed(loaded.flows);
         store.dir = Some(dir.to_owned());
-        store.max_file_bytes = max;
         store.routed = vec![
             settings.default_flow.clone(),
             settings.outbound_flow.clone(),
@@ -305,7 +307,6 @@ impl FlowStore {
         let serving = Arc::new(flows);
         FlowStore {
             dir: None,
-            max_file_bytes: MaxFileBytes::default(),
             flows: Arc::new(ArcSwap::new(serving.clone())),
             recent: ArcSwap::from_pointee(vec![Arc::new(Kept {
                 set: serving.clone(),
@@ -435,7 +436,7 @@ impl FlowStore {
     }
 
     /// Reads and checks the folder and serves the result if it checks.
-    /// Blocking: it reads files and compiles every flow.
+    /// Blocking: it reads and compiles the files that changed.
     pub fn reload(&self) -> Reload {
         self.reload_unless(|| false)
     }
@@ -466,12 +467,12 @@ impl FlowStore {
             return Reload::Refused(report);
         };
         let current = self.current();
-        let sources = match read_sources(dir, self.max_file_bytes) {
-            Ok(sources) => sources,
+        let inputs = match files.loader.read(dir) {
+            Ok(inputs) => inputs,
             Err(_) if superseded() => return Reload::Superseded,
             Err(report) => return self.refuse(report),
         };
-        let new_files = fingerprints(&sources);
+        let new_files = fingerprints(&inputs);
         if new_files == files.fingerprints {
             files.refused = None;
             return self.unchanged(&current);
@@ -486,7 +487,7 @@ impl FlowStore {
             self.show_refusal(report);
             return Reload::Refused(report.clone());
         }
-        let loaded = load_serving(sources, &mut files.parsed);
+        let loaded = files.loader.load(inputs).and_then(with_environment_secrets);
         if superseded() {
             return Reload::Superseded;
         }
@@ -619,14 +620,10 @@ impl FlowStore {
     }
 }
 
-fn fingerprints(sources: &[Source]) -> Fingerprints {
-    sources
+fn fingerprints(inputs: &[Input]) -> Fingerprints {
+    inputs
         .iter()
-        .map(|source| {
-            let mut hasher = DefaultHasher::new();
-            source.text.hash(&mut hasher);
-            (source.name.clone(), hasher.finish())
-        })
+        .map(|input| (input.name.clone(), input.digest))
         .collect()
 }
 

@@ -100,6 +100,18 @@ where
     }
 }
 
+/// A call that pressed 1 at the menu of one.yaml heard it to the end.
+fn assert_heard_version_one_to_the_end(call: &SimulatedCall) {
+    assert_eq!(
+        call.heard(),
+        [
+            "Welcome to version one.",
+            "Press 1 to hear the news.",
+            "The news of version one."
+        ]
+    );
+}
+
 async fn until_heard(router: &Router, words: &str) {
     eventually(&format!("a new call hears {words:?}"), || async {
         greeting_heard(router).await == words
@@ -328,14 +340,7 @@ async fn a_call_in_progress_stays_on_the_flows_it_started_with() {
     assert!(matches!(store.reload(), Reload::Swapped { .. }));
     call.respond(press("1")).await.unwrap();
 
-    assert_eq!(
-        call.heard(),
-        [
-            "Welcome to version one.",
-            "Press 1 to hear the news.",
-            "The news of version one."
-        ]
-    );
+    assert_heard_version_one_to_the_end(&call);
     assert_eq!(greeting_heard(&router).await, "Welcome to version two.");
 }
 
@@ -723,4 +728,128 @@ async fn flows_are_shown_only_to_the_admin_key() {
         status(from("198.51.100.7:5000", "ivr.example.com", false, true)).await,
         200
     );
+}
+
+/// What a new call to `flow` hears, first to last.
+async fn heard_in(router: &Router, flow: &str) -> Vec<String> {
+    let setup = CallSetup {
+        flow: Some(flow.into()),
+        ..CallSetup::default()
+    };
+    let call = SimulatedCall::start(router.clone(), setup).await.unwrap();
+    call.heard().iter().map(|s| s.to_string()).collect()
+}
+
+#[tokio::test]
+async fn an_edit_to_one_flow_leaves_every_other_flow_shared_with_the_version_before() {
+    let folder = Folder::new("shared");
+    folder.write("main.yaml", &fixture("one"));
+    folder.write("extra.yaml", &fixture("extra"));
+    folder.write("front.yaml", &fixture("goes_to_extra"));
+    let store = Arc::new(open(&folder.path));
+    let router = router(&store);
+    let first = store.current();
+
+    folder.write("main.yaml", &greeting("Welcome to version two."));
+    assert!(matches!(store.reload(), Reload::Swapped { .. }));
+    let second = store.current();
+    let shared = |a: &callflow::flow::FlowSet, b: &callflow::flow::FlowSet, name: &str| {
+        Arc::ptr_eq(a.shared(name).unwrap(), b.shared(name).unwrap())
+    };
+    assert!(!shared(&first, &second, "main"));
+    assert!(shared(&first, &second, "extra"));
+    assert!(shared(&first, &second, "front"));
+
+    // An edit to what `extra` says leaves `front`, which goes to it, as
+    // it was; a new call through `front` hears the edit.
+    folder.write(
+        "extra.yaml",
+        &fixture("extra").replace("This is the extra line.", "The extra line, edited."),
+    );
+    assert!(matches!(store.reload(), Reload::Swapped { .. }));
+    let third = store.current();
+    assert!(shared(&second, &third, "main"));
+    assert!(shared(&second, &third, "front"));
+    assert!(!shared(&second, &third, "extra"));
+    assert_eq!(
+        heard_in(&router, "front").await[..2],
+        ["Welcome to version one.", "The extra line, edited."]
+    );
+
+    // A flow named before the others shifts their numbers: `front` is
+    // compiled again, and still leads to `extra`.
+    folder.write("a_first.yaml", &fixture("extra"));
+    assert!(matches!(store.reload(), Reload::Swapped { .. }));
+    assert_eq!(
+        heard_in(&router, "front").await[..2],
+        ["Welcome to version one.", "The extra line, edited."]
+    );
+}
+
+#[tokio::test]
+async fn a_call_on_an_edited_flow_finishes_on_its_old_version_while_other_flows_change() {
+    let folder = Folder::new("pinned-among-many");
+    folder.write("main.yaml", &fixture("one"));
+    folder.write("extra.yaml", &fixture("extra"));
+    let store = Arc::new(open(&folder.path));
+    let router = router(&store);
+    let mut call = SimulatedCall::start(router.clone(), CallSetup::default())
+        .await
+        .unwrap();
+    let started_on = store.current();
+
+    // The edit removes the menu the call waits at; then another flow is
+    // edited again and again.
+    folder.write("main.yaml", &fixture("two"));
+    assert!(matches!(store.reload(), Reload::Swapped { .. }));
+    for edit in 0..3 {
+        let words = format!("Edit {edit} of the extra line.");
+        folder.write(
+            "extra.yaml",
+            &fixture("extra").replace("This is the extra line.", &words),
+        );
+        assert!(matches!(store.reload(), Reload::Swapped { .. }));
+    }
+    call.respond(press("1")).await.unwrap();
+
+    assert_heard_version_one_to_the_end(&call);
+    // The version it finished on held the very flow it started on.
+    assert!(
+        store
+            .kept_versions()
+            .contains(&started_on.version().to_owned())
+    );
+    assert_eq!(greeting_heard(&router).await, "Welcome to version two.");
+}
+
+#[tokio::test]
+async fn an_edit_to_a_prompt_file_compiles_again_exactly_the_flows_that_use_it() {
+    let folder = Folder::new("prompt-file-users");
+    std::fs::create_dir(folder.join("prompts")).unwrap();
+    folder.write(
+        "prompts/common.yaml",
+        "hello:\n  en-US: Hello from the prompt file.\n",
+    );
+    let user = "languages: { en-US: {} }\nprompts: prompts/common.yaml\n\
+                steps:\n  start:\n    say: { prompt: hello }\n";
+    folder.write("main.yaml", user);
+    folder.write("sales.yaml", user);
+    folder.write("extra.yaml", &fixture("extra"));
+    let store = Arc::new(open(&folder.path));
+    let router = router(&store);
+    let before = store.current();
+
+    folder.write("prompts/common.yaml", "hello:\n  en-US: Hello, edited.\n");
+    let outcome = store.reload();
+    let Reload::Swapped { changes, .. } = outcome else {
+        panic!("{outcome:?}");
+    };
+    assert_eq!(changes.changed, ["prompts/common"]);
+    let after = store.current();
+    let shared =
+        |name: &str| Arc::ptr_eq(before.shared(name).unwrap(), after.shared(name).unwrap());
+    assert!(!shared("main"));
+    assert!(!shared("sales"));
+    assert!(shared("extra"));
+    assert_eq!(heard_in(&router, "sales").await, ["Hello, edited."]);
 }

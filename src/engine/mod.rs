@@ -500,10 +500,7 @@ impl<'a> Turn<'a> {
             return Ok(Cow::Borrowed(plain));
         }
         let context = self.context(text.uses());
-        self.flows
-            .templates()
-            .render(text, &context)
-            .map_err(StepError::Template)
+        text.render(&context).map_err(StepError::Template)
     }
 
     /// What templates can read: `call`, `vars`, `now`, `config`, `flow`,
@@ -622,10 +619,7 @@ impl<'a> Call<'a> for Turn<'a> {
 
     fn holds(&mut self, condition: &Text) -> Result<bool, StepError> {
         let context = self.context(condition.uses());
-        self.flows
-            .templates()
-            .holds(condition, &context)
-            .map_err(StepError::Template)
+        condition.holds(&context).map_err(StepError::Template)
     }
 
     fn var(&self, name: &str) -> Option<&str> {
@@ -718,10 +712,7 @@ impl<'a> Call<'a> for Turn<'a> {
         }
         let secrets = self.flows.secrets().context(masked);
         let context = self.context_with(text.uses(), secrets);
-        self.flows
-            .templates()
-            .render(text, &context)
-            .map_err(StepError::Template)
+        text.render(&context).map_err(StepError::Template)
     }
 
     fn outbound(&self) -> Outbound {

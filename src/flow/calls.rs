@@ -8,16 +8,28 @@
 //! sub-flow before it comes back, following `next`, options and `goto`
 //! (even into other flows), and passing over nested calls to their `next`.
 
+use std::sync::Arc;
+
 use std::collections::VecDeque;
 
 use super::diagnostic::{Diagnostic, Report};
 use super::model::{Flow, Step};
-use super::position::PositionIndex;
+use super::positions::Positions;
 use super::steps::Action;
 use super::steps::call::MAX_DEPTH;
 use super::target::{FlowId, StepId, Target};
 
 type Node = (FlowId, StepId);
+
+/// The flows a check looks at, with their ids: a part of the set that no
+/// `goto` or `call` leads into or out of, so what the checks find there
+/// depends on it alone.
+pub(super) fn in_scope<'a>(
+    flows: &'a [Arc<Flow>],
+    scope: &'a [FlowId],
+) -> impl Iterator<Item = (FlowId, &'a Arc<Flow>)> + 'a {
+    scope.iter().map(|&id| (id, &flows[id]))
+}
 
 /// One `call` step: where it is, and where the sub-flow starts.
 struct CallSite {
@@ -48,7 +60,7 @@ fn frame_targets(flow: FlowId, step: &Step) -> Vec<Option<Node>> {
 
 /// A sub-flow as a `call` names it: `flow `billing`` when it starts at the
 /// flow's start, else `flow:step`.
-fn sub_flow(flows: &[Flow], (flow, step): Node) -> String {
+fn sub_flow(flows: &[Arc<Flow>], (flow, step): Node) -> String {
     if flows[flow].start == step {
         format!("flow `{}`", flows[flow].name)
     } else {
@@ -56,13 +68,18 @@ fn sub_flow(flows: &[Flow], (flow, step): Node) -> String {
     }
 }
 
-fn name(flows: &[Flow], (flow, step): Node) -> String {
+fn name(flows: &[Arc<Flow>], (flow, step): Node) -> String {
     format!("{}:{}", flows[flow].name, flows[flow].steps[step].name)
 }
 
-pub(super) fn check_calls(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+pub(super) fn check_calls(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
     let mut sites = Vec::new();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             if let Some(Target::Flow(to, entry)) = step.action.calls() {
                 sites.push(CallSite {
@@ -75,13 +92,16 @@ pub(super) fn check_calls(flows: &[Flow], indexes: &[&PositionIndex], report: &m
     let error_at = |(flow, step): Node, message: String, help: &str| {
         Diagnostic::error(
             &flows[flow].file,
-            indexes[flow].key(&format!("steps.{}.call", flows[flow].steps[step].name)),
+            positions.key(
+                flow,
+                &format!("steps.{}.call", flows[flow].steps[step].name),
+            ),
             message,
         )
         .with_help(help)
     };
 
-    let comes_back = comes_back(flows);
+    let comes_back = comes_back(flows, scope);
     for site in &sites {
         if !comes_back[site.entry.0][site.entry.1] {
             report.push(error_at(
@@ -126,18 +146,18 @@ pub(super) fn check_calls(flows: &[Flow], indexes: &[&PositionIndex], report: &m
     if !recursive {
         refuse_deep_nesting(flows, &sites, &inner, report, &error_at);
     }
-    warn_returns_outside_calls(flows, indexes, &sites, report);
+    warn_returns_outside_calls(flows, scope, positions, &sites, report);
 }
 
 /// Which steps can reach the end of their flow or a `return`, within their
 /// frame: a step that calls comes back only when its sub-flow does.
-fn comes_back(flows: &[Flow]) -> Vec<Vec<bool>> {
+fn comes_back(flows: &[Arc<Flow>], scope: &[FlowId]) -> Vec<Vec<bool>> {
     let mut back: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     let mut waiting_on: Vec<Vec<Vec<Node>>> = flows
         .iter()
         .map(|f| vec![Vec::new(); f.steps.len()])
         .collect();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             for target in frame_targets(id, step).into_iter().flatten() {
                 waiting_on[target.0][target.1].push((id, step_id));
@@ -160,7 +180,7 @@ fn comes_back(flows: &[Flow]) -> Vec<Vec<bool>> {
                 .any(|target| target.is_none_or(|(f, s)| back[f][s]))
     };
     let mut queue: VecDeque<Node> = VecDeque::new();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for step in 0..flow.steps.len() {
             if holds(&back, (id, step)) {
                 back[id][step] = true;
@@ -180,7 +200,7 @@ fn comes_back(flows: &[Flow]) -> Vec<Vec<bool>> {
 }
 
 /// The steps a call can run inside the frames starting at `entries`.
-fn frame_of(flows: &[Flow], entries: impl IntoIterator<Item = Node>) -> Vec<Vec<bool>> {
+fn frame_of(flows: &[Arc<Flow>], entries: impl IntoIterator<Item = Node>) -> Vec<Vec<bool>> {
     let mut seen: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     let mut queue: VecDeque<Node> = entries.into_iter().collect();
     while let Some((flow, step)) = queue.pop_front() {
@@ -232,7 +252,7 @@ fn path_back(inner: &[Vec<usize>], start: usize) -> Option<Vec<usize>> {
 /// of each chain. Only run when no call is recursive, so the calls form a
 /// tree-like graph without cycles.
 fn refuse_deep_nesting(
-    flows: &[Flow],
+    flows: &[Arc<Flow>],
     sites: &[CallSite],
     inner: &[Vec<usize>],
     report: &mut Report,
@@ -284,19 +304,20 @@ fn refuse_deep_nesting(
 /// A `return` no call leads to only ever ends the call: most likely the
 /// flow was meant to be called, or `hangup` was meant.
 fn warn_returns_outside_calls(
-    flows: &[Flow],
-    indexes: &[&PositionIndex],
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
     sites: &[CallSite],
     report: &mut Report,
 ) {
     let inside = frame_of(flows, sites.iter().map(|site| site.entry));
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             if matches!(step.action, Action::Return(_)) && !inside[id][step_id] {
                 report.push(
                     Diagnostic::warning(
                         &flow.file,
-                        indexes[id].key(&format!("steps.{}.return", step.name)),
+                        positions.key(id, &format!("steps.{}.return", step.name)),
                         "no `call` leads to this `return`, so it only ever ends the call",
                     )
                     .with_help(

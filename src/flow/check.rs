@@ -2,11 +2,14 @@
 //! no call can reach, loops that would spin without ever waiting for the
 //! caller or ending the call, and gathers that wait in silence.
 
+use std::sync::Arc;
+
 use std::collections::{HashMap, VecDeque};
 
+use super::calls::in_scope;
 use super::diagnostic::{Diagnostic, Report};
 use super::model::{Flow, Step};
-use super::position::PositionIndex;
+use super::positions::Positions;
 use super::steps::Action;
 use super::steps::prompt::Prompt;
 use super::target::{FlowId, StepId, Target};
@@ -33,20 +36,30 @@ fn pauses_or_ends(action: &Action) -> bool {
     action.waits() || action.ends()
 }
 
-pub(super) fn check_steps(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
-    warn_unreachable(flows, indexes, report);
-    refuse_endless_loops(flows, indexes, report);
-    super::calls::check_calls(flows, indexes, report);
-    warn_silent_gathers(flows, indexes, report);
-    warn_saves_over_input(flows, indexes, report);
+pub(super) fn check_steps(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
+    warn_unreachable(flows, scope, positions, report);
+    refuse_endless_loops(flows, scope, positions, report);
+    super::calls::check_calls(flows, scope, positions, report);
+    warn_silent_gathers(flows, scope, positions, report);
+    warn_saves_over_input(flows, scope, positions, report);
 }
 
 /// A `request` that saves into a variable the caller fills (a gather's,
 /// menu's or recording's `save_as`) would overwrite what the caller
 /// entered with whatever the far server answers: the flow reads one and
 /// gets the other. Names the request saves under are better its own.
-fn warn_saves_over_input(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
-    for (id, flow) in flows.iter().enumerate() {
+fn warn_saves_over_input(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
+    for (id, flow) in in_scope(flows, scope) {
         let inputs: Vec<(&str, &str)> = flow
             .steps
             .iter()
@@ -66,7 +79,7 @@ fn warn_saves_over_input(flows: &[Flow], indexes: &[&PositionIndex], report: &mu
             };
             for var in request.saved_vars() {
                 if let Some((_, input)) = inputs.iter().find(|(name, _)| *name == var) {
-                    let at = indexes[id].key(&format!("steps.{}.request.save.{var}", step.name));
+                    let at = positions.key(id, &format!("steps.{}.request.save.{var}", step.name));
                     report.push(
                         Diagnostic::warning(
                             &flow.file,
@@ -85,9 +98,14 @@ fn warn_saves_over_input(flows: &[Flow], indexes: &[&PositionIndex], report: &mu
 /// `play` step leads straight into it: that prompt is spoken in the same
 /// turn, just before the wait. Only a gather nothing is said before
 /// leaves the caller in silence.
-fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+fn warn_silent_gathers(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
     let mut prompted: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for step in &flow.steps {
             if !matches!(step.action, Action::Say(_) | Action::Play(_)) {
                 continue;
@@ -99,7 +117,7 @@ fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut 
             }
         }
     }
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             let Action::Gather(gather) = &step.action else {
                 continue;
@@ -107,7 +125,7 @@ fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut 
             if Prompt::silent(&gather.prompts) && !prompted[id][step_id] {
                 report.push(Diagnostic::warning(
                     &flow.file,
-                    indexes[id].key(&format!("steps.{}.gather", step.name)),
+                    positions.key(id, &format!("steps.{}.gather", step.name)),
                     "the caller hears nothing while this waits: add `say`, `play` or `prompt`, or lead into it from a `say` step",
                 ));
             }
@@ -115,10 +133,15 @@ fn warn_silent_gathers(flows: &[Flow], indexes: &[&PositionIndex], report: &mut 
     }
 }
 
-fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+fn warn_unreachable(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
     let mut reached: Vec<Vec<bool>> = flows.iter().map(|f| vec![false; f.steps.len()]).collect();
     let mut queue: VecDeque<Node> = VecDeque::new();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         queue.push_back((id, flow.start));
         queue.extend(flow.fallback.map(|step| (id, step)));
     }
@@ -132,13 +155,13 @@ fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Rep
                 .flatten(),
         );
     }
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             if !reached[id][step_id] {
                 report.push(
                     Diagnostic::warning(
                         &flow.file,
-                        indexes[id].key(&format!("steps.{}", step.name)),
+                        positions.key(id, &format!("steps.{}", step.name)),
                         format!("step `{}` is never reached: no step leads to it", step.name),
                     )
                     .with_help("point a `next`, an option or a route at it, or remove it"),
@@ -152,11 +175,16 @@ fn warn_unreachable(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Rep
 /// out would run until the engine's step limit cuts the call off. Steps
 /// from which no path leads to a waiting step or the end of the call are
 /// exactly those loops.
-fn refuse_endless_loops(flows: &[Flow], indexes: &[&PositionIndex], report: &mut Report) {
+fn refuse_endless_loops(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
     let mut can_leave: HashMap<Node, bool> = HashMap::new();
     let mut callers: HashMap<Node, Vec<Node>> = HashMap::new();
     let mut queue: VecDeque<Node> = VecDeque::new();
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         for (step_id, step) in flow.steps.iter().enumerate() {
             let node = (id, step_id);
             if pauses_or_ends(&step.action) {
@@ -186,7 +214,7 @@ fn refuse_endless_loops(flows: &[Flow], indexes: &[&PositionIndex], report: &mut
             }
         }
     }
-    for (id, flow) in flows.iter().enumerate() {
+    for (id, flow) in in_scope(flows, scope) {
         let trapped: Vec<&str> = (0..flow.steps.len())
             .filter(|&step| can_leave.get(&(id, step)) == Some(&false))
             .map(|step| flow.steps[step].name.as_str())
@@ -195,7 +223,7 @@ fn refuse_endless_loops(flows: &[Flow], indexes: &[&PositionIndex], report: &mut
             report.push(
                 Diagnostic::error(
                     &flow.file,
-                    indexes[id].key(&format!("steps.{first}")),
+                    positions.key(id, &format!("steps.{first}")),
                     format!(
                         "these steps loop forever without waiting for the caller: {}",
                         trapped.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")

@@ -12,7 +12,7 @@ use super::compiler::{Compiler, FlowDefaults, Names, unknown_step, valid_name};
 use super::diagnostic::{Diagnostic, Report};
 use super::languages::{self, Prompts};
 use super::model::{Flow, Step};
-use super::position::PositionIndex;
+use super::position::LazyIndex;
 use super::prompt_files::PromptFiles;
 use super::spec::FlowSpec;
 use super::steps::{ACTIONS, Action, StepSpec, hangup::Hangup};
@@ -24,34 +24,27 @@ use crate::dial_target::{self, TargetKind};
 pub(super) struct FlowSource<'a> {
     pub name: &'a str,
     pub file: &'a Path,
-    pub index: &'a PositionIndex,
+    pub index: &'a LazyIndex<'a>,
     pub spec: &'a FlowSpec,
 }
 
-/// Every flow's and step's name, gathered before any flow compiles so that
-/// any flow can refer to any other.
-pub(super) fn gather_names(sources: &[FlowSource<'_>], report: &mut Report) -> Names {
-    let mut names = Names::default();
-    for (id, flow) in sources.iter().enumerate() {
-        names.flows.insert(flow.name.to_owned(), id);
-        names.steps.push(
-            flow.spec
-                .steps
-                .keys()
-                .cloned()
-                .enumerate()
-                .map(|(i, n)| (n, i))
-                .collect(),
-        );
-    }
-    for (id, flow) in sources.iter().enumerate() {
-        let start = start_of(flow, &names.steps[id], report);
-        names.starts.push(start);
-    }
-    names
+/// A flow's steps by name, numbered in the order written.
+pub(super) fn step_names(spec: &FlowSpec) -> HashMap<String, StepId> {
+    spec.steps
+        .keys()
+        .cloned()
+        .enumerate()
+        .map(|(i, n)| (n, i))
+        .collect()
 }
 
-fn start_of(flow: &FlowSource<'_>, steps: &HashMap<String, StepId>, report: &mut Report) -> StepId {
+/// The step a flow starts at, reporting a flow without steps or with an
+/// unknown `start`.
+pub(super) fn start_of(
+    flow: &FlowSource<'_>,
+    steps: &HashMap<String, StepId>,
+    report: &mut Report,
+) -> StepId {
     if flow.spec.steps.is_empty() {
         report.push(Diagnostic::error(
             flow.file,
@@ -77,15 +70,16 @@ fn start_of(flow: &FlowSource<'_>, steps: &HashMap<String, StepId>, report: &mut
     }
 }
 
-/// Compiles one flow, reporting every problem it finds.
+/// Compiles one flow, reporting every problem it finds; with the flow, the
+/// names of the other flows it leads to.
 pub(super) fn compile_flow(
     report: &mut Report,
-    templates: &mut Templates,
-    names: &Names,
+    templates: &Templates,
+    names: &Names<'_>,
     id: FlowId,
     source: &FlowSource<'_>,
     prompt_files: &PromptFiles,
-) -> Flow {
+) -> (Flow, Vec<String>) {
     let spec = source.spec;
     let mut cx = Compiler {
         report,
@@ -105,6 +99,7 @@ pub(super) fn compile_flow(
             secrets: &spec.secrets,
         },
         prompts: Prompts::default(),
+        refers: Vec::new(),
     };
     cx.prompts = languages::compile_tables(
         &mut cx,
@@ -113,7 +108,8 @@ pub(super) fn compile_flow(
         spec.language.as_deref(),
         prompt_files,
     );
-    flow(&mut cx, spec)
+    let flow = flow(&mut cx, spec);
+    (flow, cx.refers)
 }
 
 fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {

@@ -12,18 +12,18 @@ use indexmap::IndexMap;
 
 use super::diagnostic::{Diagnostic, Position, Report, closest};
 use super::languages::{LanguageSpec, Prompts};
-use super::position::PositionIndex;
+use super::position::LazyIndex;
 use super::steps::speech::SpeechOptions;
 use super::target::{FlowId, StepId, Target};
 use super::template::{Templates, Text};
 use super::yaml::Scalar;
 
 /// Every flow's and step's name, gathered before any flow compiles so that
-/// any flow can refer to any other.
-#[derive(Default)]
-pub(super) struct Names {
-    pub flows: HashMap<String, FlowId>,
-    pub steps: Vec<HashMap<String, StepId>>,
+/// any flow can refer to any other. A flow compiled by an earlier load
+/// lends its own map of step names.
+pub(super) struct Names<'n> {
+    pub flows: &'n HashMap<String, FlowId>,
+    pub steps: Vec<&'n HashMap<String, StepId>>,
     pub starts: Vec<StepId>,
 }
 
@@ -104,15 +104,18 @@ pub(super) struct FlowDefaults<'a> {
 /// defaults, the names of every flow and step, and the report.
 pub(crate) struct Compiler<'a> {
     pub(super) report: &'a mut Report,
-    pub(super) templates: &'a mut Templates,
-    pub(super) names: &'a Names,
+    pub(super) templates: &'a Templates,
+    pub(super) names: &'a Names<'a>,
     pub(super) flow: FlowId,
     pub(super) name: &'a str,
     pub(super) file: &'a Path,
-    pub(super) index: &'a PositionIndex,
+    pub(super) index: &'a LazyIndex<'a>,
     pub(super) defaults: FlowDefaults<'a>,
     /// The flow's prompt tables, compiled before its steps.
     pub(super) prompts: Prompts,
+    /// The other flows its steps lead to: its compiled form holds their
+    /// numbers, so it is compiled again when one of them changes.
+    pub(super) refers: Vec<String>,
 }
 
 impl Compiler<'_> {
@@ -256,6 +259,9 @@ impl Compiler<'_> {
         step: Option<&str>,
         path: &str,
     ) -> Target {
+        if !self.refers.iter().any(|name| name == flow_name) {
+            self.refers.push(flow_name.to_owned());
+        }
         let Some(&flow) = self.names.flows.get(flow_name) else {
             let at = self.index.value(path);
             let known: Vec<&str> = self.names.flows.keys().map(String::as_str).collect();
@@ -281,8 +287,7 @@ impl Compiler<'_> {
 
     /// Text at `path`: plain, or a template compiled and checked.
     pub(crate) fn text(&mut self, source: &str, path: &str) -> Text {
-        let name = format!("{}:{path}", self.name);
-        match self.templates.compile(name, source) {
+        match self.templates.compile(source) {
             Ok(text) => text,
             Err(message) => {
                 let at = self.index.value(path);
@@ -294,10 +299,8 @@ impl Compiler<'_> {
 
     /// Text at `path` that goes to a request's far server: a template may
     /// also read the secrets the flow declares, and only those.
-    /// `part` tells apart texts compiled from one value (a URL's parts).
-    pub(crate) fn request_text(&mut self, source: &str, path: &str, part: &str) -> Text {
-        let name = format!("{}:{path}#{part}", self.name);
-        let text = match self.templates.compile_request(name, source) {
+    pub(crate) fn request_text(&mut self, source: &str, path: &str) -> Text {
+        let text = match self.templates.compile_request(source) {
             Ok(text) => text,
             Err(message) => {
                 let at = self.index.value(path);
@@ -337,8 +340,7 @@ impl Compiler<'_> {
 
     /// A condition (`vars.tries > 2`) at `path`, compiled and checked.
     pub(crate) fn condition(&mut self, condition: &str, path: &str) -> Text {
-        let name = format!("{}:{path}", self.name);
-        match self.templates.compile_condition(name, condition) {
+        match self.templates.compile_condition(condition) {
             Ok(text) => text,
             Err(message) => {
                 let at = self.index.value(path);

@@ -23,6 +23,7 @@ use std::fmt;
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use super::diagnostic::{Diagnostic, Position, Report};
 
@@ -76,6 +77,65 @@ pub(crate) struct Found {
     pub text: String,
 }
 
+/// One file found, and read unless the caller holds it already.
+#[derive(Debug)]
+pub(crate) struct Listed {
+    pub path: PathBuf,
+    pub relative: PathBuf,
+    pub stamp: Stamp,
+    /// `None` for a file the caller said is unchanged.
+    pub text: Option<String>,
+}
+
+/// What the file system says of a file without reading it: a file whose
+/// stamp is the same as when it was read has not changed since, as `git
+/// status` and `make` assume. Any write changes the modification time or
+/// the size, a save by rename or a ConfigMap swap the inode, and setting a
+/// time back changes the change time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    len: u64,
+    modified: Option<SystemTime>,
+    #[cfg(unix)]
+    inode: (u64, u64, i64, i64),
+}
+
+impl Stamp {
+    fn of(metadata: &Metadata) -> Stamp {
+        #[cfg(unix)]
+        use std::os::unix::fs::MetadataExt;
+        Stamp {
+            len: metadata.len(),
+            modified: metadata.modified().ok(),
+            #[cfg(unix)]
+            inode: (
+                metadata.dev(),
+                metadata.ino(),
+                metadata.ctime(),
+                metadata.ctime_nsec(),
+            ),
+        }
+    }
+
+    /// Whether a file read at `read_at` with this stamp can be trusted not
+    /// to have changed while its stamp stays the same. A file modified
+    /// within [`STAMP_GRAIN`] of being read may be written again within the
+    /// file system's clock tick, same size, same time; such a file is read
+    /// again until it has been still for longer.
+    pub(crate) fn settled(&self, read_at: SystemTime) -> bool {
+        self.modified
+            .and_then(|modified| modified.checked_add(STAMP_GRAIN))
+            .is_some_and(|settled| settled <= read_at)
+    }
+}
+
+/// Coarser than any file system clock a flows folder is likely to sit on
+/// (ext4 and tmpfs tick in milliseconds, FAT in two seconds).
+const STAMP_GRAIN: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// A file a caller already holds, as `unchanged` is asked about it.
+pub(crate) type Unchanged<'a> = &'a dyn Fn(&Path, &Stamp) -> bool;
+
 /// Every file below `dir` whose name `wanted` accepts, read, in name order;
 /// hidden files and folders are skipped. A file the rules refuse is left
 /// out with an error in the report; the `Err` side is a folder that cannot
@@ -85,6 +145,26 @@ pub(crate) fn read_folder(
     max: MaxFileBytes,
     wanted: fn(&str) -> bool,
 ) -> io::Result<(Vec<Found>, Report)> {
+    let (listed, report) = read_folder_since(dir, max, wanted, &|_, _| false)?;
+    let found = listed
+        .into_iter()
+        .map(|listed| Found {
+            path: listed.path,
+            relative: listed.relative,
+            text: listed.text.unwrap_or_default(),
+        })
+        .collect();
+    Ok((found, report))
+}
+
+/// [`read_folder`], but a file for which `unchanged` (given its path below
+/// `dir` and its stamp) says so is listed and not read: its text is `None`.
+pub(crate) fn read_folder_since(
+    dir: &Path,
+    max: MaxFileBytes,
+    wanted: fn(&str) -> bool,
+    unchanged: Unchanged<'_>,
+) -> io::Result<(Vec<Listed>, Report)> {
     let root = dir.canonicalize()?;
     if !root.is_dir() {
         return Err(io::Error::new(
@@ -96,6 +176,7 @@ pub(crate) fn read_folder(
         root: root.clone(),
         max,
         wanted,
+        unchanged,
         found: Vec::new(),
         report: Report::default(),
         inside: vec![root.clone()],
@@ -105,12 +186,13 @@ pub(crate) fn read_folder(
     Ok((walk.found, walk.report))
 }
 
-struct Walk {
+struct Walk<'u> {
     /// The folder, resolved: every file read is below it.
     root: PathBuf,
     max: MaxFileBytes,
     wanted: fn(&str) -> bool,
-    found: Vec<Found>,
+    unchanged: Unchanged<'u>,
+    found: Vec<Listed>,
     report: Report,
     /// The folders being walked, resolved, so a link back to one of them
     /// cannot send the walk round in circles.
@@ -123,7 +205,7 @@ fn sorted_entries(dir: &Path) -> io::Result<Vec<std::fs::DirEntry>> {
     Ok(entries)
 }
 
-impl Walk {
+impl Walk<'_> {
     /// Walks one folder: `shown` is how diagnostics name it, `real` where
     /// it resolved to.
     fn folder(
@@ -164,11 +246,22 @@ impl Walk {
             if metadata.is_dir() {
                 self.subfolder(&path, target, &relative);
             } else if wanted {
-                match read_file(&target, &metadata, self.max) {
-                    Ok(text) => self.found.push(Found {
+                let stamp = Stamp::of(&metadata);
+                if check_kind(&metadata).is_ok() && (self.unchanged)(&relative, &stamp) {
+                    self.found.push(Listed {
                         path,
                         relative,
-                        text,
+                        stamp,
+                        text: None,
+                    });
+                    continue;
+                }
+                match read_file(&target, &metadata, self.max) {
+                    Ok((text, stamp)) => self.found.push(Listed {
+                        path,
+                        relative,
+                        stamp,
+                        text: Some(text),
                     }),
                     Err(refused) => self.refuse(&path, refused),
                 }
@@ -250,12 +343,18 @@ impl Refused {
 pub(crate) fn read_again(path: &Path, max: MaxFileBytes) -> Option<String> {
     let target = path.canonicalize().ok()?;
     let metadata = std::fs::metadata(&target).ok()?;
-    read_file(&target, &metadata, max).ok()
+    read_file(&target, &metadata, max)
+        .ok()
+        .map(|(text, _)| text)
 }
 
 /// Reads one file that resolved to `target` inside the folder, with the
-/// metadata that was found there.
-fn read_file(target: &Path, metadata: &Metadata, max: MaxFileBytes) -> Result<String, Refused> {
+/// metadata that was found there; the stamp is the opened file's.
+fn read_file(
+    target: &Path,
+    metadata: &Metadata,
+    max: MaxFileBytes,
+) -> Result<(String, Stamp), Refused> {
     check_kind(metadata)?;
     let file = open(target).map_err(Refused::Io)?;
     // The file may have been swapped since the first look: what counts is
@@ -272,7 +371,8 @@ fn read_file(target: &Path, metadata: &Metadata, max: MaxFileBytes) -> Result<St
     if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > max.bytes() {
         return Err(Refused::TooLarge(None));
     }
-    String::from_utf8(bytes).map_err(|_| Refused::NotText)
+    let text = String::from_utf8(bytes).map_err(|_| Refused::NotText)?;
+    Ok((text, Stamp::of(&metadata)))
 }
 
 fn check_kind(metadata: &Metadata) -> Result<(), Refused> {

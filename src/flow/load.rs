@@ -5,25 +5,42 @@
 //! an author fixes a whole edit in one go. A set with any error is refused
 //! as a whole; the server then refuses to start (or, on a hot reload, keeps
 //! serving the last good set).
+//!
+//! A [`Loader`] remembers every flow it compiled, so that a hot reload costs
+//! what changed: it reads only the files whose stamp changed, parses and
+//! compiles only the files whose text changed (and the flows whose `goto`
+//! or `call` lead into a flow that changed, came or went, as their compiled
+//! targets hold its numbers), and hands every other flow on as the same
+//! `Arc`, shared with the versions kept for calls in progress. The checks
+//! that span flows (references, numbers claimed twice, loops and sub-flows
+//! across flows) run over the whole set each time: they follow compiled
+//! indexes and cost little next to parsing. Files are parsed and compiled on
+//! every core.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use super::compile::{FlowSource, compile_flow, gather_names};
-use super::compiler::valid_name;
+use rayon::prelude::*;
+
+use super::compile::{FlowSource, compile_flow, start_of, step_names};
+use super::compiler::{Names, valid_name};
 use super::diagnostic::{Diagnostic, Position, Report};
-use super::files::MaxFileBytes;
+use super::files::{MaxFileBytes, Stamp, read_again};
+use super::languages::PromptSource;
 use super::model::{Flow, FlowSet};
-use super::position::PositionIndex;
+use super::position::LazyIndex;
+use super::positions::Positions;
 use super::prompt_files::{self, PromptFiles};
 pub use super::read::Source;
-pub(crate) use super::read::read_sources;
+pub(crate) use super::read::{Digest, Input, read_inputs};
 use super::secrets::{SecretSource, SecretValues};
-use super::shape::checked_index;
+use super::shape::checked_shape;
 use super::spec::FlowSpec;
-use super::target::FlowId;
+use super::target::{FlowId, StepId};
 use super::template::Templates;
 use super::yaml_error::structural_errors;
 
@@ -45,195 +62,512 @@ pub fn load(dir: &Path) -> Result<Loaded, Report> {
 
 /// [`load()`], refusing files over `max`.
 pub fn load_limited(dir: &Path, max: MaxFileBytes) -> Result<Loaded, Report> {
-    load_sources(read_sources(dir, max)?)
+    Loader::new(max).load_folder(dir)
 }
 
-/// A file that parsed, waiting to be compiled.
-struct Parsed {
-    source: Source,
-    spec: Arc<FlowSpec>,
-    index: Arc<PositionIndex>,
-}
-
-/// Files parsed by earlier loads, by flow name. Parsing is most of the cost
-/// of a load, and an edit touches few files, so a hot reload hands the
-/// same cache to every load and only edited files are parsed again; every
-/// flow is still compiled and checked against the others.
-#[derive(Default)]
-pub(crate) struct ParseCache {
-    files: HashMap<String, CachedParse>,
-}
-
-struct CachedParse {
-    text: String,
-    spec: Arc<FlowSpec>,
-    index: Arc<PositionIndex>,
-}
-
-impl ParseCache {
-    /// The file parsed, from the cache when its text is unchanged, or
-    /// every mistake found in it.
-    fn parse(
-        &mut self,
-        source: &Source,
-    ) -> Result<(Arc<FlowSpec>, Arc<PositionIndex>), Vec<Diagnostic>> {
-        if let Some(cached) = self.files.get(&source.name)
-            && cached.text == source.text
-        {
-            return Ok((cached.spec.clone(), cached.index.clone()));
-        }
-        // Shape first: it is what keeps a deeply nested file from costing
-        // serde's time.
-        let index = Arc::new(checked_index(&source.file, &source.text)?);
-        let spec = serde_yaml_ng::from_str::<FlowSpec>(&source.text)
-            .map_err(|error| structural_errors(source, &error))?;
-        let spec = Arc::new(spec);
-        self.files.insert(
-            source.name.clone(),
-            CachedParse {
-                text: source.text.clone(),
-                spec: spec.clone(),
-                index: index.clone(),
-            },
-        );
-        Ok((spec, index))
-    }
-}
-
-/// Loads flows from memory: the folder loader, hot reload and tests all end
-/// up here.
+/// Loads flows from memory: tests, and whatever holds flows elsewhere.
 pub fn load_sources(sources: Vec<Source>) -> Result<Loaded, Report> {
-    load_sources_with(sources, &mut ParseCache::default())
+    Loader::new(MaxFileBytes::default()).load(sources.into_iter().map(Input::from).collect())
 }
 
-/// [`load_sources`], parsing only the files `cache` has not seen as they
-/// are now. The cache then holds this load's files.
-pub(crate) fn load_sources_with(
-    sources: Vec<Source>,
-    cache: &mut ParseCache,
-) -> Result<Loaded, Report> {
-    let mut report = Report::default();
-    let version = version_of(&sources);
-    {
-        let names: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
-        cache.files.retain(|name, _| names.contains(name.as_str()));
-    }
+/// What a load remembers for the next: every flow it compiled.
+pub(crate) struct Loader {
+    max: MaxFileBytes,
+    compiled: HashMap<String, Compiled>,
+    templates: Templates,
+    by_name: Arc<HashMap<String, FlowId>>,
+    by_number: Arc<HashMap<String, FlowId>>,
+}
 
-    let (shared, sources): (Vec<Source>, Vec<Source>) = sources
-        .into_iter()
-        .partition(|source| prompt_files::is_prompt_file(&source.name));
-    let mut prompt_files = PromptFiles::new();
-    for source in &shared {
-        match prompt_files::parse(source) {
-            Ok(file) => {
-                prompt_files.insert(source.name.clone(), file);
-            }
-            Err(diagnostics) => {
-                for diagnostic in diagnostics {
-                    report.push(diagnostic);
-                }
-            }
+/// A flow as a load compiled it, without a mistake of its own.
+struct Compiled {
+    /// Its file's stamp and when it was read, for a stamp is trusted only
+    /// once settled; `None` for a source handed over in memory.
+    stamp: Option<(Stamp, SystemTime)>,
+    digest: Digest,
+    flow: Arc<Flow>,
+    /// The warnings its compile reported.
+    warnings: Vec<Diagnostic>,
+    /// The flows its steps lead to, each with the number and digest it had.
+    refers: Vec<(String, Option<(FlowId, Outline)>)>,
+    /// The prompt files it uses, each with the digest it had.
+    prompts: Vec<(String, Option<Digest>)>,
+    /// What the checks across flows found in it, for a flow that no other
+    /// flow leads into and that leads into none: that depends on it alone.
+    /// `None` until they ran on it.
+    checked: Option<Vec<Diagnostic>>,
+}
+
+/// A hash of a flow's step names, in order, and its start: what another
+/// flow's compiled `goto` or `call` into it depends on.
+type Outline = u64;
+
+fn outline<'a>(steps: impl Iterator<Item = &'a String>, start: StepId) -> Outline {
+    let mut hasher = DefaultHasher::new();
+    for step in steps {
+        step.hash(&mut hasher);
+    }
+    start.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// Where one flow of a load stands.
+enum Member<'a> {
+    /// Unchanged, and so is every flow it leads to: it is kept as it is.
+    Kept(&'a Compiled),
+    Parsed(Box<Parsed>),
+}
+
+/// A file parsed, to be compiled.
+struct Parsed {
+    spec: FlowSpec,
+    /// The text, when it had to be read again for this.
+    read_again: Option<String>,
+}
+
+impl Default for Loader {
+    fn default() -> Self {
+        Loader::new(MaxFileBytes::default())
+    }
+}
+
+impl Loader {
+    pub(crate) fn new(max: MaxFileBytes) -> Loader {
+        Loader {
+            max,
+            compiled: HashMap::new(),
+            templates: Templates::new(),
+            by_name: Arc::default(),
+            by_number: Arc::default(),
         }
     }
 
-    let mut parsed = Vec::new();
-    for source in sources {
-        if !valid_name(&source.name, true) {
-            report.push(Diagnostic::error(
-                &source.file,
+    /// Reads `dir`, leaving unread the files whose stamp says they are the
+    /// ones compiled, and loads it.
+    pub(crate) fn load_folder(&mut self, dir: &Path) -> Result<Loaded, Report> {
+        let inputs = self.read(dir)?;
+        self.load(inputs)
+    }
+
+    /// Reads `dir`, leaving unread the files whose stamp says they are the
+    /// ones compiled.
+    pub(crate) fn read(&self, dir: &Path) -> Result<Vec<Input>, Report> {
+        read_inputs(dir, self.max, &|name, stamp| self.held(name, stamp))
+    }
+
+    /// The digest of flow `name`'s text when a file with `stamp` is the one
+    /// compiled.
+    fn held(&self, name: &str, stamp: &Stamp) -> Option<Digest> {
+        let compiled = self.compiled.get(name)?;
+        let (held, read_at) = compiled.stamp.as_ref()?;
+        (held == stamp && stamp.settled(*read_at)).then_some(compiled.digest)
+    }
+
+    /// Loads `inputs`, compiling what this loader has not compiled as it
+    /// is, and remembers the result for the next load.
+    pub(crate) fn load(&mut self, inputs: Vec<Input>) -> Result<Loaded, Report> {
+        let mut report = Report::default();
+        let version = version_of(&inputs);
+        let (prompt_inputs, inputs): (Vec<Input>, Vec<Input>) = inputs
+            .into_iter()
+            .partition(|input| prompt_files::is_prompt_file(&input.name));
+        let (prompt_files, prompt_digests) = self.prompt_files(&prompt_inputs, &mut report);
+        let inputs: Vec<Input> = inputs
+            .into_iter()
+            .filter(|input| {
+                let valid = valid_name(&input.name, true);
+                if !valid {
+                    report.push(Diagnostic::error(
+                        &input.file,
+                        Position::START,
+                        format!(
+                            "`{}` cannot be a flow name: name flow files with letters, digits, `_` and `-` only",
+                            input.name
+                        ),
+                    ));
+                }
+                valid
+            })
+            .collect();
+
+        // Parse what changed, on every core.
+        let compiled = &self.compiled;
+        let max = self.max;
+        let parsed: Vec<Option<Result<Parsed, Vec<Diagnostic>>>> = inputs
+            .par_iter()
+            .map(|input| {
+                let kept = compiled
+                    .get(&input.name)
+                    .is_some_and(|c| c.digest == input.digest);
+                (!kept).then(|| parse(input, max))
+            })
+            .collect();
+        let mut members: Vec<(&Input, Member<'_>)> = Vec::with_capacity(inputs.len());
+        for (input, parsed) in inputs.iter().zip(parsed) {
+            match parsed {
+                None => members.push((input, Member::Kept(&compiled[&input.name]))),
+                Some(Ok(parsed)) => members.push((input, Member::Parsed(Box::new(parsed)))),
+                Some(Err(diagnostics)) => diagnostics.into_iter().for_each(|d| report.push(d)),
+            }
+        }
+        let by_name: HashMap<String, FlowId> = members
+            .iter()
+            .enumerate()
+            .map(|(id, (input, _))| (input.name.clone(), id))
+            .collect();
+
+        // Every flow's steps, by name, before any flow compiles.
+        let mut own_reports: Vec<Report> = members.iter().map(|_| Report::default()).collect();
+        let gathered: Vec<Option<HashMap<String, StepId>>> = members
+            .iter()
+            .map(|(_, member)| match member {
+                Member::Parsed(parsed) => Some(step_names(&parsed.spec)),
+                Member::Kept(_) => None,
+            })
+            .collect();
+        let mut names = Names {
+            flows: &by_name,
+            steps: Vec::with_capacity(members.len()),
+            starts: Vec::with_capacity(members.len()),
+        };
+        let mut outlines = Vec::with_capacity(members.len());
+        for (id, (input, member)) in members.iter().enumerate() {
+            let (steps, start, outline) = match member {
+                Member::Kept(kept) => {
+                    let flow = &kept.flow;
+                    let outline = outline(flow.steps.iter().map(|step| &step.name), flow.start);
+                    (&flow.step_ids, flow.start, outline)
+                }
+                Member::Parsed(parsed) => {
+                    let steps = gathered[id]
+                        .as_ref()
+                        .expect("gathered for every parsed flow");
+                    let index = LazyIndex::new(text_of(input, parsed));
+                    let source = source_of(input, parsed, &index);
+                    let start = start_of(&source, steps, &mut own_reports[id]);
+                    (steps, start, outline(parsed.spec.steps.keys(), start))
+                }
+            };
+            names.steps.push(steps);
+            names.starts.push(start);
+            outlines.push(outline);
+        }
+
+        // A kept flow that leads into a flow whose number or steps moved is
+        // compiled again: its targets hold those numbers.
+        let signature = |name: &str| by_name.get(name).map(|&id| (id, outlines[id]));
+        // So is one whose prompt file changed.
+        let prompt_digest = |name: &str| prompt_digests.get(name).copied();
+        let moved: Vec<usize> = (0..members.len())
+            .filter(|&id| match members[id].1 {
+                Member::Kept(kept) => {
+                    kept.refers
+                        .iter()
+                        .any(|(name, was)| signature(name) != *was)
+                        || kept
+                            .prompts
+                            .iter()
+                            .any(|(name, was)| prompt_digest(name) != *was)
+                }
+                Member::Parsed(_) => false,
+            })
+            .collect();
+        let reparsed: Vec<Result<Parsed, Vec<Diagnostic>>> = moved
+            .par_iter()
+            .map(|&id| parse(members[id].0, max))
+            .collect();
+        for (id, parsed) in moved.into_iter().zip(reparsed) {
+            let Ok(parsed) = parsed else {
+                // It parsed before with this text: it changed meanwhile,
+                // and the change brings another reload.
+                report.push(Diagnostic::error(
+                    &members[id].0.file,
+                    Position::START,
+                    "this file changed while it was read: it is read again on the next reload",
+                ));
+                return Err(report);
+            };
+            // Its steps and start are those of the kept flow: same text.
+            members[id].1 = Member::Parsed(Box::new(parsed));
+        }
+
+        // Compile what was parsed, on every core.
+        let templates = &self.templates;
+        let prompt_files = &prompt_files;
+        let fresh: Vec<Option<(Flow, Vec<String>)>> = members
+            .par_iter()
+            .zip(own_reports.par_iter_mut())
+            .enumerate()
+            .map(|(id, ((input, member), own))| match member {
+                Member::Parsed(parsed) => {
+                    let index = LazyIndex::new(text_of(input, parsed));
+                    let source = source_of(input, parsed, &index);
+                    Some(compile_flow(
+                        own,
+                        templates,
+                        &names,
+                        id,
+                        &source,
+                        prompt_files,
+                    ))
+                }
+                Member::Kept(_) => None,
+            })
+            .collect();
+
+        let mut positions = Positions::new(max);
+        let mut flows: Vec<Arc<Flow>> = Vec::with_capacity(members.len());
+        let mut remembered = HashMap::with_capacity(members.len());
+        // Where each flow leads, whether it was compiled now, and what the
+        // checks found in it before.
+        let mut leads_to: Vec<Vec<String>> = Vec::with_capacity(members.len());
+        let mut compiled_now: Vec<bool> = Vec::with_capacity(members.len());
+        let mut checked_before: Vec<Option<Vec<Diagnostic>>> = Vec::with_capacity(members.len());
+        for (((input, member), fresh), own) in members.into_iter().zip(fresh).zip(own_reports) {
+            let stamp = input.stamp.map(|stamp| (stamp, input.read_at));
+            match (member, fresh) {
+                (Member::Kept(kept), _) => {
+                    leads_to.push(kept.refers.iter().map(|(name, _)| name.clone()).collect());
+                    compiled_now.push(false);
+                    checked_before.push(kept.checked.clone());
+                    kept.warnings.iter().for_each(|d| report.push(d.clone()));
+                    positions.push(&input.file, input.text.as_deref());
+                    flows.push(kept.flow.clone());
+                    remembered.insert(
+                        input.name.clone(),
+                        Compiled {
+                            stamp,
+                            digest: kept.digest,
+                            flow: kept.flow.clone(),
+                            warnings: kept.warnings.clone(),
+                            refers: kept.refers.clone(),
+                            prompts: kept.prompts.clone(),
+                            checked: kept.checked.clone(),
+                        },
+                    );
+                }
+                (Member::Parsed(parsed), Some((flow, refers))) => {
+                    leads_to.push(refers.clone());
+                    compiled_now.push(true);
+                    checked_before.push(None);
+                    positions.push(&input.file, input.text.as_deref());
+                    let prompts = prompt_files_of(&input.name, &parsed.spec)
+                        .map(|name| {
+                            let digest = prompt_digest(&name);
+                            (name, digest)
+                        })
+                        .collect();
+                    let flow = Arc::new(flow);
+                    flows.push(flow.clone());
+                    if !own.has_errors() {
+                        let refers = refers
+                            .into_iter()
+                            .map(|name| {
+                                let at = signature(&name);
+                                (name, at)
+                            })
+                            .collect();
+                        remembered.insert(
+                            input.name.clone(),
+                            Compiled {
+                                stamp,
+                                digest: input.digest,
+                                flow,
+                                warnings: own.diagnostics.clone(),
+                                refers,
+                                prompts,
+                                checked: None,
+                            },
+                        );
+                    }
+                    own.diagnostics.into_iter().for_each(|d| report.push(d));
+                }
+                (Member::Parsed(_), None) => unreachable!("every parsed flow is compiled"),
+            }
+        }
+
+        let by_number = claim_numbers(&flows, &positions, &mut report);
+        // The checks across flows look at the flows that are linked to
+        // others and at those compiled now; what they found before in any
+        // other flow still holds, as it depends on that flow alone.
+        let led_into: HashSet<&str> = leads_to.iter().flatten().map(String::as_str).collect();
+        let linked: Vec<bool> = flows
+            .iter()
+            .zip(&leads_to)
+            .map(|(flow, leads)| !leads.is_empty() || led_into.contains(flow.name.as_str()))
+            .collect();
+        let mut scope = Vec::new();
+        for (id, checked) in checked_before.into_iter().enumerate() {
+            match checked {
+                Some(found) if !linked[id] && !compiled_now[id] => {
+                    found.into_iter().for_each(|d| report.push(d));
+                }
+                _ => scope.push(id),
+            }
+        }
+        if !report.has_errors() {
+            let mut checks = Report::default();
+            super::check::check_steps(&flows, &scope, &positions, &mut checks);
+            let alone: HashMap<&Path, &str> = scope
+                .iter()
+                .filter(|&&id| !linked[id])
+                .map(|&id| (flows[id].file.as_path(), flows[id].name.as_str()))
+                .collect();
+            for &id in scope.iter().filter(|&&id| !linked[id]) {
+                if let Some(compiled) = remembered.get_mut(&flows[id].name) {
+                    compiled.checked = Some(Vec::new());
+                }
+            }
+            for diagnostic in checks.diagnostics {
+                let found_in = alone
+                    .get(diagnostic.file.as_path())
+                    .and_then(|name| remembered.get_mut(*name))
+                    .and_then(|compiled| compiled.checked.as_mut());
+                if let Some(found) = found_in {
+                    found.push(diagnostic.clone());
+                }
+                report.push(diagnostic);
+            }
+        }
+        report.sort();
+        drop(positions);
+        self.compiled = remembered;
+        self.templates.forget_unused();
+        if report.has_errors() {
+            return Err(report);
+        }
+        if *self.by_name != by_name {
+            self.by_name = Arc::new(by_name);
+        }
+        if *self.by_number != by_number {
+            self.by_number = Arc::new(by_number);
+        }
+        Ok(Loaded {
+            flows: FlowSet {
+                flows,
+                by_name: self.by_name.clone(),
+                by_number: self.by_number.clone(),
+                version,
+                secrets: SecretValues::default(),
+            },
+            warnings: report,
+        })
+    }
+}
+
+impl Loader {
+    /// Parses every prompt file (few, and small), read again where the
+    /// load was not handed its text; with each one's digest.
+    fn prompt_files(
+        &self,
+        inputs: &[Input],
+        report: &mut Report,
+    ) -> (PromptFiles, HashMap<String, Digest>) {
+        let mut files = PromptFiles::new();
+        let mut digests = HashMap::new();
+        for input in inputs {
+            let Some(text) = input
+                .text
+                .clone()
+                .or_else(|| read_again(&input.file, self.max))
+            else {
+                report.push(Diagnostic::error(
+                    &input.file,
+                    Position::START,
+                    "cannot read this file again",
+                ));
+                continue;
+            };
+            let source = Source {
+                name: input.name.clone(),
+                file: input.file.clone(),
+                text,
+            };
+            match prompt_files::parse(&source) {
+                Ok(file) => {
+                    files.insert(input.name.clone(), file);
+                    digests.insert(input.name.clone(), input.digest);
+                }
+                Err(diagnostics) => diagnostics.into_iter().for_each(|d| report.push(d)),
+            }
+        }
+        (files, digests)
+    }
+}
+
+/// The prompt files a flow's `prompts` name, by their names.
+fn prompt_files_of<'a>(flow: &'a str, spec: &'a FlowSpec) -> impl Iterator<Item = String> + 'a {
+    spec.prompts
+        .sources
+        .iter()
+        .filter_map(move |source| match source {
+            PromptSource::File(reference) => prompt_files::resolve(flow, reference),
+            PromptSource::Table(_) => None,
+        })
+}
+
+fn source_of<'a>(input: &'a Input, parsed: &'a Parsed, index: &'a LazyIndex<'a>) -> FlowSource<'a> {
+    FlowSource {
+        name: &input.name,
+        file: &input.file,
+        index,
+        spec: &parsed.spec,
+    }
+}
+
+/// The text a parsed flow was parsed from.
+fn text_of<'a>(input: &'a Input, parsed: &'a Parsed) -> &'a str {
+    parsed
+        .read_again
+        .as_deref()
+        .or(input.text.as_deref())
+        .unwrap_or_default()
+}
+
+/// Parses one file (read again if the load was not handed its text), or
+/// returns every mistake found in it.
+fn parse(input: &Input, max: MaxFileBytes) -> Result<Parsed, Vec<Diagnostic>> {
+    let read_again = match &input.text {
+        Some(_) => None,
+        None => Some(read_again(&input.file, max).ok_or_else(|| {
+            vec![Diagnostic::error(
+                &input.file,
                 Position::START,
-                format!(
-                    "`{}` cannot be a flow name: name flow files with letters, digits, `_` and `-` only",
-                    source.name
-                ),
-            ));
-            continue;
-        }
-        match cache.parse(&source) {
-            Ok((spec, index)) => {
-                parsed.push(Parsed {
-                    source,
-                    spec,
-                    index,
-                });
-            }
-            Err(diagnostics) => {
-                for diagnostic in diagnostics {
-                    report.push(diagnostic);
-                }
-            }
-        }
-    }
-
-    let sources: Vec<FlowSource<'_>> = parsed
-        .iter()
-        .map(|parsed| FlowSource {
-            name: &parsed.source.name,
-            file: &parsed.source.file,
-            index: &parsed.index,
-            spec: &parsed.spec,
-        })
-        .collect();
-    let names = gather_names(&sources, &mut report);
-    let mut templates = Templates::new();
-    let flows: Vec<Flow> = sources
-        .iter()
-        .enumerate()
-        .map(|(id, source)| {
-            compile_flow(
-                &mut report,
-                &mut templates,
-                &names,
-                id,
-                source,
-                &prompt_files,
-            )
-        })
-        .collect();
-
-    let by_number = claim_numbers(&flows, &parsed, &mut report);
-    if !report.has_errors() {
-        let indexes: Vec<&PositionIndex> = parsed.iter().map(|p| p.index.as_ref()).collect();
-        super::check::check_steps(&flows, &indexes, &mut report);
-    }
-    report.sort();
-    if report.has_errors() {
-        return Err(report);
-    }
-    Ok(Loaded {
-        flows: FlowSet {
-            flows,
-            by_name: names.flows,
-            by_number,
-            templates,
-            version,
-            secrets: SecretValues::default(),
-        },
-        warnings: report,
-    })
+                "cannot read this file again",
+            )]
+        })?),
+    };
+    let text = read_again
+        .as_deref()
+        .or(input.text.as_deref())
+        .unwrap_or_default();
+    // Shape first: it is what keeps a deeply nested file from costing
+    // serde's time.
+    checked_shape(&input.file, text)?;
+    let spec = serde_yaml_ng::from_str::<FlowSpec>(text)
+        .map_err(|error| structural_errors(&input.file, text, &error))?;
+    Ok(Parsed { spec, read_again })
 }
 
-/// What the server serves: [`load_sources_with`], then every declared
-/// secret read from the environment. A missing one refuses the set, so the
-/// server does not start (or a reload keeps the last good set).
-pub(crate) fn load_serving(sources: Vec<Source>, cache: &mut ParseCache) -> Result<Loaded, Report> {
-    let loaded = load_sources_with(sources, cache)?;
+/// What the server serves: a loaded set with every declared secret read
+/// from the environment. A missing one refuses the set, so the server does
+/// not start (or a reload keeps the last good set).
+pub(crate) fn with_environment_secrets(loaded: Loaded) -> Result<Loaded, Report> {
     Ok(Loaded {
         flows: loaded.flows.with_secrets(&SecretSource::Environment)?,
         warnings: loaded.warnings,
     })
 }
 
-/// A short content hash of every file: equal sets have equal versions.
-fn version_of(sources: &[Source]) -> String {
+/// A short hash of every file: equal sets have equal versions.
+fn version_of(inputs: &[Input]) -> String {
     let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-    let mut sorted: Vec<&Source> = sources.iter().collect();
+    let mut sorted: Vec<&Input> = inputs.iter().collect();
     sorted.sort_by(|a, b| a.name.cmp(&b.name));
-    for source in sorted {
-        context.update(source.name.as_bytes());
+    for input in sorted {
+        context.update(input.name.as_bytes());
         context.update(&[0]);
-        context.update(source.text.as_bytes());
-        context.update(&[0]);
+        context.update(input.digest.as_bytes());
     }
     let digest = context.finish();
     digest.as_ref()[..6]
@@ -246,8 +580,8 @@ fn version_of(sources: &[Source]) -> String {
 
 /// Numbers that route calls: each may belong to one flow only.
 fn claim_numbers(
-    flows: &[Flow],
-    parsed: &[Parsed],
+    flows: &[Arc<Flow>],
+    positions: &Positions<'_>,
     report: &mut Report,
 ) -> HashMap<String, FlowId> {
     let mut by_number: HashMap<String, FlowId> = HashMap::new();
@@ -257,7 +591,7 @@ fn claim_numbers(
                 report.push(
                     Diagnostic::error(
                         &flow.file,
-                        parsed[id].index.value(&format!("numbers.{i}")),
+                        positions.value(id, &format!("numbers.{i}")),
                         format!(
                             "{number} is already answered by flow `{}`",
                             flows[owner].name

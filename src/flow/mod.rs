@@ -25,6 +25,7 @@
 //! - `target`: where a call goes.
 //! - [`diagnostic`]: mistakes, with file, line and column.
 //! - `position`: where each key of a YAML file is, for diagnostics.
+//! - `positions`: those of every flow of a set, made when a check needs them.
 //! - `template`: templated text.
 //! - `simple`: the common templates, kept without minijinja.
 //! - `schedule`: opening hours.
@@ -40,6 +41,7 @@ pub(crate) mod languages;
 pub mod load;
 mod model;
 pub(crate) mod position;
+mod positions;
 mod prompt_files;
 mod read;
 pub(crate) mod schedule;

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 
@@ -11,15 +12,18 @@ use super::diagnostic::Report;
 use super::secrets::{DeclaredSecret, SecretSource, SecretValues};
 use super::steps::Action;
 use super::target::{FlowId, StepId, Target};
-use super::template::Templates;
 
 /// Every flow of the line, checked and compiled.
+///
+/// Each flow is held behind an `Arc`, and so are the maps that find one:
+/// the versions a reload keeps for calls in progress share every flow an
+/// edit did not change, and the maps while no flow came or went and no
+/// number moved.
 #[derive(Debug)]
 pub struct FlowSet {
-    pub(super) flows: Vec<Flow>,
-    pub(super) by_name: HashMap<String, FlowId>,
-    pub(super) by_number: HashMap<String, FlowId>,
-    pub(super) templates: Templates,
+    pub(super) flows: Vec<Arc<Flow>>,
+    pub(super) by_name: Arc<HashMap<String, FlowId>>,
+    pub(super) by_number: Arc<HashMap<String, FlowId>>,
     /// A hash of every source file: what `/flows` reports as the version.
     pub(super) version: String,
     /// The values of the secrets the flows declare, once read.
@@ -27,8 +31,13 @@ pub struct FlowSet {
 }
 
 impl FlowSet {
-    pub fn flows(&self) -> &[Flow] {
+    pub fn flows(&self) -> &[Arc<Flow>] {
         &self.flows
+    }
+
+    /// The compiled flow named `name`, as shared with other versions.
+    pub fn shared(&self, name: &str) -> Option<&Arc<Flow>> {
+        self.id_of(name).map(|id| &self.flows[id])
     }
 
     pub fn get(&self, id: FlowId) -> &Flow {
@@ -40,16 +49,12 @@ impl FlowSet {
     }
 
     pub fn by_name(&self, name: &str) -> Option<&Flow> {
-        self.id_of(name).map(|id| &self.flows[id])
+        self.id_of(name).map(|id| self.flows[id].as_ref())
     }
 
     /// The flow whose `numbers` list the called number.
     pub fn for_number(&self, number: &str) -> Option<FlowId> {
         self.by_number.get(number).copied()
-    }
-
-    pub(crate) fn templates(&self) -> &Templates {
-        &self.templates
     }
 
     pub fn version(&self) -> &str {

@@ -13,6 +13,7 @@
 //! before the cost of a deep file can grow (see `shape`).
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::Marker;
@@ -37,6 +38,45 @@ pub(crate) struct Duplicate {
     pub key: String,
     pub first: Position,
     pub again: Position,
+}
+
+/// A file's index, made on its first lookup: most flows compile without
+/// a mistake, and then never need one.
+#[derive(Debug)]
+pub(crate) struct LazyIndex<'a> {
+    text: &'a str,
+    index: OnceLock<PositionIndex>,
+}
+
+impl<'a> LazyIndex<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        LazyIndex {
+            text,
+            index: OnceLock::new(),
+        }
+    }
+
+    /// An index made already.
+    pub(crate) fn built(index: PositionIndex) -> LazyIndex<'static> {
+        LazyIndex {
+            text: "",
+            index: OnceLock::from(index),
+        }
+    }
+
+    /// [`PositionIndex::key`].
+    pub(crate) fn key(&self, path: &str) -> Position {
+        self.index().key(path)
+    }
+
+    /// [`PositionIndex::value`].
+    pub(crate) fn value(&self, path: &str) -> Position {
+        self.index().value(path)
+    }
+
+    fn index(&self) -> &PositionIndex {
+        self.index.get_or_init(|| PositionIndex::build(self.text))
+    }
 }
 
 #[derive(Debug, Default)]
@@ -84,8 +124,18 @@ impl PositionIndex {
 /// event parser cannot read yields an empty scan: serde reports the syntax
 /// error with its own position.
 pub(crate) fn scan(source: &str, max_depth: usize) -> Scan {
+    scan_recording(source, max_depth, true)
+}
+
+/// [`scan`] for the shape only: duplicate keys and nesting, no index.
+pub(crate) fn scan_shape(source: &str, max_depth: usize) -> Scan {
+    scan_recording(source, max_depth, false)
+}
+
+fn scan_recording(source: &str, max_depth: usize, record: bool) -> Scan {
     let mut builder = Builder {
         max_depth,
+        record,
         ..Builder::default()
     };
     let mut parser = Parser::new_from_str(source);
@@ -134,6 +184,8 @@ enum Frame {
 struct Builder {
     stack: Vec<Frame>,
     nodes: HashMap<String, (Position, Position)>,
+    /// Whether positions are kept, or only the shape checked.
+    record: bool,
     max_depth: usize,
     duplicates: Vec<Duplicate>,
     too_deep: Option<Position>,
@@ -165,13 +217,17 @@ impl Builder {
             }) => {
                 let (key, key_at) = pending_key.take()?;
                 let full = join(path, &key);
-                self.nodes.insert(full.clone(), (key_at, at));
+                if self.record {
+                    self.nodes.insert(full.clone(), (key_at, at));
+                }
                 Some(full)
             }
             Some(Frame::Seq { path, next_index }) => {
                 let full = join(path, &next_index.to_string());
                 *next_index += 1;
-                self.nodes.insert(full.clone(), (at, at));
+                if self.record {
+                    self.nodes.insert(full.clone(), (at, at));
+                }
                 Some(full)
             }
         }

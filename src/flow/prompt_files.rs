@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use super::diagnostic::Diagnostic;
 use super::languages::PromptTables;
-use super::position::PositionIndex;
+use super::position::LazyIndex;
 use super::read::Source;
 use super::shape::checked_index;
 use super::yaml_error::yaml_error;
@@ -30,7 +30,7 @@ pub const FOLDER: &str = "prompts";
 pub(crate) struct PromptFile {
     /// The path shown in diagnostics.
     pub file: PathBuf,
-    pub index: PositionIndex,
+    pub index: LazyIndex<'static>,
     pub table: PromptTables,
 }
 
@@ -51,7 +51,7 @@ pub(crate) fn parse(source: &Source) -> Result<PromptFile, Vec<Diagnostic>> {
     if source.text.trim().is_empty() {
         return Ok(PromptFile {
             file: source.file.clone(),
-            index,
+            index: LazyIndex::built(index),
             table: PromptTables::default(),
         });
     }
@@ -59,7 +59,7 @@ pub(crate) fn parse(source: &Source) -> Result<PromptFile, Vec<Diagnostic>> {
         .map_err(|error| vec![yaml_error(&source.file, &error)])?;
     Ok(PromptFile {
         file: source.file.clone(),
-        index,
+        index: LazyIndex::built(index),
         table,
     })
 }

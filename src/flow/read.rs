@@ -5,9 +5,10 @@
 //! Which files are read, and how, is `files`' concern.
 
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use super::diagnostic::{Diagnostic, Position, Report};
-use super::files::{MaxFileBytes, read_folder};
+use super::files::{Listed, MaxFileBytes, Stamp, read_folder_since};
 
 /// One flow file's name and text.
 #[derive(Debug, Clone)]
@@ -19,12 +20,67 @@ pub struct Source {
     pub text: String,
 }
 
-/// Reads the flow files of `dir` without checking them, as [`load()`](super::load()) does:
-/// hot reload reads first so that it can tell which files changed. A file
-/// the folder's rules refuse (a pipe, a link leading out, a file over `max`)
-/// is an error naming it, as is a folder that is gone.
-pub(crate) fn read_sources(dir: &Path, max: MaxFileBytes) -> Result<Vec<Source>, Report> {
-    let (found, mut report) = match read_folder(dir, max, is_flow_file) {
+/// One flow file as a load takes it: read now, or unchanged since a load
+/// before read it.
+#[derive(Debug)]
+pub(crate) struct Input {
+    pub name: String,
+    pub file: PathBuf,
+    /// `None` when the file was not read because its stamp is unchanged.
+    pub text: Option<String>,
+    /// A hash of the text, read now or before.
+    pub digest: Digest,
+    /// `None` for a source handed over in memory.
+    pub stamp: Option<Stamp>,
+    /// When reading the folder began: no later than the file was read.
+    pub read_at: SystemTime,
+}
+
+impl From<Source> for Input {
+    fn from(source: Source) -> Input {
+        Input {
+            digest: Digest::of(&source.text),
+            name: source.name,
+            file: source.file,
+            text: Some(source.text),
+            stamp: None,
+            read_at: SystemTime::now(),
+        }
+    }
+}
+
+/// A hash of a flow file's text: equal texts, equal digests, on every
+/// instance and across restarts, so versions made of them are too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Digest([u8; 16]);
+
+impl Digest {
+    pub(crate) fn of(text: &str) -> Digest {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes());
+        let mut bytes = [0; 16];
+        bytes.copy_from_slice(&digest.as_ref()[..16]);
+        Digest(bytes)
+    }
+
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// Reads the flow files of `dir` without checking them, as [`load()`](super::load())
+/// does, leaving unread each flow for which `held`, given its name and
+/// stamp, has the digest of the text the caller holds unchanged. A file the
+/// folder's rules refuse (a pipe, a link leading out, a file over `max`) is
+/// an error naming it, as is a folder that is gone.
+pub(crate) fn read_inputs(
+    dir: &Path,
+    max: MaxFileBytes,
+    held: &dyn Fn(&str, &Stamp) -> Option<Digest>,
+) -> Result<Vec<Input>, Report> {
+    let read_at = SystemTime::now();
+    let unchanged_file =
+        |relative: &Path, stamp: &Stamp| held(&flow_name(relative), stamp).is_some();
+    let (found, mut report) = match read_folder_since(dir, max, is_flow_file, &unchanged_file) {
         Ok(read) => read,
         Err(error) => {
             let message = if error.kind() == std::io::ErrorKind::NotFound {
@@ -53,17 +109,25 @@ pub(crate) fn read_sources(dir: &Path, max: MaxFileBytes) -> Result<Vec<Source>,
     for warning in &report.diagnostics {
         tracing::warn!("{warning}");
     }
-    Ok(found
-        .into_iter()
-        .map(|found| Source {
-            name: flow_name(&found.relative),
+    let inputs = found.into_iter().filter_map(|found| {
+        let name = flow_name(&found.relative);
+        let digest = match &found.text {
+            Some(text) => Digest::of(text),
+            None => held(&name, &found.stamp)?,
+        };
+        Some(Input {
+            name,
             file: display_path(&found.path),
             text: found.text,
+            digest,
+            stamp: Some(found.stamp),
+            read_at,
         })
-        .collect())
+    });
+    Ok(inputs.collect())
 }
 
-fn report_only(diagnostic: Diagnostic) -> (Vec<super::files::Found>, Report) {
+fn report_only(diagnostic: Diagnostic) -> (Vec<Listed>, Report) {
     let mut report = Report::default();
     report.push(diagnostic);
     (Vec::new(), report)

@@ -11,7 +11,8 @@
 use std::path::Path;
 
 use super::diagnostic::Diagnostic;
-use super::position::{PositionIndex, Scan, scan};
+use super::diagnostic::Position;
+use super::position::{Duplicate, PositionIndex, scan, scan_shape};
 
 /// How deep maps and lists may nest. A flow needs about eight levels
 /// (`steps`, a step, `menu`, `options`, an option, ...); the rest is room.
@@ -19,11 +20,22 @@ pub const MAX_DEPTH: usize = 32;
 
 /// The file's position index, or every problem of its shape.
 pub(crate) fn checked_index(file: &Path, text: &str) -> Result<PositionIndex, Vec<Diagnostic>> {
-    let Scan {
-        index,
-        duplicates,
-        too_deep,
-    } = scan(text, MAX_DEPTH);
+    let scan = scan(text, MAX_DEPTH);
+    problems(file, scan.duplicates, scan.too_deep)?;
+    Ok(scan.index)
+}
+
+/// Every problem of the file's shape, found without indexing it.
+pub(crate) fn checked_shape(file: &Path, text: &str) -> Result<(), Vec<Diagnostic>> {
+    let scan = scan_shape(text, MAX_DEPTH);
+    problems(file, scan.duplicates, scan.too_deep)
+}
+
+fn problems(
+    file: &Path,
+    duplicates: Vec<Duplicate>,
+    too_deep: Option<Position>,
+) -> Result<(), Vec<Diagnostic>> {
     let mut problems: Vec<Diagnostic> = duplicates
         .iter()
         .map(|duplicate| {
@@ -70,7 +82,7 @@ pub(crate) fn checked_index(file: &Path, text: &str) -> Result<PositionIndex, Ve
         );
     }
     if problems.is_empty() {
-        Ok(index)
+        Ok(())
     } else {
         Err(problems)
     }

@@ -9,7 +9,6 @@ use std::path::Path;
 
 use super::diagnostic::{Diagnostic, Position, closest};
 use super::position::PositionIndex;
-use super::read::Source;
 use super::steps::{ACTIONS, StepSpec};
 
 /// The flow's top level with each step kept as raw YAML, to tell a mistake
@@ -26,13 +25,17 @@ struct ShallowFlow {
 /// the first error, so each step is parsed again on its own, from its own
 /// lines of the file (columns untouched, lines offset), and reports its own
 /// mistake at its real position.
-pub(super) fn structural_errors(source: &Source, first: &serde_yaml_ng::Error) -> Vec<Diagnostic> {
-    let whole = yaml_error(&source.file, first);
-    let Ok(shallow) = serde_yaml_ng::from_str::<ShallowFlow>(&source.text) else {
+pub(super) fn structural_errors(
+    file: &Path,
+    text: &str,
+    first: &serde_yaml_ng::Error,
+) -> Vec<Diagnostic> {
+    let whole = yaml_error(file, first);
+    let Ok(shallow) = serde_yaml_ng::from_str::<ShallowFlow>(text) else {
         return vec![whole];
     };
-    let index = PositionIndex::build(&source.text);
-    let lines: Vec<&str> = source.text.lines().collect();
+    let index = PositionIndex::build(text);
+    let lines: Vec<&str> = text.lines().collect();
     let names: Vec<&String> = shallow.steps.keys().collect();
     let mut found = Vec::new();
     for (i, name) in names.iter().enumerate() {
@@ -46,7 +49,7 @@ pub(super) fn structural_errors(source: &Source, first: &serde_yaml_ng::Error) -
             continue;
         };
         if let Err(error) = serde_yaml_ng::from_str::<StepSpec>(&slice) {
-            let mut diagnostic = yaml_error(&source.file, &error);
+            let mut diagnostic = yaml_error(file, &error);
             diagnostic.position.line += value.line - 1;
             let path = format!("steps.{name}");
             diagnostic.message = diagnostic

@@ -714,7 +714,7 @@ impl Checker<'_> {
                     return None;
                 }
             },
-            None => self.flows.flows().iter().collect(),
+            None => self.flows.flows().iter().map(AsRef::as_ref).collect(),
         };
         if candidates.iter().any(|f| f.step_id(step).is_some()) {
             return Some(Item::Reaches {

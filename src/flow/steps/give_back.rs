@@ -54,12 +54,12 @@ impl StepKind for Return {
 /// forms that work.
 pub(super) fn values<'de, D: Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<IndexMap<String, Scalar>>, D::Error> {
+) -> Result<Option<Box<IndexMap<String, Scalar>>>, D::Error> {
     let value = serde_yaml_ng::Value::deserialize(deserializer)?;
     match value {
-        serde_yaml_ng::Value::Null | serde_yaml_ng::Value::Bool(true) => Ok(Some(IndexMap::new())),
+        serde_yaml_ng::Value::Null | serde_yaml_ng::Value::Bool(true) => Ok(Some(Box::default())),
         serde_yaml_ng::Value::Mapping(_) => IndexMap::<String, Scalar>::deserialize(value)
-            .map(Some)
+            .map(|values| Some(Box::new(values)))
             .map_err(de::Error::custom),
         _ => Err(de::Error::custom(
             "`return` takes nothing (`return:`) or the values it gives back (`return: { verified: \"yes\" }`)",

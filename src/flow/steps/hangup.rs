@@ -38,12 +38,14 @@ pub fn verb() -> Element {
 /// `hangup:` with no value, `hangup: true` or `hangup: {}` all mean "hang up";
 /// `hangup: false` is refused rather than read as "do not hang up", which a
 /// step has no way to mean.
-pub(super) fn flag<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<()>, D::Error> {
+pub(super) fn flag<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Box<()>>, D::Error> {
     let value = serde_yaml_ng::Value::deserialize(deserializer)?;
     match value {
         serde_yaml_ng::Value::Bool(false) => Err(de::Error::custom(
             "`hangup` cannot be `false`, which has no meaning for a step: remove the step, or write `hangup: true`",
         )),
-        _ => Ok(Some(())),
+        _ => Ok(Some(Box::new(()))),
     }
 }

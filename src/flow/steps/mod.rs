@@ -283,7 +283,9 @@ macro_rules! step_kinds {
         #[derive(Debug, Default, Deserialize)]
         #[serde(deny_unknown_fields)]
         pub(crate) struct StepSpec {
-            $( $(#[$field])* pub(crate) $key: Option<<$Kind as StepKind>::Spec>, )*
+            // Boxed: a step has one action, and a spec of every kind inline
+            // would make each parsed step as large as all of them together.
+            $( $(#[$field])* pub(crate) $key: Option<Box<<$Kind as StepKind>::Spec>>, )*
             /// The step that follows; a step with nowhere to go ends its
             /// flow: the call ends, or a sub-flow comes back to its `call`.
             pub(crate) next: Option<String>,

@@ -134,7 +134,7 @@ impl StepKind for Request {
             .map(|(name, value)| {
                 (
                     name.clone(),
-                    cx.request_text(value.as_str(), &format!("{own}.query.{name}"), ""),
+                    cx.request_text(value.as_str(), &format!("{own}.query.{name}")),
                 )
             })
             .collect();

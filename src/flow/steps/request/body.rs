@@ -45,7 +45,7 @@ impl Json {
                     .map(|(i, value)| Json::compile(cx, value, &format!("{path}.{i}")))
                     .collect(),
             ),
-            serde_json::Value::String(text) => Json::Text(cx.request_text(text, path, "")),
+            serde_json::Value::String(text) => Json::Text(cx.request_text(text, path)),
             other => Json::Literal(other.clone()),
         }
     }
@@ -96,7 +96,7 @@ pub(super) fn form(
         .map(|(name, value)| {
             (
                 name.clone(),
-                cx.request_text(value.as_str(), &format!("{path}.{name}"), ""),
+                cx.request_text(value.as_str(), &format!("{path}.{name}")),
             )
         })
         .collect()

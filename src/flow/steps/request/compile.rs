@@ -35,7 +35,7 @@ pub(super) fn headers(
             cx.error(at, format!("callflow writes the `{name}` header itself"));
             continue;
         }
-        headers.push((header, cx.request_text(value.as_str(), &path, "")));
+        headers.push((header, cx.request_text(value.as_str(), &path)));
     }
     headers
 }

@@ -68,7 +68,6 @@ impl UrlTemplate {
         }
         let mut parts = Vec::new();
         let mut text = rest;
-        let mut n = 0;
         while !text.is_empty() {
             if let Some(block) = text.find("{%")
                 && text.find("{{").is_none_or(|value| block < value)
@@ -89,12 +88,7 @@ impl UrlTemplate {
                 return empty;
             };
             let value = &text[open..open + close + 2];
-            parts.push(Part::Value(cx.request_text(
-                value,
-                path,
-                &format!("url{n}"),
-            )));
-            n += 1;
+            parts.push(Part::Value(cx.request_text(value, path)));
             text = &text[open + close + 2..];
         }
         UrlTemplate {
