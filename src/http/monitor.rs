@@ -110,6 +110,12 @@ fn route_of(path: &str) -> Option<&'static str> {
 /// what the steps made of it, and how the turn ended.
 pub fn record_turn(state: &AppState, webhook: &Webhook<'_>, answer: &Answer<'_>) {
     state.metrics.observe_turn(&answer.report, answer.flow);
+    // The event's text is built only when some log will write it: a
+    // readable log at `info` drops it, and a webhook need not pay for it.
+    let json = crate::logging::json();
+    if !json && !tracing::enabled!(target: "callflow::call", tracing::Level::DEBUG) {
+        return;
+    }
     let report = &answer.report;
     let input = input_kind(webhook);
     let shown = |name| state.log_inputs.then(|| webhook.param(name)).flatten();
@@ -149,7 +155,7 @@ pub fn record_turn(state: &AppState, webhook: &Webhook<'_>, answer: &Answer<'_>)
     let flow = answer.flow.unwrap_or("-");
     let step = answer.step.unwrap_or("-");
     let end = report.end.as_str();
-    if crate::logging::json() {
+    if json {
         tracing::info!(
             target: "callflow::call",
             event = "turn",
