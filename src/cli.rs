@@ -285,6 +285,9 @@ async fn serve(settings: &Settings) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(warning) = engine.texting.startup_warning(&store.current()) {
+        tracing::warn!("{warning}");
+    }
     let tokens = crate::token::TokenService::new(settings.token_settings());
     tokens.log_startup_warnings();
     let webhook_auth = settings.webhook_auth();
@@ -488,7 +491,9 @@ async fn call(settings: &Flows, args: CallArgs, mut script: Vec<CallerAction>) -
     let Some(flows) = load_flows(settings) else {
         return ExitCode::FAILURE;
     };
-    let mut engine = settings.engine();
+    // A simulated call makes real requests (it is the operator's own tool)
+    // but sends no texts: they show in the transcript.
+    let mut engine = settings.engine().simulated();
     // Real requests need the real secrets; stubbed ones need none.
     let secrets = match &args.stub {
         None => flow::SecretSource::Environment,

@@ -54,6 +54,7 @@ pub mod flow;
 pub mod flowtest;
 pub mod http;
 pub mod logging;
+pub mod messaging;
 pub mod metrics;
 pub mod outbound;
 pub mod rate_limit;

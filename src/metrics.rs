@@ -144,6 +144,8 @@ impl Default for Metrics {
 pub const ROUTES: &[&str] = &[
     "/voice",
     "/voice/status",
+    "/voice/sms-status",
+    "/voice/recording",
     "/voice/token",
     "/flows",
     "/metrics",

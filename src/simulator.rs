@@ -21,6 +21,8 @@ use http_body_util::BodyExt;
 use serde::Serialize;
 use tower::ServiceExt;
 
+use crate::engine::NOTICE_PATH;
+use crate::messaging::texted::{self, TEXTS_HEADER, Texted};
 use crate::outbound::Seen;
 use crate::outbound::seen::{self, REQUESTS_HEADER};
 use crate::twiml::{Element, Response};
@@ -114,6 +116,11 @@ pub enum Event {
         #[serde(flatten)]
         request: Seen,
     },
+    /// The flow sent a text message (in a simulation, only noted).
+    Texted {
+        #[serde(flatten)]
+        text: Texted,
+    },
     Caller {
         action: CallerAction,
     },
@@ -135,6 +142,7 @@ impl fmt::Display for Event {
             Event::Dialled { targets } => write!(f, "dials {}", targets.join(", ")),
             Event::Recording => f.write_str("records a message"),
             Event::Requested { request } => write!(f, "{request}"),
+            Event::Texted { text } => write!(f, "{text}"),
             Event::Caller { action } => write!(f, "{action}"),
             Event::Ended { end } => write!(f, "call ends: {end}"),
         }
@@ -309,6 +317,17 @@ impl SimulatedCall {
             .collect()
     }
 
+    /// Every text message the flow sent, in order.
+    pub fn texts(&self) -> Vec<&Texted> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Texted { text } => Some(text),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Every target dialled, in order.
     pub fn dialled(&self) -> Vec<&str> {
         self.events
@@ -395,8 +414,83 @@ impl SimulatedCall {
             .map(str::to_owned)
             .unwrap_or_else(|| self.document_url.clone());
         let method = method_of(&verb);
-        self.fetch(method, action_url, params).await?;
+        self.fetch(method, action_url, params.clone()).await?;
+        if matches!(action, CallerAction::Record) {
+            self.report_recording(&verb, params).await?;
+        }
         self.advance().await
+    }
+
+    /// Sends `request`, built for `url`, to the server's router.
+    async fn post(
+        &self,
+        url: &str,
+        request: Result<Request<Body>, axum::http::Error>,
+    ) -> Result<axum::response::Response, SimulationError> {
+        let request = request.map_err(|e| SimulationError::Http {
+            url: url.to_owned(),
+            status: 0,
+            body: e.to_string(),
+        })?;
+        Ok(self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|never| match never {}))
+    }
+
+    /// Posts Twilio's later report of the recording, as Twilio would, when
+    /// the `<Record>` asks for one at this server's notice path: what it
+    /// sets off (a voicemail's notifications) joins the transcript. The
+    /// transcript, when asked for, is [`SIMULATED_TRANSCRIPT`].
+    async fn report_recording(
+        &mut self,
+        verb: &Element,
+        mut params: Vec<(String, String)>,
+    ) -> Result<(), SimulationError> {
+        for (attribute, transcript) in [
+            ("recordingStatusCallback", false),
+            ("transcribeCallback", true),
+        ] {
+            let Some(url) = verb.get_attr(attribute) else {
+                continue;
+            };
+            if !path_of(url).starts_with(NOTICE_PATH) {
+                continue;
+            }
+            let recording = params
+                .iter()
+                .find(|(name, _)| name == "RecordingUrl")
+                .map(|(_, url)| url.rsplit('/').next().unwrap_or_default().to_owned())
+                .unwrap_or_default();
+            params.retain(|(name, _)| name != "Digits");
+            params.push(("RecordingSid".into(), recording));
+            if transcript {
+                params.push(("TranscriptionStatus".into(), "completed".into()));
+                params.push(("TranscriptionText".into(), SIMULATED_TRANSCRIPT.into()));
+            } else {
+                params.push(("RecordingStatus".into(), "completed".into()));
+            }
+            let encoded = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&params)
+                .finish();
+            let request = Request::post(path_of(url))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(REQUESTS_HEADER, "?")
+                .header(TEXTS_HEADER, "?")
+                .body(Body::from(encoded));
+            let response = self.post(url, request).await?;
+            if !response.status().is_success() {
+                return Err(SimulationError::Http {
+                    url: url.to_owned(),
+                    status: response.status().as_u16(),
+                    body: String::new(),
+                });
+            }
+            self.events.extend(set_off(response.headers()));
+        }
+        Ok(())
     }
 
     /// Executes pending verbs until the call waits or ends.
@@ -537,25 +631,17 @@ impl SimulatedCall {
             Request::get(format!("{path}{separator}{encoded}"))
                 .header(STEPS_HEADER, "?")
                 .header(REQUESTS_HEADER, "?")
+                .header(TEXTS_HEADER, "?")
                 .body(Body::empty())
         } else {
             Request::post(path)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(STEPS_HEADER, "?")
                 .header(REQUESTS_HEADER, "?")
+                .header(TEXTS_HEADER, "?")
                 .body(Body::from(encoded))
-        }
-        .map_err(|e| SimulationError::Http {
-            url: url.clone(),
-            status: 0,
-            body: e.to_string(),
-        })?;
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .unwrap_or_else(|never| match never {});
+        };
+        let response = self.post(&url, request).await?;
         let status = response.status();
         let steps = response
             .headers()
@@ -563,12 +649,7 @@ impl SimulatedCall {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
-        let requests = response
-            .headers()
-            .get(REQUESTS_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(seen::decode)
-            .unwrap_or_default();
+        let set_off = set_off(response.headers());
         let body = response
             .into_body()
             .collect()
@@ -586,11 +667,7 @@ impl SimulatedCall {
         });
         // The requests came before the answer's verbs: the caller waited
         // for them.
-        self.events.extend(
-            requests
-                .into_iter()
-                .map(|request| Event::Requested { request }),
-        );
+        self.events.extend(set_off);
         if status != StatusCode::OK {
             return Err(SimulationError::Http {
                 url,
@@ -713,6 +790,20 @@ fn step_of(url: Option<&str>) -> Option<String> {
 
 /// The router only needs the path: drop the scheme and host of an absolute
 /// callback URL (as written when `PUBLIC_URL` is set).
+/// The requests and texts a webhook set off, from the answer's headers.
+fn set_off(headers: &axum::http::HeaderMap) -> Vec<Event> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let requests = header(REQUESTS_HEADER)
+        .map(seen::decode)
+        .unwrap_or_default();
+    let texts = header(TEXTS_HEADER).map(texted::decode).unwrap_or_default();
+    requests
+        .into_iter()
+        .map(|request| Event::Requested { request })
+        .chain(texts.into_iter().map(|text| Event::Texted { text }))
+        .collect()
+}
+
 fn path_of(url: &str) -> String {
     match url.split_once("://") {
         Some((_, rest)) => match rest.find('/') {
@@ -724,6 +815,10 @@ fn path_of(url: &str) -> String {
 }
 
 const ACCOUNT_SID: &str = "AC00000000000000000000000000000000";
+
+/// What a simulated caller's message says, when a flow asks Twilio for its
+/// transcript.
+pub const SIMULATED_TRANSCRIPT: &str = "Hello, this is a simulated message.";
 
 fn new_call_sid() -> String {
     use rand::Rng;

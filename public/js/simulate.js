@@ -406,10 +406,17 @@ function transcriptLine(event) {
     case 'dialled': return line('dialled', 'dial', event.targets.join(', '));
     case 'recording': return line('recording', 'record', 'recording a message');
     case 'requested': return line('requested', 'request', describeRequest(event));
+    case 'texted': return line('texted', 'sms', describeText(event));
     case 'caller': return line('caller', 'you', describeAction(event.action));
     case 'ended': return line('ended', 'end', `Call ended: ${describeEnd(event.end)}`);
     default: return line('other', event.event, JSON.stringify(event));
   }
+}
+
+/** A text message the flow sent, or would have in a real call. */
+function describeText(text) {
+  const fate = text.refused ? ` (not sent: ${text.refused})` : text.simulated ? ' (simulated: not sent)' : '';
+  return `to ${text.to} from ${text.from}: “${text.body}”${fate}`;
 }
 
 /** A request the flow made: method, URL (secrets already masked by the

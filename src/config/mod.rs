@@ -45,6 +45,7 @@ use crate::flow::MaxFileBytes;
 use crate::http::admin::AdminGate;
 use crate::http::page::PageSettings;
 use crate::http::signature::WebhookAuth;
+use crate::messaging::Texting;
 use crate::outbound::{Outbound, OutboundSettings};
 use crate::setting::{names, public_url};
 use crate::token::TokenSettings;
@@ -182,6 +183,11 @@ pub struct Flows {
     #[arg(long, env = names::REQUEST_MAX_BODY_BYTES, global = true, default_value = "262144",
           value_parser = setting(parse::count))]
     pub request_max_body_bytes: usize,
+
+    /// Where Twilio's REST API is reached, for text messages; another server for tests and staging.
+    #[arg(long, env = names::TWILIO_API_BASE, global = true,
+          default_value = crate::messaging::api::DEFAULT_BASE, value_parser = setting(api_base))]
+    pub twilio_api_base: PublicUrl,
 }
 
 impl Settings {
@@ -211,6 +217,11 @@ impl Settings {
         engine.state_key = StateKey::choose(
             self.flows.state_key.as_ref(),
             self.webhooks.twilio_auth_token.as_ref(),
+        );
+        engine.texting = Texting::from_settings(
+            &self.tokens,
+            self.webhooks.twilio_auth_token.as_ref(),
+            self.flows.twilio_api_base.as_str(),
         );
         engine
     }
@@ -259,8 +270,18 @@ impl Flows {
                 ..OutboundSettings::default()
             }),
             turn_budget: crate::engine::TURN_BUDGET,
+            // The credentials are in other groups: `Settings::engine` fills this in.
+            texting: Texting::Unconfigured,
         }
     }
+}
+
+/// `TWILIO_API_BASE`, held to the same rules as `PUBLIC_URL`.
+fn api_base(_: &'static str, value: &str) -> Result<PublicUrl, SettingProblem> {
+    PublicUrl::parse(value).map_err(|problem| match problem {
+        SettingProblem::PublicUrl { shown, problem } => SettingProblem::ApiBase { shown, problem },
+        other => other,
+    })
 }
 
 /// `STATE_KEY` as a setting.

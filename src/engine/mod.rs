@@ -32,6 +32,7 @@
 //! caller never waits in silence up to the HTTP layer's hard deadline.
 
 mod context;
+mod notice;
 mod report;
 mod route;
 mod seal;
@@ -48,15 +49,23 @@ use crate::dial_limit::{DialLimiter, Limited};
 use crate::flow::steps::{Call, Outcome, Place, StepError, Then, call, hangup, say};
 use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
+use crate::messaging::{TextMessage, Texted, Texting};
 use crate::outbound::trace::TraceContext;
-use crate::outbound::{Outbound, Seen};
+use crate::outbound::{JobPlace, Outbound, Seen};
 use crate::twiml::{self, Element};
 /// Most sub-flows a call may have in progress at once.
 pub use call::MAX_DEPTH as MAX_CALL_DEPTH;
 use context::{ContextParts, TemplateContext, call_value, now_value};
+pub use notice::{Noticed, notify};
 pub use report::{StepName, TurnEnd, TurnReport};
 pub use seal::{KeyOrigin, ShortSecret, StateKey};
 pub use state::{CallState, Pairs, ReturnPoint, StateRejected};
+
+/// Where Twilio reports how a text message went.
+pub const SMS_STATUS_PATH: &str = "/voice/sms-status";
+/// Where Twilio reports a finished recording, or its transcript, for a
+/// `record` step that notifies someone.
+pub const NOTICE_PATH: &str = "/voice/recording";
 
 /// Most steps one webhook may run before the engine decides the flow is
 /// looping without ever waiting for the caller.
@@ -97,6 +106,9 @@ pub struct EngineSettings {
     pub outbound: Outbound,
     /// How long a turn's requests may take altogether ([`TURN_BUDGET`]).
     pub turn_budget: Duration,
+    /// How `sms` steps and voicemail notifications send texts: through
+    /// Twilio, or into a simulation's transcript.
+    pub texting: Texting,
 }
 
 impl Default for EngineSettings {
@@ -110,6 +122,18 @@ impl Default for EngineSettings {
             dials: DialLimiter::default(),
             outbound: Outbound::default(),
             turn_budget: TURN_BUDGET,
+            texting: Texting::default(),
+        }
+    }
+}
+
+impl EngineSettings {
+    /// These settings for a simulated call: the same flows and requests,
+    /// and text messages noted in the transcript instead of sent.
+    pub fn simulated(&self) -> EngineSettings {
+        EngineSettings {
+            texting: Texting::Simulated,
+            ..self.clone()
         }
     }
 }
@@ -159,6 +183,8 @@ pub struct Answer<'f> {
     pub report: TurnReport<'f>,
     /// The requests the turn made, in order, secrets masked.
     pub requests: Vec<Seen>,
+    /// The text messages the turn sent, or would have.
+    pub texts: Vec<Texted>,
 }
 
 impl Answer<'_> {
@@ -219,6 +245,7 @@ pub async fn answer_traced<'f>(
         std::mem::take(&mut turn.outcomes),
     );
     let requests = std::mem::take(&mut turn.requests);
+    let texts = std::mem::take(&mut turn.texts);
     Answer {
         twiml: turn.finish(),
         flow,
@@ -226,6 +253,7 @@ pub async fn answer_traced<'f>(
         problem,
         report,
         requests,
+        texts,
     }
 }
 
@@ -331,6 +359,7 @@ struct Turn<'a> {
     deadline: tokio::time::Instant,
     trace: Option<TraceContext>,
     requests: Vec<Seen>,
+    texts: Vec<Texted>,
 }
 
 impl<'a> Turn<'a> {
@@ -361,6 +390,7 @@ impl<'a> Turn<'a> {
             deadline: tokio::time::Instant::now() + settings.turn_budget,
             trace: None,
             requests: Vec::new(),
+            texts: Vec::new(),
         }
     }
 
@@ -648,6 +678,32 @@ impl<'a> Call<'a> for Turn<'a> {
             .url(&self.settings.public_url, &self.settings.state_key)
     }
 
+    fn notice_url(&mut self) -> String {
+        let step = self.step.expect("a recording step is current");
+        self.state.step = self.current_flow().step(step).name.clone();
+        self.state.version = self.stamp.map(str::to_owned);
+        let mut url = self.state.url_at(
+            &self.settings.public_url,
+            NOTICE_PATH,
+            &self.settings.state_key,
+        );
+        // Twilio's recording report names neither number; the seal need not
+        // cover them, as they steer nothing and Twilio's signature covers
+        // the whole URL.
+        let mut numbers = form_urlencoded::Serializer::new(String::new());
+        for name in ["From", "To"] {
+            if let Some(value) = self.webhook.param(name) {
+                numbers.append_pair(name, value);
+            }
+        }
+        let numbers = numbers.finish();
+        if !numbers.is_empty() {
+            url.push('&');
+            url.push_str(&numbers);
+        }
+        url
+    }
+
     fn heard(&mut self, input: bool) -> Result<(), StepError> {
         if input {
             self.state.idle = 0;
@@ -730,6 +786,42 @@ impl<'a> Call<'a> for Turn<'a> {
 
     fn saw_request(&mut self, seen: Seen) {
         self.requests.push(seen);
+    }
+
+    fn send_text(&mut self, message: TextMessage, refused: Option<String>) {
+        let place = self.place();
+        if let Some(reason) = refused {
+            tracing::warn!(
+                call_sid = place.call_sid,
+                flow = place.flow,
+                step = place.step,
+                "a text message was not sent: {reason}"
+            );
+            self.texts.push(Texted {
+                to: message.to,
+                from: message.from,
+                body: message.body,
+                refused: Some(reason),
+                simulated: matches!(self.settings.texting, Texting::Simulated),
+            });
+            return;
+        }
+        let place = JobPlace {
+            call_sid: place.call_sid.to_owned(),
+            flow: place.flow.to_owned(),
+            step: place.step.to_owned(),
+        };
+        // Twilio needs a full URL to report delivery to: without the public
+        // URL, the send is logged and its delivery is not.
+        let status_callback = (!self.settings.public_url.is_empty())
+            .then(|| format!("{}{SMS_STATUS_PATH}", self.settings.public_url));
+        let texted = self.settings.texting.send(
+            &self.settings.outbound,
+            message,
+            status_callback.as_deref(),
+            place,
+        );
+        self.texts.push(texted);
     }
 
     fn place(&self) -> Place<'_> {

@@ -172,9 +172,16 @@ impl CallState {
     /// The URL Twilio posts the next webhook to, sealed with `key`: `base`
     /// is empty (a URL relative to the webhook) or the server's public URL.
     pub fn url(&self, base: &str, key: &StateKey) -> String {
+        self.url_at(base, "/voice", key)
+    }
+
+    /// [`url`](Self::url) on another of the server's paths, for Twilio's
+    /// reports about the call (a finished recording, say).
+    pub fn url_at(&self, base: &str, path: &str, key: &StateKey) -> String {
         let mut url = String::with_capacity(base.len() + 128);
         url.push_str(base);
-        url.push_str("/voice?");
+        url.push_str(path);
+        url.push('?');
         let query = url.len();
         self.write_query(&mut url);
         let seal = key.seal(&url[query..]);

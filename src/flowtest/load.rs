@@ -12,7 +12,7 @@ use regex::{Regex, RegexBuilder};
 
 use super::requests::RequestExpectation;
 use super::spec::{
-    self, CallSpec, ItemSpec, RequestsSpec, SetsSpec, StubSpec, TestFileSpec, Written,
+    self, CallSpec, ItemSpec, RequestsSpec, SetsSpec, StubSpec, TestFileSpec, TextSpec, Written,
 };
 use crate::flow::FlowSet;
 use crate::flow::diagnostic::{Diagnostic, Position, Report, closest};
@@ -86,6 +86,11 @@ pub enum Item {
     HangUp,
     /// Expects a request to have been made.
     Requests(RequestExpectation),
+    /// Expects a text message, to a number and holding words.
+    Texts {
+        to: Option<Pattern>,
+        body: Option<Pattern>,
+    },
 }
 
 impl Item {
@@ -125,6 +130,16 @@ impl Item {
             Item::Outcome(outcome) => format!("outcome: {outcome}"),
             Item::HangUp => "hangup".into(),
             Item::Requests(expected) => expected.describe(),
+            Item::Texts { to, body } => {
+                let mut line = "texts:".to_owned();
+                if let Some(to) = to {
+                    line.push_str(&format!(" to {to}"));
+                }
+                if let Some(body) = body {
+                    line.push_str(&format!(" \"{body}\""));
+                }
+                line
+            }
         }
     }
 }
@@ -577,6 +592,7 @@ impl Checker<'_> {
             "reaches" => self.reaches(spec.reaches.as_ref()?.as_str(), flow, value_at)?,
             "sets" => self.sets(spec.sets.as_ref()?, path)?,
             "requests" => self.requests(spec.requests.as_ref()?, value_at)?,
+            "texts" => self.texts(&spec.texts.as_ref()?.0, value_at)?,
             "ends" => {
                 let text = spec.ends.as_ref()?.as_str();
                 match Ending::parse(text) {
@@ -610,6 +626,39 @@ impl Checker<'_> {
             }
         }
         stubs
+    }
+
+    /// `texts:`: the number texted, and words of the message.
+    fn texts(&mut self, spec: &TextSpec, at: Position) -> Option<Item> {
+        if spec.to.is_none() && spec.body.is_none() {
+            self.error(
+                at,
+                "`texts` needs the words of the message, or `to` and `body`",
+            );
+            return None;
+        }
+        let to = match &spec.to {
+            Some(written) if written.number => {
+                self.error(
+                    at,
+                    format!(
+                        "YAML reads this as the number {}: put the phone number in quotes",
+                        written.text
+                    ),
+                );
+                return None;
+            }
+            Some(written) => Some(self.pattern(
+                Pattern::equals(written.as_str(), written.text.trim().to_owned()),
+                at,
+            )?),
+            None => None,
+        };
+        let body = match &spec.body {
+            Some(words) => Some(self.pattern(Pattern::contains(words), at)?),
+            None => None,
+        };
+        Some(Item::Texts { to, body })
     }
 
     /// `requests:`: a method and URL, and maybe part of the body.

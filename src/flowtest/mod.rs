@@ -112,11 +112,12 @@ pub async fn run(
             }
             // Each call is played as on a server that has dialled nothing yet, so the dial
             // limits of browser calls never depend on the order tests run in.
-            // Its requests are answered by its stubs, never the network.
+            // Its requests are answered by its stubs, never the network, and
+            // its texts are only noted.
             let fresh = EngineSettings {
                 dials: engine.dials.fresh(),
                 outbound: Outbound::stubbed(call.stubs.clone()),
-                ..engine.clone()
+                ..engine.simulated()
             };
             let router = http::router(
                 state

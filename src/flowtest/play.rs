@@ -199,6 +199,7 @@ impl Player {
             Item::Outcome(outcome) => self.act(CallerAction::DialOutcome(outcome.clone())).await,
             Item::HangUp => self.act(CallerAction::HangUp).await,
             Item::Requests(expected) => self.expect_request(expected),
+            Item::Texts { to, body } => self.expect_text(to.as_ref(), body.as_ref()),
         }
     }
 
@@ -330,6 +331,49 @@ impl Player {
                     format!("no request was made {}", player.after())
                 } else {
                     format!("the requests made {} were {}", player.after(), made.join(", "))
+                }
+            },
+        )
+    }
+
+    /// A text is sent in the turn, like a request: it shares their scope.
+    fn expect_text(&mut self, to: Option<&Pattern>, body: Option<&Pattern>) -> Result<(), Miss> {
+        let wanted: Vec<String> = [
+            to.map(|to| format!("to {to}")),
+            body.map(|body| format!("saying \"{body}\"")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        self.expect(
+            Scope::Requests,
+            |m| match m {
+                Moment::Event(Event::Texted { text }) => {
+                    text.refused.is_none()
+                        && to.is_none_or(|to| to.matches(&text.to))
+                        && body.is_none_or(|body| body.matches(&text.body))
+                }
+                _ => false,
+            },
+            format!("expected a text {}", wanted.join(" ")),
+            |player| {
+                let sent: Vec<String> = player
+                    .moments_after(Scope::Requests)
+                    .iter()
+                    .filter_map(|m| match m {
+                        Moment::Event(Event::Texted { text }) => Some(match &text.refused {
+                            Some(reason) => {
+                                format!("to {}: \"{}\" (not sent: {reason})", text.to, text.body)
+                            }
+                            None => format!("to {}: \"{}\"", text.to, text.body),
+                        }),
+                        _ => None,
+                    })
+                    .collect();
+                if sent.is_empty() {
+                    format!("no text was sent {}", player.after())
+                } else {
+                    format!("the texts sent {} were {}", player.after(), sent.join(", "))
                 }
             },
         )

@@ -12,6 +12,8 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
+pub use crate::flow::yaml::{FromShorthand, Shorthand};
+
 pub use crate::outbound::stub::StubSpec;
 
 /// One `*.test.yaml` file: defaults for its calls, and the calls.
@@ -74,13 +76,34 @@ pub struct ItemSpec {
     pub ends: Option<Written>,
     pub hangup: Option<bool>,
     pub requests: Option<RequestsSpec>,
+    pub texts: Option<Shorthand<TextSpec>>,
 }
 
 /// Every key of a script line, in the order of the reference.
-pub const ITEM_KEYS: [&str; 12] = [
+pub const ITEM_KEYS: [&str; 13] = [
     "hears", "press", "say", "silence", "dials", "outcome", "records", "reaches", "sets", "ends",
-    "hangup", "requests",
+    "hangup", "requests", "texts",
 ];
+
+/// `texts: "words of the message"`, or `texts: { to: "+1555…", body: … }`:
+/// a text message the call must have sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextSpec {
+    /// The number texted, whole.
+    pub to: Option<Written>,
+    /// Words the message holds, or `/a regex/`.
+    pub body: Option<String>,
+}
+
+impl FromShorthand for TextSpec {
+    fn from_shorthand(body: String) -> Self {
+        TextSpec {
+            to: None,
+            body: Some(body),
+        }
+    }
+}
 
 impl ItemSpec {
     /// The keys present, in the order of [`ITEM_KEYS`].
@@ -98,6 +121,7 @@ impl ItemSpec {
             self.ends.is_some(),
             self.hangup.is_some(),
             self.requests.is_some(),
+            self.texts.is_some(),
         ];
         ITEM_KEYS
             .into_iter()

@@ -1,6 +1,8 @@
 //! The HTTP face of callflow: one router, its layers, and the server loop.
 //!
 //! - [`voice`]: `POST /voice` and `GET /voice`, Twilio's webhook.
+//! - [`callbacks`]: Twilio's later reports: a text's delivery, a finished
+//!   voicemail (whose notifications go out then).
 //! - [`signature`]: reads a webhook once and checks X-Twilio-Signature.
 //! - [`token`]: `GET /voice/token`, access tokens for the browser SDK.
 //! - [`flows`]: `GET /flows`, the flows serving and the last reload error.
@@ -19,6 +21,7 @@
 //! router in-process or serve it with [`run`] on port 0.
 
 pub mod admin;
+pub mod callbacks;
 pub mod error;
 pub mod flows;
 pub mod health;
@@ -211,6 +214,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .with_state(state.clone())
         .merge(voice::router(state.clone()))
+        .merge(callbacks::router(state.clone()))
         .merge(monitor::status_router(state))
         .merge(tokens)
         .merge(simulations)

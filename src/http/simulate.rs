@@ -52,7 +52,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use super::signature::WebhookAuth;
-use super::{AppState, Clock, HttpError, admin, voice};
+use super::{AppState, Clock, HttpError, admin, callbacks, voice};
 use crate::flow::spec::DialOutcome;
 use crate::setting::{SettingProblem, yes_no};
 use crate::simulator::{
@@ -181,14 +181,16 @@ impl Simulator {
         }
     }
 
-    /// `/voice` on the live flows, unsigned, at the call's clock.
+    /// `/voice` on the live flows, unsigned, at the call's clock, sending
+    /// no texts.
     fn voice_router(&self, at: Option<Timestamp>) -> Router {
         let mut state = self.app.clone();
         state.parts_mut().webhook_auth = self.unsigned.clone();
+        state.parts_mut().engine = Arc::new(self.app.engine.simulated());
         if let Some(at) = at {
             state.parts_mut().clock = Clock::Fixed(at);
         }
-        voice::router(state)
+        voice::router(state.clone()).merge(callbacks::router(state))
     }
 }
 

@@ -22,6 +22,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use super::AppState;
 use super::signature::{self, WebhookForm};
 use crate::engine::{self, CallState, Webhook};
+use crate::messaging::texted;
 use crate::outbound::seen;
 use crate::outbound::trace::TraceContext;
 
@@ -31,6 +32,7 @@ pub use crate::simulator::STEPS_HEADER;
 
 const STEPS: HeaderName = HeaderName::from_static(STEPS_HEADER);
 const REQUESTS: HeaderName = HeaderName::from_static(seen::REQUESTS_HEADER);
+const TEXTS: HeaderName = HeaderName::from_static(texted::TEXTS_HEADER);
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 const TWIML_TYPE: HeaderValue = HeaderValue::from_static("text/xml; charset=utf-8");
@@ -74,6 +76,7 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
     };
     let mut visited = None;
     let mut requests = None;
+    let mut texts = None;
     let twiml = match tokio::time::timeout(TURN_DEADLINE, turn).await {
         Ok(answer) => {
             super::monitor::record_turn(&state, &webhook, &answer);
@@ -82,6 +85,9 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
             }
             if headers.contains_key(&REQUESTS) && !answer.requests.is_empty() {
                 requests = Some(seen::encode(&answer.requests));
+            }
+            if headers.contains_key(&TEXTS) && !answer.texts.is_empty() {
+                texts = Some(texted::encode(&answer.texts));
             }
             answer.twiml
         }
@@ -102,6 +108,10 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
     // The requests made, secrets masked, for the same transcripts.
     if let Some(value) = requests.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(REQUESTS, value);
+    }
+    // And the texts sent, or noted when the call is simulated.
+    if let Some(value) = texts.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(TEXTS, value);
     }
     response
 }

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method};
 
-pub use queue::{Job, JobPlace};
+pub use queue::{Job, JobKind, JobPlace};
 pub use retry::RetryPolicy;
 pub use seen::Seen;
 pub use send::{Failure, Reply};

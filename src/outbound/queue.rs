@@ -13,13 +13,49 @@ use std::sync::Arc;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::send::exchange;
-use super::{OutboundSettings, Prepared, RetryPolicy};
+use super::{OutboundSettings, Prepared, Reply, RetryPolicy};
 
 /// A request to send in the background, and where it came from.
 #[derive(Debug, Clone)]
 pub struct Job {
     pub request: Prepared,
     pub place: JobPlace,
+    pub kind: JobKind,
+}
+
+/// What a background request is for, which decides what its answer means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// A flow's `request` with `wait: false`: any 2xx is a success.
+    Request,
+    /// A text message to Twilio's Messages API: the answer holds the new
+    /// MessageSid, or Twilio's reason for refusing it.
+    TextMessage,
+    /// A voicemail notification to the flow's webhook.
+    Notification,
+}
+
+impl JobKind {
+    /// What a job of this kind is, in a log line.
+    fn noun(self) -> &'static str {
+        match self {
+            JobKind::Request => "background request",
+            JobKind::TextMessage => "text message",
+            JobKind::Notification => "voicemail notification",
+        }
+    }
+
+    /// Why `reply`, which is not a success, is a failure.
+    fn refusal(self, reply: &Reply) -> String {
+        match self {
+            JobKind::TextMessage => crate::messaging::api::read_reply(reply)
+                .err()
+                .unwrap_or_else(|| format!("Twilio answered {}", reply.status)),
+            JobKind::Request | JobKind::Notification => {
+                format!("the server answered {}", reply.status)
+            }
+        }
+    }
 }
 
 /// The call, flow and step a job belongs to, for its log lines.
@@ -57,7 +93,8 @@ impl Queue {
                 step = job.place.step,
                 method = %job.request.method,
                 url = job.request.shown_url,
-                "the background queue is full; this request is dropped"
+                "the background queue is full; this {} is dropped",
+                job.kind.noun()
             );
         }
     }
@@ -96,19 +133,10 @@ pub(super) async fn deliver(
         let outcome = exchange(client, request, max_body).await;
         let problem = match &outcome {
             Ok(reply) if reply.is_success() => {
-                tracing::debug!(
-                    call_sid = place.call_sid,
-                    flow = place.flow,
-                    step = place.step,
-                    method = %request.method,
-                    url = request.shown_url,
-                    status = reply.status,
-                    attempt,
-                    "background request sent"
-                );
+                sent(job, reply, attempt);
                 return true;
             }
-            Ok(reply) => format!("the server answered {}", reply.status),
+            Ok(reply) => job.kind.refusal(reply),
             Err(failure) => failure.to_string(),
         };
         let last = attempt == policy.tries || !RetryPolicy::worth_retrying(&outcome);
@@ -124,7 +152,8 @@ pub(super) async fn deliver(
                     method = %request.method,
                     url = request.shown_url,
                     attempt,
-                    "background request failed: {problem}; {}",
+                    "{} failed: {problem}; {}",
+                    job.kind.noun(),
                     $then
                 )
             };
@@ -137,4 +166,31 @@ pub(super) async fn deliver(
         tokio::time::sleep(policy.wait_after(attempt)).await;
     }
     false
+}
+
+/// Logs a job that got through: a text message with the SID Twilio gave
+/// it, which is what an operator looks up in Twilio's console.
+fn sent(job: &Job, reply: &Reply, attempt: u32) {
+    let place = &job.place;
+    match job.kind {
+        JobKind::TextMessage => tracing::info!(
+            call_sid = place.call_sid,
+            flow = place.flow,
+            step = place.step,
+            message_sid = crate::messaging::api::read_reply(reply).ok(),
+            attempt,
+            "Twilio accepted the text message"
+        ),
+        JobKind::Request | JobKind::Notification => tracing::debug!(
+            call_sid = place.call_sid,
+            flow = place.flow,
+            step = place.step,
+            method = %job.request.method,
+            url = job.request.shown_url,
+            status = reply.status,
+            attempt,
+            "{} sent",
+            job.kind.noun()
+        ),
+    }
 }

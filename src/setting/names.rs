@@ -51,6 +51,8 @@ pub const TWILIO_ACCOUNT_SID: &str = "TWILIO_ACCOUNT_SID";
 pub const TWILIO_API_KEY: &str = "TWILIO_API_KEY";
 /// The API key's secret.
 pub const TWILIO_API_SECRET: &str = "TWILIO_API_SECRET";
+/// Where Twilio's REST API is reached (text messages).
+pub const TWILIO_API_BASE: &str = "TWILIO_API_BASE";
 /// TwiML App SID, `AP` + 32 hex.
 pub const TWILIO_TWIML_APP_SID: &str = "TWILIO_TWIML_APP_SID";
 /// Token lifetime in seconds.
@@ -104,6 +106,7 @@ pub const VARIABLES: &[&str] = &[
     DIAL_RATE_LIMIT,
     DIAL_RATE_LIMIT_TOTAL,
     REQUEST_MAX_BODY_BYTES,
+    TWILIO_API_BASE,
     TWILIO_AUTH_TOKEN,
     TRUST_FORWARDED_HEADERS,
     TWILIO_ALLOW_UNSIGNED,

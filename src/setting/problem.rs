@@ -56,6 +56,14 @@ pub enum SettingProblem {
         /// What is wrong with it.
         problem: &'static str,
     },
+    /// `TWILIO_API_BASE` is not an absolute http(s) URL without query.
+    #[error("TWILIO_API_BASE \"{shown}\" cannot be used: {problem}")]
+    ApiBase {
+        /// The value given, shortened and escaped.
+        shown: String,
+        /// What is wrong with it.
+        problem: &'static str,
+    },
     /// `SIMULATOR` is not on, off or local.
     #[error(
         "SIMULATOR={shown:?} is not understood; use on (the default: for whoever holds the admin \

@@ -253,3 +253,15 @@ pub fn assert_names_the_token_settings(error: &str) {
         assert!(error.contains(setting), "{setting}: {error}");
     }
 }
+
+/// `text` loaded as the one flow `main` (file `main.yaml`): the flows, or
+/// what loading reported.
+pub fn main_flow(text: &str) -> Result<callflow::flow::FlowSet, String> {
+    callflow::flow::load_sources(vec![callflow::flow::load::Source {
+        name: "main".into(),
+        file: "main.yaml".into(),
+        text: text.into(),
+    }])
+    .map(|loaded| loaded.flows)
+    .map_err(|report| report.to_string())
+}

@@ -16,6 +16,7 @@ pub mod goto;
 pub mod hangup;
 pub mod hours;
 pub mod menu;
+pub mod notify;
 pub mod pause;
 pub mod play;
 pub mod prompt;
@@ -24,6 +25,7 @@ pub mod reject;
 pub mod request;
 pub mod say;
 pub mod set;
+pub mod sms;
 pub mod speech;
 
 use std::borrow::Cow;
@@ -137,6 +139,9 @@ pub(crate) trait Call<'w> {
     fn emit(&mut self, verb: Element);
     /// The URL that brings the next webhook back to the current step.
     fn waiting_url(&mut self) -> String;
+    /// The URL Twilio reports the current step's recording to, for its
+    /// notifications: the call's state, and who called whom.
+    fn notice_url(&mut self) -> String;
     /// Counts a turn with or without input from the caller; too many
     /// silent turns in a row end the call.
     fn heard(&mut self, input: bool) -> Result<(), StepError>;
@@ -173,6 +178,10 @@ pub(crate) trait Call<'w> {
     fn traceparent(&self) -> Option<String>;
     /// Notes a request made, for the transcript.
     fn saw_request(&mut self, seen: Seen);
+    /// Sends a text message in the background (or, in a simulation, only
+    /// notes it), for the transcript either way; `refused` says why the
+    /// step would not send it, which is logged instead.
+    fn send_text(&mut self, message: crate::messaging::TextMessage, refused: Option<String>);
 }
 
 /// What a step made of a webhook, in words from the flow file and from
@@ -395,6 +404,7 @@ step_kinds! {
     hangup => Hangup(hangup::Hangup),
     reject => Reject(reject::Reject),
     request => Request(request::Request),
+    sms => Sms(sms::Sms),
 }
 
 #[cfg(test)]

@@ -1,8 +1,10 @@
 //! `record`: records a message from the caller, as `<Record>`, and saves
-//! the recording's URL in a variable (voicemail).
+//! the recording's URL in a variable (voicemail). With `notify`, someone
+//! hears of it when Twilio has the recording ready ([`super::notify`]).
 
 use serde::Deserialize;
 
+use super::notify::{Notify, NotifySpec};
 use super::play::PlaySpec;
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::SaySpec;
@@ -34,6 +36,8 @@ pub(crate) struct RecordSpec {
     pub(crate) recording_status_callback: Option<Scalar>,
     /// The variable that receives the recording's URL.
     pub(crate) save_as: Option<String>,
+    /// Who hears of the voicemail once Twilio has it ready.
+    pub(crate) notify: Option<NotifySpec>,
 }
 
 #[derive(Debug)]
@@ -48,6 +52,7 @@ pub struct Record {
     pub transcribe_callback: Option<Text>,
     pub recording_status_callback: Option<Text>,
     pub save_as: String,
+    pub notify: Option<Notify>,
 }
 
 impl StepKind for Record {
@@ -56,6 +61,21 @@ impl StepKind for Record {
 
     fn compile(spec: &RecordSpec, _step: &StepSpec, cx: &mut Compiler<'_>, path: &str) -> Self {
         let path = format!("{path}.record");
+        let notify = spec.notify.as_ref().map(|notify| {
+            // The notification takes the report Twilio sends: the
+            // transcript's when there is one to wait for.
+            let (taken, field) = if spec.transcribe == Some(true) {
+                (&spec.transcribe_callback, "transcribe_callback")
+            } else {
+                (&spec.recording_status_callback, "recording_status_callback")
+            };
+            if taken.is_some() {
+                let at = cx.key(&format!("{path}.{field}"));
+                cx.error(at, format!("`notify` needs Twilio's report for itself, so this step cannot also set `{field}`"))
+                    .help = Some("drop one: `notify: { url: … }` posts the voicemail to a webhook of yours".into());
+            }
+            Notify::compile(notify, cx, &format!("{path}.notify"))
+        });
         Record {
             prompts: Heard::BeforeVerb.prompts(cx, &spec.say, &spec.play, &spec.prompt, &path),
             max_length: spec.max_length,
@@ -75,6 +95,7 @@ impl StepKind for Record {
             save_as: cx
                 .save_as(&spec.save_as, &format!("{path}.save_as"))
                 .unwrap_or_else(|| "recording_url".to_owned()),
+            notify,
         }
     }
 
@@ -91,8 +112,16 @@ impl StepKind for Record {
                 .map(|text| Call::render(call, text).map(|t| t.into_owned()))
                 .transpose()
         };
-        let transcribe = render(call, &self.transcribe_callback)?;
-        let status = render(call, &self.recording_status_callback)?;
+        let mut transcribe = render(call, &self.transcribe_callback)?;
+        let mut status = render(call, &self.recording_status_callback)?;
+        if self.notify.is_some() {
+            let notice = Some(call.notice_url());
+            if self.transcribe == Some(true) {
+                transcribe = notice;
+            } else {
+                status = notice;
+            }
+        }
         let url = call.waiting_url();
         call.emit(self.verb(&url, transcribe.as_deref(), status.as_deref()));
         call.emit(super::gather::redirect(&url));

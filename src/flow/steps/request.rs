@@ -15,7 +15,7 @@
 mod body;
 mod compile;
 pub(crate) mod save;
-mod url;
+pub(crate) mod url;
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +28,7 @@ use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
 use crate::flow::template::Text;
 use crate::flow::yaml::Scalar;
-use crate::outbound::{Failure, Job, JobPlace, Prepared, Reply, Seen, stub::parse_method};
+use crate::outbound::{Failure, Job, JobKind, JobPlace, Prepared, Reply, Seen, stub::parse_method};
 use body::BodyTemplate;
 use save::SavePath;
 use url::UrlTemplate;
@@ -195,6 +195,7 @@ impl StepKind for Request {
             let answered = call.outbound().send_later(Job {
                 request: prepared,
                 place,
+                kind: JobKind::Request,
             });
             call.saw_request(match answered {
                 Some(Ok(reply)) => Seen {

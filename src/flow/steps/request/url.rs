@@ -26,7 +26,7 @@ enum Part {
 
 impl UrlTemplate {
     /// Compiles `source`, reporting at `path` what the checks refuse.
-    pub(super) fn compile(cx: &mut Compiler<'_>, source: &str, path: &str) -> UrlTemplate {
+    pub(crate) fn compile(cx: &mut Compiler<'_>, source: &str, path: &str) -> UrlTemplate {
         let empty = UrlTemplate {
             origin: String::new(),
             rest: Vec::new(),
@@ -98,7 +98,7 @@ impl UrlTemplate {
     }
 
     /// The URL for this call: as sent, or with secrets masked.
-    pub(super) fn render<'w>(
+    pub(crate) fn render<'w>(
         &self,
         call: &mut impl Call<'w>,
         masked: bool,
