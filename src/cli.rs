@@ -121,8 +121,12 @@ struct CallArgs {
     /// How the next dial ends: completed, busy, no-answer, failed, canceled (repeatable).
     #[arg(long, value_name = "OUTCOME")]
     dial_outcome: Vec<String>,
+    /// How the next agent session (`connect`) ends: the JSON it hands over, such as
+    /// '{"reason":"billing"}', or `failed` (repeatable).
+    #[arg(long, value_name = "JSON")]
+    agent_handoff: Vec<String>,
     /// Hang up once the inputs above are used, instead of staying silent,
-    /// letting dials complete and leaving messages.
+    /// letting dials complete, leaving messages and ending agent sessions.
     #[arg(long)]
     hang_up: bool,
     /// Another parameter for the first webhook, as NAME=VALUE (repeatable).
@@ -480,6 +484,11 @@ fn input_order(matches: &ArgMatches) -> Vec<CallerAction> {
     take("press", CallerAction::Press);
     take("say", CallerAction::Say);
     take("dial_outcome", CallerAction::DialOutcome);
+    take("agent_handoff", |handoff| match handoff.trim() {
+        "failed" => CallerAction::AgentFails,
+        "" => CallerAction::AgentEnds(None),
+        json => CallerAction::AgentEnds(Some(json.to_owned())),
+    });
     if let Some(indices) = matches.indices_of("silence") {
         inputs.extend(indices.map(|i| (i, CallerAction::Silence)));
     }

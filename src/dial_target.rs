@@ -583,6 +583,12 @@ impl AllowList {
         })
     }
 
+    /// Whether any pattern matches `target`, fences aside: for lists that
+    /// pick out callers, where no call is placed and so nothing is fenced.
+    pub fn matches(&self, target: &DialTarget) -> bool {
+        self.patterns.iter().any(|pattern| pattern.matches(target))
+    }
+
     /// True when the list has no patterns (and so permits nothing).
     pub fn is_empty(&self) -> bool {
         self.patterns.is_empty()

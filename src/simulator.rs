@@ -74,6 +74,11 @@ pub enum CallerAction {
     DialOutcome(String),
     /// Leave a message at a recording.
     Record,
+    /// The agent (or media server) a `<Connect>` reached ends its session,
+    /// handing over this JSON (`{"reason": "billing"}`) when given.
+    AgentEnds(Option<String>),
+    /// The `<Connect>` session fails.
+    AgentFails,
     HangUp,
 }
 
@@ -85,6 +90,9 @@ impl fmt::Display for CallerAction {
             CallerAction::Silence => f.write_str("caller stays silent"),
             CallerAction::DialOutcome(outcome) => write!(f, "the dial ends: {outcome}"),
             CallerAction::Record => f.write_str("caller leaves a message"),
+            CallerAction::AgentEnds(None) => f.write_str("agent ends the session"),
+            CallerAction::AgentEnds(Some(handoff)) => write!(f, "agent hands over: {handoff}"),
+            CallerAction::AgentFails => f.write_str("agent session fails"),
             CallerAction::HangUp => f.write_str("caller hangs up"),
         }
     }
@@ -111,6 +119,11 @@ pub enum Event {
         targets: Vec<String>,
     },
     Recording,
+    /// A `<Connect>` handed the call to an agent or media server.
+    Connected {
+        noun: String,
+        url: String,
+    },
     /// The flow made a request to another server.
     Requested {
         #[serde(flatten)]
@@ -141,6 +154,7 @@ impl fmt::Display for Event {
             },
             Event::Dialled { targets } => write!(f, "dials {}", targets.join(", ")),
             Event::Recording => f.write_str("records a message"),
+            Event::Connected { noun, url } => write!(f, "connects to {noun} {url}"),
             Event::Requested { request } => write!(f, "{request}"),
             Event::Texted { text } => write!(f, "{text}"),
             Event::Caller { action } => write!(f, "{action}"),
@@ -210,6 +224,10 @@ pub enum Waiting {
     },
     /// A recording.
     Record,
+    /// A `<Connect>` session: how it ends.
+    Agent {
+        url: String,
+    },
     Ended {
         end: CallEnd,
     },
@@ -349,12 +367,7 @@ impl SimulatedCall {
                 self.end(CallEnd::CallerHungUp);
                 return Ok(());
             }
-            (
-                Waiting::Input { .. },
-                CallerAction::Press(_) | CallerAction::Say(_) | CallerAction::Silence,
-            )
-            | (Waiting::Dial { .. }, CallerAction::DialOutcome(_))
-            | (Waiting::Record, CallerAction::Record) => {
+            (waiting, action) if fits(waiting, action) => {
                 self.waiting_at.take().expect("a waiting verb")
             }
             (waiting, _) => {
@@ -406,6 +419,19 @@ impl SimulatedCall {
                 ));
                 params.push(("RecordingDuration".into(), "7".into()));
                 params.push(("Digits".into(), "hangup".into()));
+            }
+            CallerAction::AgentEnds(handoff) => {
+                params.push(("SessionId".into(), format!("VX{}", &self.call_sid[2..])));
+                params.push(("SessionStatus".into(), "completed".into()));
+                params.push(("SessionDuration".into(), "42".into()));
+                if let Some(handoff) = handoff {
+                    params.push(("HandoffData".into(), handoff.clone()));
+                }
+            }
+            CallerAction::AgentFails => {
+                params.push(("SessionId".into(), format!("VX{}", &self.call_sid[2..])));
+                params.push(("SessionStatus".into(), "failed".into()));
+                params.push(("SessionDuration".into(), "0".into()));
             }
             CallerAction::HangUp => unreachable!("handled above"),
         }
@@ -539,6 +565,20 @@ impl SimulatedCall {
                 "Record" => {
                     self.events.push(Event::Recording);
                     self.waiting = Waiting::Record;
+                    self.waiting_at = Some(verb);
+                    return Ok(());
+                }
+                "Connect" => {
+                    let Some(noun) = verb.children.first() else {
+                        self.end(CallEnd::Unsupported("Connect".into()));
+                        return Ok(());
+                    };
+                    let url = noun.get_attr("url").unwrap_or_default().to_owned();
+                    self.events.push(Event::Connected {
+                        noun: noun.name.to_string(),
+                        url: url.clone(),
+                    });
+                    self.waiting = Waiting::Agent { url };
                     self.waiting_at = Some(verb);
                     return Ok(());
                 }
@@ -703,6 +743,7 @@ impl SimulatedCall {
             let action = action.unwrap_or_else(|| match call.waiting() {
                 Waiting::Dial { .. } => CallerAction::DialOutcome("completed".into()),
                 Waiting::Record => CallerAction::Record,
+                Waiting::Agent { .. } => CallerAction::AgentEnds(None),
                 _ => CallerAction::Silence,
             });
             call.respond(action).await?;
@@ -737,7 +778,7 @@ impl SimulatedCall {
 }
 
 /// Whether an action can be played where the call waits.
-fn fits(waiting: &Waiting, action: &CallerAction) -> bool {
+pub fn fits(waiting: &Waiting, action: &CallerAction) -> bool {
     matches!(
         (waiting, action),
         (
@@ -745,6 +786,10 @@ fn fits(waiting: &Waiting, action: &CallerAction) -> bool {
             CallerAction::Press(_) | CallerAction::Say(_) | CallerAction::Silence
         ) | (Waiting::Dial { .. }, CallerAction::DialOutcome(_))
             | (Waiting::Record, CallerAction::Record)
+            | (
+                Waiting::Agent { .. },
+                CallerAction::AgentEnds(_) | CallerAction::AgentFails
+            )
     )
 }
 
@@ -753,6 +798,7 @@ fn describe_waiting(waiting: &Waiting) -> String {
         Waiting::Input { .. } => "keys or speech".into(),
         Waiting::Dial { .. } => "a dial outcome".into(),
         Waiting::Record => "a recording".into(),
+        Waiting::Agent { .. } => "an agent session to end".into(),
         Waiting::Ended { .. } => "nothing (it ended)".into(),
     }
 }

@@ -190,6 +190,14 @@ fn reject_as_busy() {
 }
 
 #[test]
+fn reject_as_rejected() {
+    assert_matches_vector(
+        "23_reject_rejected",
+        document(vec![reject::verb(reject::RejectReason::Rejected)]),
+    );
+}
+
+#[test]
 fn escaping_and_unicode() {
     let text = "Tom & Jerry <say> \"quoted\" 'single' > café üñîçødé 日本語 😀";
     assert_matches_vector(

@@ -226,6 +226,16 @@ export function createSimulation({ flows, flash }) {
             el('button', { type: 'button', class: 'danger', onclick: () => act('hang_up') }, 'Hang up')),
         );
         break;
+      case 'agent':
+        now.append(
+          el('p', { class: 'prompt' }, 'Connected to ', el('strong', { id: 'agent-url' }, waiting.url), '.'),
+          el('p', { class: 'hint' }, 'How does the session end? Handoff data is the JSON the agent hands over, such as {"reason": "billing"}.'),
+          el('input', { type: 'text', id: 'agent-handoff', 'aria-label': 'Handoff data (JSON)', placeholder: '{"reason": "billing"}' }),
+          el('div', { class: 'choices' },
+            el('button', { type: 'button', id: 'sim-agent-ends', class: 'primary', onclick: () => act('agent_ends', document.getElementById('agent-handoff').value) }, 'Agent hands over'),
+            el('button', { type: 'button', id: 'sim-agent-fails', onclick: () => act('agent_fails') }, 'Session fails')),
+        );
+        break;
       case 'ended':
         now.append(
           el('p', { class: 'ended', id: 'call-end' }, `Call ended: ${describeEnd(waiting.end)}.`),
@@ -379,6 +389,8 @@ function describeAction(caller) {
     case 'silence': return 'You stayed silent';
     case 'dial_outcome': return `The dial ended: ${value}`;
     case 'record': return 'You left a message';
+    case 'agent_ends': return value ? `The agent handed over: ${value}` : 'The agent ended the session';
+    case 'agent_fails': return 'The agent session failed';
     case 'hang_up': return 'You hung up';
     default: return JSON.stringify(caller);
   }
@@ -405,6 +417,7 @@ function transcriptLine(event) {
     case 'listening': return line('listening', 'gather', event.step ? `listening (step ${event.step})` : 'listening');
     case 'dialled': return line('dialled', 'dial', event.targets.join(', '));
     case 'recording': return line('recording', 'record', 'recording a message');
+    case 'connected': return line('connected', 'connect', `${event.noun} ${event.url}`);
     case 'requested': return line('requested', 'request', describeRequest(event));
     case 'texted': return line('texted', 'sms', describeText(event));
     case 'caller': return line('caller', 'you', describeAction(event.action));

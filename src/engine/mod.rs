@@ -223,7 +223,8 @@ pub async fn answer_traced<'f>(
     let mut turn = Turn::new(flows, settings, webhook, Some(flows.version()));
     turn.trace = trace;
     let outcome = match turn.begin() {
-        Ok(target) => turn.run(target).await,
+        Ok(Some(target)) => turn.run(target).await,
+        Ok(None) => Ok(()),
         Err(problem) => Err(problem),
     };
     let end = match outcome {

@@ -2,14 +2,36 @@
 //! resuming the step a call waits at, and carrying on calls whose flow was
 //! edited since their last webhook.
 
-use super::{CallState, Problem, Turn};
+use super::{CallState, Problem, Turn, TurnEnd};
 use crate::dial_target::{self, TargetKind};
 use crate::flow::languages::LANGUAGE_VARIABLE;
+use crate::flow::steps::reject;
 use crate::flow::{FlowId, Step, StepId, Target};
 
 impl<'a> Turn<'a> {
-    /// Finds where this webhook continues the call.
-    pub(super) fn begin(&mut self) -> Result<Target, Problem> {
+    /// Finds where this webhook continues the call; `None` when the turn
+    /// is over before any step: a new call the flow's `callers` turns
+    /// away, which gets `<Reject>` and is never answered.
+    pub(super) fn begin(&mut self) -> Result<Option<Target>, Problem> {
+        let target = self.find_start()?;
+        if self.started
+            && let Some(callers) = &self.current_flow().callers
+            && let Some(why) = callers.turns_away(self.webhook.param("From"))
+        {
+            tracing::info!(
+                call_sid = self.webhook.call_sid(),
+                flow = %self.current_flow().name,
+                "the call was turned away unanswered: {why}"
+            );
+            self.emit(reject::verb(callers.reason));
+            self.end = TurnEnd::Rejected;
+            return Ok(None);
+        }
+        Ok(Some(target))
+    }
+
+    /// Where this webhook continues the call.
+    fn find_start(&mut self) -> Result<Target, Problem> {
         let Some(state) = CallState::from_query(self.webhook.query, &self.settings.state_key)?
         else {
             self.started = true;

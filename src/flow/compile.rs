@@ -127,6 +127,10 @@ fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
         .filter_map(|(i, raw)| literal_number(cx, raw, &format!("numbers.{i}")))
         .collect();
     let secrets = super::secrets::declare(cx, &spec.secrets);
+    let callers = spec
+        .callers
+        .as_ref()
+        .map(|callers| super::callers::Callers::compile(cx, callers));
     let fallback = spec
         .fallback
         .as_ref()
@@ -151,6 +155,7 @@ fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
         timezone: timezone.unwrap_or(TimeZone::UTC),
         numbers,
         secrets,
+        callers,
     }
 }
 
@@ -209,7 +214,7 @@ fn step(cx: &mut Compiler<'_>, name: &str, spec: &StepSpec) -> Step {
 /// `on`, `open` and `closed` belong to one kind of step each.
 fn check_modifiers(cx: &mut Compiler<'_>, spec: &StepSpec, action: &Action, path: &str) {
     let misplaced = [
-        ("on", spec.on.is_some(), &["dial", "request"][..]),
+        ("on", spec.on.is_some(), &["dial", "request", "connect"][..]),
         ("open", spec.open.is_some(), &["hours"][..]),
         ("closed", spec.closed.is_some(), &["hours"][..]),
     ];

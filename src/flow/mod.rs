@@ -31,6 +31,7 @@
 //! - `schedule`: opening hours.
 //! - [`secrets`]: the environment variables a flow's requests may read.
 
+pub mod callers;
 mod calls;
 mod check;
 mod compile;

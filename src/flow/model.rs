@@ -92,6 +92,8 @@ pub struct Flow {
     pub numbers: Vec<String>,
     /// The environment variables its requests may read.
     pub secrets: Vec<DeclaredSecret>,
+    /// Callers turned away before the first step.
+    pub callers: Option<super::callers::Callers>,
 }
 
 impl Flow {

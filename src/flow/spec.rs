@@ -41,6 +41,9 @@ pub struct FlowSpec {
     /// Called numbers (E.164) whose calls this flow answers.
     #[serde(default)]
     pub numbers: Vec<String>,
+    /// Callers the flow turns away before its first step (`block`), or the
+    /// only ones it answers (`allow`).
+    pub callers: Option<super::callers::CallersSpec>,
     /// The first step; the first step in the file when left out.
     pub start: Option<String>,
     /// Where a call goes when something goes wrong at run time, instead of

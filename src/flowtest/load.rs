@@ -86,6 +86,11 @@ pub enum Item {
     HangUp,
     /// Expects a request to have been made.
     Requests(RequestExpectation),
+    /// Expects a `<Connect>` to this URL, then ends its session so.
+    Connects {
+        url: Pattern,
+        end: crate::simulator::CallerAction,
+    },
     /// Expects a text message, to a number and holding words.
     Texts {
         to: Option<Pattern>,
@@ -130,6 +135,7 @@ impl Item {
             Item::Outcome(outcome) => format!("outcome: {outcome}"),
             Item::HangUp => "hangup".into(),
             Item::Requests(expected) => expected.describe(),
+            Item::Connects { url, end } => format!("connects: {url}, then {end}"),
             Item::Texts { to, body } => {
                 let mut line = "texts:".to_owned();
                 if let Some(to) = to {
@@ -520,7 +526,7 @@ impl Checker<'_> {
                     Some(format!("write one of {}", spec::ITEM_KEYS.join(", ")));
                 return None;
             }
-            ["dials", "outcome"] | [_] => keys[0],
+            ["dials", "outcome"] | ["connects", "handoff" | "fails"] | [_] => keys[0],
             [first, second, ..] => {
                 let at = self.index.key(&format!("{path}.{second}"));
                 self.error(at, format!("this step has both `{first}` and `{second}`"))
@@ -593,6 +599,25 @@ impl Checker<'_> {
             "sets" => self.sets(spec.sets.as_ref()?, path)?,
             "requests" => self.requests(spec.requests.as_ref()?, value_at)?,
             "texts" => self.texts(&spec.texts.as_ref()?.0, value_at)?,
+            "connects" => {
+                let url = spec.connects.as_ref()?.text.trim().to_owned();
+                let url = self.pattern(Pattern::equals(&url, url.clone()), value_at)?;
+                let end = match (&spec.handoff, spec.fails) {
+                    (_, Some(true)) => crate::simulator::CallerAction::AgentFails,
+                    (Some(handoff), _) => {
+                        crate::simulator::CallerAction::AgentEnds(Some(handoff.to_string()))
+                    }
+                    (None, _) => crate::simulator::CallerAction::AgentEnds(None),
+                };
+                Item::Connects { url, end }
+            }
+            "handoff" | "fails" => {
+                self.error(
+                    value_at,
+                    format!("`{key}` goes with `connects`, in the same step"),
+                );
+                return None;
+            }
             "ends" => {
                 let text = spec.ends.as_ref()?.as_str();
                 match Ending::parse(text) {

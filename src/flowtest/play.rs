@@ -62,8 +62,10 @@ pub async fn play(router: Router, test: &TestCall) -> Played {
         }
     };
     // The engine apologises rather than fail, so a call no flow answered
-    // could pass a loose script; the first webhook running no step says so.
-    if call.exchanges.first().is_some_and(|e| e.steps.is_empty()) {
+    // could pass a loose script; the first webhook running no step says so,
+    // unless its flow turned the caller away (`callers`) before any step.
+    let turned_away = matches!(call.ended(), Some(CallEnd::Rejected(_)));
+    if !turned_away && call.exchanges.first().is_some_and(|e| e.steps.is_empty()) {
         return Played {
             failure: Some(Failure {
                 line: None,
@@ -200,6 +202,15 @@ impl Player {
             Item::HangUp => self.act(CallerAction::HangUp).await,
             Item::Requests(expected) => self.expect_request(expected),
             Item::Texts { to, body } => self.expect_text(to.as_ref(), body.as_ref()),
+            Item::Connects { url, end } => {
+                self.expect(
+                    Scope::Events,
+                    |m| matches!(m, Moment::Event(Event::Connected { url: to, .. }) if url.matches(to)),
+                    format!("expected a connect to {url}"),
+                    |player| format!("no connect to {url} {}", player.after()),
+                )?;
+                self.act(end.clone()).await
+            }
         }
     }
 
@@ -511,10 +522,7 @@ impl Player {
             (_, CallerAction::HangUp) => true,
             (Waiting::Input { dtmf, .. }, CallerAction::Press(_)) => *dtmf,
             (Waiting::Input { speech, .. }, CallerAction::Say(_)) => *speech,
-            (Waiting::Input { .. }, CallerAction::Silence) => true,
-            (Waiting::Dial { .. }, CallerAction::DialOutcome(_)) => true,
-            (Waiting::Record, CallerAction::Record) => true,
-            _ => false,
+            (waiting, action) => crate::simulator::fits(waiting, action),
         };
         if !fits {
             let actual = match self.call.waiting() {
@@ -575,6 +583,7 @@ impl Player {
                 )
             }
             Waiting::Record => format!("the call waits for a recording{step}"),
+            Waiting::Agent { url } => format!("the call is connected to {url}{step}"),
             Waiting::Ended { end } => format!("the call has ended: {end}"),
         }
     }

@@ -77,12 +77,17 @@ pub struct ItemSpec {
     pub hangup: Option<bool>,
     pub requests: Option<RequestsSpec>,
     pub texts: Option<Shorthand<TextSpec>>,
+    /// A `connect` to this URL; the session then ends as `handoff` or
+    /// `fails` say (completed, handing nothing over, when neither does).
+    pub connects: Option<Written>,
+    pub handoff: Option<serde_json::Value>,
+    pub fails: Option<bool>,
 }
 
 /// Every key of a script line, in the order of the reference.
-pub const ITEM_KEYS: [&str; 13] = [
+pub const ITEM_KEYS: [&str; 16] = [
     "hears", "press", "say", "silence", "dials", "outcome", "records", "reaches", "sets", "ends",
-    "hangup", "requests", "texts",
+    "hangup", "requests", "texts", "connects", "handoff", "fails",
 ];
 
 /// `texts: "words of the message"`, or `texts: { to: "+1555…", body: … }`:
@@ -122,6 +127,9 @@ impl ItemSpec {
             self.hangup.is_some(),
             self.requests.is_some(),
             self.texts.is_some(),
+            self.connects.is_some(),
+            self.handoff.is_some(),
+            self.fails.is_some(),
         ];
         ITEM_KEYS
             .into_iter()

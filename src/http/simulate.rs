@@ -421,10 +421,23 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, HttpError> {
         }
         "silence" => CallerAction::Silence,
         "record" => CallerAction::Record,
+        "agent_ends" => {
+            let handoff = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+            if let Some(handoff) = &handoff
+                && (handoff.chars().count() > MAX_SPEECH_CHARS
+                    || serde_json::from_str::<serde_json::Value>(handoff).is_err())
+            {
+                return Err(HttpError::BadRequest(format!(
+                    "agent_ends: the handoff data is JSON of at most {MAX_SPEECH_CHARS} characters, such as {{\"reason\": \"billing\"}}"
+                )));
+            }
+            CallerAction::AgentEnds(handoff)
+        }
+        "agent_fails" => CallerAction::AgentFails,
         "hang_up" => CallerAction::HangUp,
         other => {
             return Err(HttpError::BadRequest(format!(
-                "action {:?} is not one of press, say, silence, dial_outcome, record, hang_up",
+                "action {:?} is not one of press, say, silence, dial_outcome, record, agent_ends, agent_fails, hang_up",
                 other.chars().take(40).collect::<String>()
             )));
         }

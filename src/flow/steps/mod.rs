@@ -9,6 +9,7 @@
 
 pub mod branch;
 pub mod call;
+pub mod connect;
 pub mod dial;
 pub mod gather;
 pub mod give_back;
@@ -298,7 +299,7 @@ macro_rules! step_kinds {
             /// The step that follows; a step with nowhere to go ends its
             /// flow: the call ends, or a sub-flow comes back to its `call`.
             pub(crate) next: Option<String>,
-            /// `dial` and `request` only: where each outcome leads.
+            /// `dial`, `request` and `connect` only: where each outcome leads.
             pub(crate) on: Option<IndexMap<OnKey, String>>,
             /// `hours` only: where calls go while open.
             pub(crate) open: Option<String>,
@@ -405,6 +406,7 @@ step_kinds! {
     reject => Reject(reject::Reject),
     request => Request(request::Request),
     sms => Sms(sms::Sms),
+    connect => Connect(connect::Connect),
 }
 
 #[cfg(test)]
@@ -467,7 +469,7 @@ mod tests {
         };
         assert_eq!(
             of(Action::waits),
-            ["dial", "gather", "menu", "record"].into()
+            ["connect", "dial", "gather", "menu", "record"].into()
         );
         assert_eq!(of(Action::ends), ["hangup", "reject"].into());
     }

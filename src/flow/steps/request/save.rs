@@ -14,7 +14,7 @@ pub struct SavePath {
 
 impl SavePath {
     /// `None` when the path has an empty segment (`a..b`, `.a`).
-    pub(super) fn parse(var: &str, path: &str) -> Option<SavePath> {
+    pub(crate) fn parse(var: &str, path: &str) -> Option<SavePath> {
         let segments: Vec<String> = path.split('.').map(str::to_owned).collect();
         if segments.iter().any(|segment| segment.trim().is_empty()) {
             return None;
@@ -28,7 +28,7 @@ impl SavePath {
 
     /// The value at the path, as the call keeps it: text as it is, numbers
     /// and booleans written out, null empty, objects and lists as JSON.
-    pub(super) fn find(&self, document: &Value) -> Option<String> {
+    pub(crate) fn find(&self, document: &Value) -> Option<String> {
         let mut value = document;
         for segment in &self.segments {
             value = match value {
