@@ -1,6 +1,7 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
 //! `check`, `test`, `report`, `config` and `probe`.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::Timestamp;
 
 use crate::config::{CommandLineError, Flows, Settings};
+use crate::flow::report_format::{ReportFormat, write_machine};
 use crate::flow::{self, FlowSet};
 use crate::http::{self, AppState, Clock};
 use crate::reload::{self, FlowStore, WatchSettings};
@@ -45,6 +47,10 @@ enum Command {
     Check {
         /// The folder to check; FLOWS_DIR when left out.
         dir: Option<PathBuf>,
+        /// `text` for people, `json` (one object a line) for programs, `github` for
+        /// annotations in GitHub Actions.
+        #[arg(long, value_enum, default_value_t)]
+        format: ReportFormat,
     },
     /// Play the flow tests (*.test.yaml) offline; exits 1 if any fails.
     Test {
@@ -185,9 +191,10 @@ pub fn main() -> ExitCode {
             flow,
             format,
         }) => report(file, crate::report::Filter { since, flow }, &format),
-        Some(Command::Check { dir }) => check(
+        Some(Command::Check { dir, format }) => check(
             dir.unwrap_or_else(|| flows.flows_dir.clone()),
             flows.flow_file_max_bytes,
+            format,
         ),
         Some(Command::Test {
             dir,
@@ -395,12 +402,11 @@ fn probe(settings: &Settings, path: &str) -> ExitCode {
     }
 }
 
-fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
-    match flow::load_limited(&dir, max) {
+fn check(dir: PathBuf, max: flow::MaxFileBytes, format: ReportFormat) -> ExitCode {
+    // `ready`: the last line when the flows load; a failed load's report
+    // ends with its own count of errors.
+    let (reports, ready, code) = match flow::load_limited(&dir, max) {
         Ok(loaded) => {
-            if !loaded.warnings.is_empty() {
-                println!("{}", loaded.warnings);
-            }
             // `check` may run far from the server (in CI, say): a secret
             // missing here is a warning; the server refuses to start on it.
             let (_, missing) = flow::secrets::SecretValues::resolve(
@@ -408,20 +414,47 @@ fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
                 &flow::SecretSource::Environment,
                 false,
             );
-            if !missing.is_empty() {
-                println!("{missing}");
-            }
-            println!(
+            let ready = format!(
                 "{} flows in {} are ready to serve",
                 loaded.flows.flows().len(),
                 dir.display()
             );
-            ExitCode::SUCCESS
+            (
+                vec![loaded.warnings, missing],
+                Some(ready),
+                ExitCode::SUCCESS,
+            )
         }
-        Err(report) => {
-            println!("{report}");
-            ExitCode::FAILURE
+        Err(report) => (vec![report], None, ExitCode::FAILURE),
+    };
+    let summary = || ready.clone().unwrap_or_else(|| reports[0].summary());
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        ReportFormat::Text => {
+            let mut written = Ok(());
+            for report in reports.iter().filter(|report| !report.is_empty()) {
+                written = written.and_then(|()| writeln!(out, "{report}"));
+            }
+            match &ready {
+                Some(ready) => written.and_then(|()| writeln!(out, "{ready}")),
+                None => written,
+            }
         }
+        // Nothing but the objects, so that every line parses.
+        ReportFormat::Json => {
+            let reports: Vec<&flow::Report> = reports.iter().collect();
+            write_machine(&reports, format, &mut out)
+        }
+        // GitHub shows lines that are not commands in the job's log.
+        ReportFormat::Github => {
+            let reports: Vec<&flow::Report> = reports.iter().collect();
+            write_machine(&reports, format, &mut out).and_then(|()| writeln!(out, "{}", summary()))
+        }
+    };
+    match written {
+        Ok(()) => code,
+        // Stdout is gone (a closed pipe): nowhere left to say anything.
+        Err(_) => ExitCode::FAILURE,
     }
 }
 

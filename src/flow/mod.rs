@@ -44,6 +44,7 @@ pub(crate) mod position;
 mod positions;
 mod prompt_files;
 mod read;
+pub mod report_format;
 pub(crate) mod schedule;
 pub mod secrets;
 pub(crate) mod shape;
