@@ -1,5 +1,5 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
-//! `check`, `test`, `report`, `config` and `probe`.
+//! `check`, `graph`, `test`, `report`, `config` and `probe`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,6 +10,7 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::Timestamp;
 
 use crate::config::{CommandLineError, Flows, Settings};
+use crate::flow::graph::GraphFormat;
 use crate::flow::report_format::{ReportFormat, write_machine};
 use crate::flow::{self, FlowSet};
 use crate::http::{self, AppState, Clock};
@@ -62,6 +63,15 @@ enum Command {
         /// Then list the steps and menu options no test reaches.
         #[arg(long)]
         coverage: bool,
+    },
+    /// Draw a flow: every step, and every way out of it named, as Mermaid (for Markdown) or
+    /// Graphviz DOT.
+    Graph {
+        /// The flow's name (its file name without .yaml).
+        flow: String,
+        /// `mermaid` (GitHub draws it in Markdown) or `dot` (for `dot -Tsvg`).
+        #[arg(long, value_enum, default_value_t)]
+        format: GraphFormat,
     },
     /// Print the settings in effect (secrets hidden) and where each came from.
     Config,
@@ -209,6 +219,7 @@ pub fn main() -> ExitCode {
             let dir = dir.unwrap_or_else(|| flows.flows_dir.clone());
             runtime.block_on(test(&dir, flows.engine(), &options))
         }
+        Some(Command::Graph { flow, format }) => graph(flows, &flow, format),
         Some(Command::Render { flow, step, at }) => render(flows, &flow, step.as_deref(), at),
         Some(Command::Call(args)) => {
             let order = matches
@@ -495,6 +506,24 @@ fn render(settings: &Flows, flow: &str, step: Option<&str>, at: Option<Timestamp
             ExitCode::FAILURE
         }
     }
+}
+
+/// `callflow graph`.
+fn graph(settings: &Flows, name: &str, format: GraphFormat) -> ExitCode {
+    let Some(flows) = load_flows(settings) else {
+        return ExitCode::FAILURE;
+    };
+    let Some(graph) = flow::graph::build(&flows, name) else {
+        let known: Vec<String> = flows.flows().iter().map(|f| f.name.clone()).collect();
+        let help = flow::compiler::near_or_list(name, &known, "the flows are", "");
+        eprintln!("callflow: there is no flow named `{name}`: {help}");
+        return ExitCode::FAILURE;
+    };
+    match format {
+        GraphFormat::Mermaid => print!("{}", flow::graph::mermaid::write(&graph)),
+        GraphFormat::Dot => print!("{}", flow::graph::dot::write(&graph)),
+    }
+    ExitCode::SUCCESS
 }
 
 /// The caller's inputs in the order they were given on the command line.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
-use super::{Call, OnKey, Outcome, StepError, StepKind, StepSpec, Then};
+use super::{Call, OnKey, Outcome, Route, StepError, StepKind, StepSpec, Then};
 use crate::dial_target::{self, AllowList, DialTarget, TargetKind};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::{StepId, Target};
@@ -378,6 +378,12 @@ impl StepKind for Dial {
     fn targets(&self, next: Target, out: &mut Vec<Target>) {
         out.extend(self.routes.iter().map(|(_, target)| *target));
         out.push(next);
+    }
+
+    fn routes(&self, next: Target, out: &mut Vec<Route>) {
+        let on = self.routes.iter();
+        out.extend(on.map(|(outcome, target)| Route::new(outcome.as_str(), *target)));
+        out.push(Route::new("next", next));
     }
 
     async fn perform<'w>(

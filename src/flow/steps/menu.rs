@@ -18,7 +18,7 @@ use super::play::PlaySpec;
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::speech::{self, SpeechOptions};
-use super::{Call, MenuResult, Outcome, StepError, StepKind, StepSpec, Then};
+use super::{Call, MenuResult, Outcome, Route, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::{Compiler, near_or_list};
 use crate::flow::languages::{self, LANGUAGE_VARIABLE};
 use crate::flow::target::{StepId, Target};
@@ -381,6 +381,20 @@ impl StepKind for Menu {
         let otherwise = self.otherwise.unwrap_or(Target::Hangup);
         out.push(self.on_no_input.unwrap_or(otherwise));
         out.push(self.on_no_match.unwrap_or(otherwise));
+    }
+
+    /// Each option by its key; silence and wrong answers by their own
+    /// routes, or as `otherwise` where they fall back on it.
+    fn routes(&self, _next: Target, out: &mut Vec<Route>) {
+        let options = self.options.iter();
+        out.extend(options.map(|o| Route::new(o.key.clone(), o.target)));
+        let otherwise = Route::new("otherwise", self.otherwise.unwrap_or(Target::Hangup));
+        for (label, route) in [
+            ("no_input", self.on_no_input),
+            ("no_match", self.on_no_match),
+        ] {
+            out.push(route.map_or_else(|| otherwise.clone(), |to| Route::new(label, to)));
+        }
     }
 
     async fn perform<'w>(

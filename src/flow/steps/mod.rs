@@ -67,6 +67,16 @@ pub(crate) trait StepKind: Sized {
         }
     }
 
+    /// Where the call can go from here, each way named as the flow names
+    /// it (`1`, `no_input`, `busy`, `open`): the arrows of `callflow
+    /// graph`. The default names every one of [`StepKind::targets`]
+    /// `next`; kinds whose ways have names of their own say them.
+    fn routes(&self, next: Target, out: &mut Vec<Route>) {
+        let mut targets = Vec::new();
+        self.targets(next, &mut targets);
+        out.extend(targets.into_iter().map(|target| Route::new("next", target)));
+    }
+
     /// The sub-flow the step calls, which comes back to its `next`: for
     /// the checks that follow calls across flows.
     fn calls(&self) -> Option<Target> {
@@ -89,6 +99,22 @@ pub(crate) trait StepKind: Sized {
     ) -> Result<Option<Target>, StepError> {
         let _ = (call, here, next);
         Ok(None)
+    }
+}
+
+/// One way out of a step, and the words that name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub label: Cow<'static, str>,
+    pub target: Target,
+}
+
+impl Route {
+    pub fn new(label: impl Into<Cow<'static, str>>, target: Target) -> Route {
+        Route {
+            label: label.into(),
+            target,
+        }
     }
 }
 
@@ -349,6 +375,11 @@ macro_rules! step_kinds {
 
             pub(crate) fn targets(&self, next: Target, out: &mut Vec<Target>) {
                 match self { $( Action::$Variant(kind) => kind.targets(next, out), )* }
+            }
+
+            /// Where the call can go from here, each way with its name.
+            pub fn routes(&self, next: Target, out: &mut Vec<Route>) {
+                match self { $( Action::$Variant(kind) => kind.routes(next, out), )* }
             }
 
             /// The sub-flow the step calls, which comes back to its `next`.
