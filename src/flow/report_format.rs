@@ -6,6 +6,7 @@
 //! comes, and `grep`, `jq -c` and `wc -l` work line by line on it.
 
 use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
@@ -39,7 +40,7 @@ struct JsonDiagnostic<'a> {
 impl<'a> From<&'a Diagnostic> for JsonDiagnostic<'a> {
     fn from(diagnostic: &'a Diagnostic) -> Self {
         JsonDiagnostic {
-            file: diagnostic.file.display().to_string(),
+            file: shown_file(&diagnostic.file),
             line: diagnostic.position.line,
             column: diagnostic.position.column,
             severity: diagnostic.severity,
@@ -84,12 +85,23 @@ pub fn github_annotation(diagnostic: &Diagnostic) -> String {
     }
     format!(
         "::{command} file={},line={},col={},title={}::{}",
-        escape_property(&diagnostic.file.display().to_string()),
+        escape_property(&shown_file(&diagnostic.file)),
         diagnostic.position.line,
         diagnostic.position.column,
         escape_property(&format!("callflow {}", diagnostic.code)),
         escape_data(&message)
     )
+}
+
+/// The file as a path from the repository's root: `./flows/main.yaml`
+/// (the default `FLOWS_DIR`) becomes `flows/main.yaml`, which is how GitHub
+/// names the file in a pull request.
+fn shown_file(path: &Path) -> String {
+    let kept: PathBuf = path
+        .components()
+        .filter(|part| !matches!(part, Component::CurDir))
+        .collect();
+    kept.display().to_string()
 }
 
 /// GitHub's rule for a workflow command's message: without it a `%` or a
@@ -108,8 +120,6 @@ fn escape_property(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
     use crate::flow::diagnostic::{Position, codes};
 
@@ -129,6 +139,13 @@ mod tests {
             github_annotation(&unknown_key()),
             "::error file=flows/main.yaml,line=5,col=7,title=callflow unknown-key::unknown key `tiemout` in `steps.menu`%0Ahelp: did you mean `timeout`?"
         );
+    }
+
+    #[test]
+    fn files_are_named_from_the_repository_root() {
+        let mut diagnostic = unknown_key();
+        diagnostic.file = PathBuf::from("./flows/./sales/desk.yaml");
+        assert!(github_annotation(&diagnostic).starts_with("::error file=flows/sales/desk.yaml,"));
     }
 
     #[test]
