@@ -1,5 +1,5 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
-//! `check`, `graph`, `test`, `report`, `config` and `probe`.
+//! `check`, `graph`, `schema`, `test`, `report`, `config` and `probe`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -73,6 +73,8 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: GraphFormat,
     },
+    /// Print the JSON Schema of flow files, for editors (see the README's "Editor setup").
+    Schema,
     /// Print the settings in effect (secrets hidden) and where each came from.
     Config,
     /// Count what callers did, per flow, from JSON logs (LOG_FORMAT=json) of any number of
@@ -220,6 +222,10 @@ pub fn main() -> ExitCode {
             runtime.block_on(test(&dir, flows.engine(), &options))
         }
         Some(Command::Graph { flow, format }) => graph(flows, &flow, format),
+        Some(Command::Schema) => {
+            print!("{}", flow::schema::flow_schema_json());
+            ExitCode::SUCCESS
+        }
         Some(Command::Render { flow, step, at }) => render(flows, &flow, step.as_deref(), at),
         Some(Command::Call(args)) => {
             let order = matches

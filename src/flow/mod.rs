@@ -50,6 +50,7 @@ mod prompt_files;
 mod read;
 pub mod report_format;
 pub(crate) mod schedule;
+pub(crate) mod schema;
 pub mod secrets;
 pub(crate) mod shape;
 pub(crate) mod simple;

@@ -9,7 +9,7 @@ use crate::flow::target::Target;
 use crate::flow::template::Text;
 
 /// One `- if: ... goto: ...` of a branch; without `if` it always holds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BranchArmSpec {
     #[serde(rename = "if")]

@@ -24,7 +24,7 @@ pub const MAX_DEPTH: usize = 8;
 
 /// `call: verify_caller` or
 /// `call: { flow: verify_caller, step: ask_pin, with: { purpose: billing } }`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CallSpec {
     pub(crate) flow: String,

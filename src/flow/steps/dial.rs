@@ -16,7 +16,7 @@ use crate::flow::template::Text;
 use crate::flow::yaml::{FromShorthand, OneOrMany, Scalar, Shorthand};
 use crate::twiml::{Element, bool_text};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DialSpec {
     /// A number, `client:NAME` or SIP URI, usually from a template.
@@ -43,7 +43,7 @@ pub(crate) struct DialSpec {
     pub(crate) refused: Option<Shorthand<SaySpec>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConferenceSpec {
     pub(crate) room: Scalar,
@@ -69,7 +69,7 @@ impl FromShorthand for ConferenceSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DialRecord {
     DoNotRecord,

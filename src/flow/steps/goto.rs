@@ -9,7 +9,7 @@ use crate::flow::target::Target;
 use crate::flow::yaml::{FromShorthand, Shorthand};
 
 /// `goto: billing` or `goto: { flow: billing, step: card }`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GotoSpec {
     pub(crate) flow: String,

@@ -11,7 +11,7 @@ use crate::flow::schedule::Schedule;
 use crate::flow::target::Target;
 use crate::flow::yaml::{OneOrMany, Scalar};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HoursSpec {
     pub(crate) timezone: Option<String>,

@@ -24,7 +24,7 @@ use crate::flow::languages::{self, LANGUAGE_VARIABLE};
 use crate::flow::target::{StepId, Target};
 use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MenuSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,
@@ -148,7 +148,7 @@ impl<'de> Deserialize<'de> for RetriesSpec {
 
 /// How a try at a menu failed: the caller gave nothing, or gave something
 /// that is not an option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Failure {
     NoInput,

@@ -247,7 +247,7 @@ pub(crate) enum OnKey {
 }
 
 /// Every key `on` takes, for the message about one it does not.
-const ON_KEYS: &[&str] = &[
+pub(crate) const ON_KEYS: &[&str] = &[
     "completed",
     "answered",
     "busy",
@@ -306,7 +306,7 @@ macro_rules! step_kinds {
     ($( $(#[$field:meta])* $key:ident => $Variant:ident($Kind:ty), )*) => {
         /// One step as written: exactly one action key, plus where to go
         /// next and the keys some kinds read beside their own.
-        #[derive(Debug, Default, Deserialize)]
+        #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub(crate) struct StepSpec {
             // Boxed: a step has one action, and a spec of every kind inline
@@ -421,8 +421,10 @@ step_kinds! {
     goto => Goto(goto::Goto),
     call => Call(call::CallFlow),
     #[serde(default, deserialize_with = "give_back::values")]
+    #[schemars(schema_with = "crate::flow::schema::give_back")]
     r#return => Return(give_back::Return),
     #[serde(default, deserialize_with = "hangup::flag")]
+    #[schemars(schema_with = "crate::flow::schema::hangup")]
     hangup => Hangup(hangup::Hangup),
     reject => Reject(reject::Reject),
     request => Request(request::Request),

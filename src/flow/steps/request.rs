@@ -54,7 +54,7 @@ const OWN_HEADERS: &[&str] = &[
     "traceparent",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RequestSpec {
     pub(crate) url: String,
