@@ -1,7 +1,6 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
 //! `check`, `graph`, `schema`, `test`, `report`, `config` and `probe`.
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -11,7 +10,7 @@ use jiff::Timestamp;
 
 use crate::config::{CommandLineError, Flows, Settings};
 use crate::flow::graph::GraphFormat;
-use crate::flow::report_format::{ReportFormat, write_machine};
+use crate::flow::report_format::{ReportFormat, write_check};
 use crate::flow::{self, FlowSet};
 use crate::http::{self, AppState, Clock};
 use crate::reload::{self, FlowStore, WatchSettings};
@@ -444,30 +443,12 @@ fn check(dir: PathBuf, max: flow::MaxFileBytes, format: ReportFormat) -> ExitCod
         }
         Err(report) => (vec![report], None, ExitCode::FAILURE),
     };
-    let summary = || ready.clone().unwrap_or_else(|| reports[0].summary());
-    let mut out = std::io::stdout().lock();
-    let written = match format {
-        ReportFormat::Text => {
-            let mut written = Ok(());
-            for report in reports.iter().filter(|report| !report.is_empty()) {
-                written = written.and_then(|()| writeln!(out, "{report}"));
-            }
-            match &ready {
-                Some(ready) => written.and_then(|()| writeln!(out, "{ready}")),
-                None => written,
-            }
-        }
-        // Nothing but the objects, so that every line parses.
-        ReportFormat::Json => {
-            let reports: Vec<&flow::Report> = reports.iter().collect();
-            write_machine(&reports, format, &mut out)
-        }
-        // GitHub shows lines that are not commands in the job's log.
-        ReportFormat::Github => {
-            let reports: Vec<&flow::Report> = reports.iter().collect();
-            write_machine(&reports, format, &mut out).and_then(|()| writeln!(out, "{}", summary()))
-        }
-    };
+    let written = write_check(
+        &reports,
+        ready.as_deref(),
+        format,
+        &mut std::io::stdout().lock(),
+    );
     match written {
         Ok(()) => code,
         // Stdout is gone (a closed pipe): nowhere left to say anything.

@@ -174,6 +174,17 @@ fn waiting_steps_dials_and_ends_look_different() {
 }
 
 #[test]
+fn a_goto_into_the_same_flow_leads_to_its_step() {
+    let chart = read_mermaid(&mermaid("tests/fixtures/flows/steps", "kinds"));
+    assert!(
+        chart.edges.contains(&edge("goto", "goto", "say")),
+        "{:?}",
+        chart.edges
+    );
+    assert!(chart.edges.contains(&edge("call", "call", "flow called")));
+}
+
+#[test]
 fn a_sub_flow_returns_to_an_end() {
     let chart = read_mermaid(&mermaid("tests/fixtures/flows/graph", "verified"));
     assert!(chart.edges.contains(&edge("done", "return", "end")));

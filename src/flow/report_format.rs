@@ -51,21 +51,47 @@ impl<'a> From<&'a Diagnostic> for JsonDiagnostic<'a> {
     }
 }
 
-/// Writes every diagnostic of `reports` as `format` wants it. `Text` is
-/// not written here: its report has a summary line the caller prints.
-pub fn write_machine(
-    reports: &[&Report],
+/// Writes what `callflow check` prints: every diagnostic of `reports` as
+/// `format` wants it, and, in text and for GitHub, a last line: `ready`
+/// when the flows loaded, else the count of mistakes. JSON has nothing but
+/// the objects, so that every line parses.
+pub fn write_check(
+    reports: &[Report],
+    ready: Option<&str>,
     format: ReportFormat,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    for diagnostic in reports.iter().flat_map(|report| &report.diagnostics) {
-        match format {
-            ReportFormat::Text => writeln!(out, "{diagnostic}")?,
-            ReportFormat::Json => {
+    let diagnostics = reports.iter().flat_map(|report| &report.diagnostics);
+    match format {
+        // Each report as the server's start-up and reloads print it.
+        ReportFormat::Text => {
+            for report in reports.iter().filter(|report| !report.is_empty()) {
+                writeln!(out, "{report}")?;
+            }
+            if let Some(ready) = ready {
+                writeln!(out, "{ready}")?;
+            }
+        }
+        ReportFormat::Json => {
+            for diagnostic in diagnostics {
                 serde_json::to_writer(&mut *out, &JsonDiagnostic::from(diagnostic))?;
                 writeln!(out)?;
             }
-            ReportFormat::Github => writeln!(out, "{}", github_annotation(diagnostic))?,
+        }
+        // GitHub shows the lines that are not commands in the job's log.
+        ReportFormat::Github => {
+            for diagnostic in diagnostics.clone() {
+                writeln!(out, "{}", github_annotation(diagnostic))?;
+            }
+            match ready {
+                Some(ready) => writeln!(out, "{ready}")?,
+                None => {
+                    let all = Report {
+                        diagnostics: diagnostics.cloned().collect(),
+                    };
+                    writeln!(out, "{}", all.summary())?;
+                }
+            }
         }
     }
     Ok(())
@@ -171,7 +197,7 @@ mod tests {
             "a",
         ));
         let mut out = Vec::new();
-        write_machine(&[&report], ReportFormat::Json, &mut out).unwrap();
+        write_check(&[report], None, ReportFormat::Json, &mut out).unwrap();
         let lines: Vec<serde_json::Value> = String::from_utf8(out)
             .unwrap()
             .lines()

@@ -188,15 +188,18 @@ impl Graph {
             }
             Target::Flow(other, step) => {
                 let other_flow = flows.get(other);
+                // `goto: { flow: this one, step: … }` is a step of this picture.
+                if other_flow.name == flow.name {
+                    return (step_id(step), false);
+                }
                 let id = format!("f{other}_{step}");
                 let label = if step == other_flow.start {
                     format!("flow {}", other_flow.name)
                 } else {
                     format!("flow {}: {}", other_flow.name, other_flow.steps[step].name)
                 };
-                let same = other_flow.name == flow.name;
                 self.node(&id, &label, None, Shape::OtherFlow);
-                (id, !same)
+                (id, true)
             }
         }
     }
