@@ -207,7 +207,37 @@ impl Graph {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::*;
+
+    /// The arrows are the ways the checks follow: a kind that changes
+    /// `targets` and not `routes` would draw a flow other than the one that
+    /// runs.
+    #[test]
+    fn every_kind_draws_the_targets_it_checks() {
+        for dir in [
+            "tests/fixtures/flows/steps",
+            "tests/fixtures/flows/graph",
+            "examples/flows",
+            "flows",
+        ] {
+            let flows = crate::flow::load(Path::new(dir))
+                .unwrap_or_else(|report| panic!("{report}"))
+                .flows;
+            for flow in flows.flows() {
+                for step in &flow.steps {
+                    let next = step.next.unwrap_or(Target::End);
+                    let mut targets = Vec::new();
+                    step.action.targets(next, &mut targets);
+                    let mut routes = Vec::new();
+                    step.action.routes(next, &mut routes);
+                    let routed: Vec<Target> = routes.iter().map(|route| route.target).collect();
+                    assert_eq!(routed, targets, "{dir}: {}.{}", flow.name, step.name);
+                }
+            }
+        }
+    }
 
     #[test]
     fn long_conditions_are_cut_and_short_labels_kept() {
