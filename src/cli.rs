@@ -1,5 +1,5 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
-//! `check`, `test`, `report`, `config` and `probe`.
+//! `check`, `graph`, `schema`, `test`, `report`, `config` and `probe`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,6 +9,8 @@ use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use jiff::Timestamp;
 
 use crate::config::{CommandLineError, Flows, Settings};
+use crate::flow::graph::GraphFormat;
+use crate::flow::report_format::{ReportFormat, write_check};
 use crate::flow::{self, FlowSet};
 use crate::http::{self, AppState, Clock};
 use crate::reload::{self, FlowStore, WatchSettings};
@@ -45,6 +47,10 @@ enum Command {
     Check {
         /// The folder to check; FLOWS_DIR when left out.
         dir: Option<PathBuf>,
+        /// `text` for people, `json` (one object a line) for programs, `github` for
+        /// annotations in GitHub Actions.
+        #[arg(long, value_enum, default_value_t)]
+        format: ReportFormat,
     },
     /// Play the flow tests (*.test.yaml) offline; exits 1 if any fails.
     Test {
@@ -57,6 +63,17 @@ enum Command {
         #[arg(long)]
         coverage: bool,
     },
+    /// Draw a flow: every step, and every way out of it named, as Mermaid (for Markdown) or
+    /// Graphviz DOT.
+    Graph {
+        /// The flow's name (its file name without .yaml).
+        flow: String,
+        /// `mermaid` (GitHub draws it in Markdown) or `dot` (for `dot -Tsvg`).
+        #[arg(long, value_enum, default_value_t)]
+        format: GraphFormat,
+    },
+    /// Print the JSON Schema of flow files, for editors (see the README's "Editor setup").
+    Schema,
     /// Print the settings in effect (secrets hidden) and where each came from.
     Config,
     /// Count what callers did, per flow, from JSON logs (LOG_FORMAT=json) of any number of
@@ -189,9 +206,10 @@ pub fn main() -> ExitCode {
             flow,
             format,
         }) => report(file, crate::report::Filter { since, flow }, &format),
-        Some(Command::Check { dir }) => check(
+        Some(Command::Check { dir, format }) => check(
             dir.unwrap_or_else(|| flows.flows_dir.clone()),
             flows.flow_file_max_bytes,
+            format,
         ),
         Some(Command::Test {
             dir,
@@ -205,6 +223,11 @@ pub fn main() -> ExitCode {
             };
             let dir = dir.unwrap_or_else(|| flows.flows_dir.clone());
             runtime.block_on(test(&dir, flows.engine(), &options))
+        }
+        Some(Command::Graph { flow, format }) => graph(flows, &flow, format),
+        Some(Command::Schema) => {
+            print!("{}", flow::schema::flow_schema_json());
+            ExitCode::SUCCESS
         }
         Some(Command::Render { flow, step, at }) => render(flows, &flow, step.as_deref(), at),
         Some(Command::Call(args)) => {
@@ -402,12 +425,11 @@ fn probe(settings: &Settings, path: &str) -> ExitCode {
     }
 }
 
-fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
-    match flow::load_limited(&dir, max) {
+fn check(dir: PathBuf, max: flow::MaxFileBytes, format: ReportFormat) -> ExitCode {
+    // `ready`: the last line when the flows load; a failed load's report
+    // ends with its own count of errors.
+    let (reports, ready, code) = match flow::load_limited(&dir, max) {
         Ok(loaded) => {
-            if !loaded.warnings.is_empty() {
-                println!("{}", loaded.warnings);
-            }
             // `check` may run far from the server (in CI, say): a secret
             // missing here is a warning; the server refuses to start on it.
             let (_, missing) = flow::secrets::SecretValues::resolve(
@@ -415,20 +437,29 @@ fn check(dir: PathBuf, max: flow::MaxFileBytes) -> ExitCode {
                 &flow::SecretSource::Environment,
                 false,
             );
-            if !missing.is_empty() {
-                println!("{missing}");
-            }
-            println!(
+            let ready = format!(
                 "{} flows in {} are ready to serve",
                 loaded.flows.flows().len(),
                 dir.display()
             );
-            ExitCode::SUCCESS
+            (
+                vec![loaded.warnings, missing],
+                Some(ready),
+                ExitCode::SUCCESS,
+            )
         }
-        Err(report) => {
-            println!("{report}");
-            ExitCode::FAILURE
-        }
+        Err(report) => (vec![report], None, ExitCode::FAILURE),
+    };
+    let written = write_check(
+        &reports,
+        ready.as_deref(),
+        format,
+        &mut std::io::stdout().lock(),
+    );
+    match written {
+        Ok(()) => code,
+        // Stdout is gone (a closed pipe): nowhere left to say anything.
+        Err(_) => ExitCode::FAILURE,
     }
 }
 
@@ -469,6 +500,24 @@ fn render(settings: &Flows, flow: &str, step: Option<&str>, at: Option<Timestamp
             ExitCode::FAILURE
         }
     }
+}
+
+/// `callflow graph`.
+fn graph(settings: &Flows, name: &str, format: GraphFormat) -> ExitCode {
+    let Some(flows) = load_flows(settings) else {
+        return ExitCode::FAILURE;
+    };
+    let Some(graph) = flow::graph::build(&flows, name) else {
+        let known: Vec<String> = flows.flows().iter().map(|f| f.name.clone()).collect();
+        let help = flow::compiler::near_or_list(name, &known, "the flows are", "");
+        eprintln!("callflow: there is no flow named `{name}`: {help}");
+        return ExitCode::FAILURE;
+    };
+    match format {
+        GraphFormat::Mermaid => print!("{}", flow::graph::mermaid::write(&graph)),
+        GraphFormat::Dot => print!("{}", flow::graph::dot::write(&graph)),
+    }
+    ExitCode::SUCCESS
 }
 
 /// The caller's inputs in the order they were given on the command line.

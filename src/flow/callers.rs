@@ -27,7 +27,7 @@ const WITHHELD: &[&str] = &[
     "+266696687",
 ];
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallersSpec {
     /// Callers never answered.

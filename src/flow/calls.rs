@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use std::collections::VecDeque;
 
-use super::diagnostic::{Diagnostic, Report};
+use super::diagnostic::{Diagnostic, Report, codes};
 use super::model::{Flow, Step};
 use super::positions::Positions;
 use super::steps::Action;
@@ -98,6 +98,7 @@ pub(super) fn check_calls(
             ),
             message,
         )
+        .with_code(codes::BAD_CALL)
         .with_help(help)
     };
 
@@ -320,6 +321,7 @@ fn warn_returns_outside_calls(
                         positions.key(id, &format!("steps.{}.return", step.name)),
                         "no `call` leads to this `return`, so it only ever ends the call",
                     )
+                    .with_code(codes::RETURN_WITHOUT_CALL)
                     .with_help(
                         "call this flow with `call` from another, or end the call with `hangup`",
                     ),

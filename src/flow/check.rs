@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::collections::{HashMap, VecDeque};
 
 use super::calls::in_scope;
-use super::diagnostic::{Diagnostic, Report};
+use super::diagnostic::{Diagnostic, Report, codes};
 use super::model::{Flow, Step};
 use super::positions::Positions;
 use super::steps::Action;
@@ -86,6 +86,7 @@ fn warn_saves_over_input(
                             at,
                             format!("this request saves `{var}`, which step `{input}` fills with what the caller entered"),
                         )
+                        .with_code(codes::OVERWRITES_INPUT)
                         .with_help(format!("save the answer under a name of its own, such as `{}_{var}`", step.name.replace('-', "_"))),
                     );
                 }
@@ -127,7 +128,7 @@ fn warn_silent_gathers(
                     &flow.file,
                     positions.key(id, &format!("steps.{}.gather", step.name)),
                     "the caller hears nothing while this waits: add `say`, `play` or `prompt`, or lead into it from a `say` step",
-                ));
+                ).with_code(codes::SILENT_WAIT));
             }
         }
     }
@@ -164,6 +165,7 @@ fn warn_unreachable(
                         positions.key(id, &format!("steps.{}", step.name)),
                         format!("step `{}` is never reached: no step leads to it", step.name),
                     )
+                    .with_code(codes::UNREACHABLE_STEP)
                     .with_help("point a `next`, an option or a route at it, or remove it"),
                 );
             }
@@ -229,6 +231,7 @@ fn refuse_endless_loops(
                         trapped.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
                     ),
                 )
+                .with_code(codes::ENDLESS_LOOP)
                 .with_help("add a way out: a menu or gather in the loop, a branch that leaves it, or a step that ends the call"),
             );
         }

@@ -9,7 +9,7 @@ use std::path::Path;
 use jiff::tz::TimeZone;
 
 use super::compiler::{Compiler, FlowDefaults, Names, unknown_step, valid_name};
-use super::diagnostic::{Diagnostic, Report};
+use super::diagnostic::{Diagnostic, Report, codes};
 use super::languages::{self, Prompts};
 use super::model::{Flow, Step};
 use super::position::LazyIndex;
@@ -46,11 +46,14 @@ pub(super) fn start_of(
     report: &mut Report,
 ) -> StepId {
     if flow.spec.steps.is_empty() {
-        report.push(Diagnostic::error(
-            flow.file,
-            flow.index.key("steps"),
-            "this flow has no steps: add at least one under `steps:`",
-        ));
+        report.push(
+            Diagnostic::error(
+                flow.file,
+                flow.index.key("steps"),
+                "this flow has no steps: add at least one under `steps:`",
+            )
+            .with_code(codes::NO_STEPS),
+        );
         return 0;
     }
     let Some(start) = &flow.spec.start else {
@@ -175,8 +178,9 @@ fn step(cx: &mut Compiler<'_>, name: &str, spec: &StepSpec) -> Step {
     let action = match actions.as_slice() {
         [] => {
             let at = cx.index.key(&path);
-            cx.error(at, format!("step `{name}` does nothing")).help =
-                Some(format!("give it one action: {}", ACTIONS.join(", ")));
+            let diagnostic = cx.error(at, format!("step `{name}` does nothing"));
+            diagnostic.code = codes::EMPTY_STEP;
+            diagnostic.help = Some(format!("give it one action: {}", ACTIONS.join(", ")));
             Action::Hangup(Hangup)
         }
         [_] => spec
@@ -184,11 +188,13 @@ fn step(cx: &mut Compiler<'_>, name: &str, spec: &StepSpec) -> Step {
             .expect("the step has one action"),
         [first, second, ..] => {
             let at = cx.index.key(&format!("{path}.{second}"));
-            cx.error(
+            let diagnostic = cx.error(
                 at,
                 format!("step `{name}` has both `{first}` and `{second}`"),
-            )
-            .help = Some("a step does one thing: split it into two steps joined by `next`".into());
+            );
+            diagnostic.code = codes::TWO_ACTIONS;
+            diagnostic.help =
+                Some("a step does one thing: split it into two steps joined by `next`".into());
             Action::Hangup(Hangup)
         }
     };
@@ -198,9 +204,13 @@ fn step(cx: &mut Compiler<'_>, name: &str, spec: &StepSpec) -> Step {
         .map(|target| cx.step_target(target, &format!("{path}.next")));
     if next.is_some() && !action.uses_next() {
         let at = cx.index.key(&format!("{path}.next"));
-        cx.warning(
-            at,
-            format!("`next` is never used after `{}`", action.kind()),
+        cx.report.push(
+            Diagnostic::warning(
+                cx.file,
+                at,
+                format!("`next` is never used after `{}`", action.kind()),
+            )
+            .with_code(codes::UNUSED_NEXT),
         );
     }
     check_modifiers(cx, spec, &action, &path);
@@ -229,7 +239,8 @@ fn check_modifiers(cx: &mut Compiler<'_>, spec: &StepSpec, action: &Action, path
                     owners.join(" or "),
                     action.kind()
                 ),
-            );
+            )
+            .code = codes::MISPLACED_KEY;
         }
     }
 }

@@ -10,7 +10,7 @@ use jiff::tz::TimeZone;
 
 use indexmap::IndexMap;
 
-use super::diagnostic::{Diagnostic, Position, Report, closest};
+use super::diagnostic::{Diagnostic, Position, Report, closest, codes};
 use super::languages::{LanguageSpec, Prompts};
 use super::position::LazyIndex;
 use super::steps::speech::SpeechOptions;
@@ -37,7 +37,8 @@ pub(super) fn unknown_step<'a>(
         file,
         at,
         format!("there is no step named `{name}` in this flow"),
-    );
+    )
+    .with_code(codes::UNKNOWN_STEP);
     match closest(name, known.clone().into_iter().chain(["hangup"])) {
         Some(near) => diagnostic.with_help(format!("did you mean `{near}`?")),
         None => {
@@ -119,9 +120,11 @@ pub(crate) struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    /// Reports an error; the diagnostic is returned for a `help`.
+    /// Reports an error; the diagnostic is returned for a `help`, or a
+    /// more precise `code` than "a value this key does not take".
     pub(crate) fn error(&mut self, at: Position, message: impl Into<String>) -> &mut Diagnostic {
-        self.report.push(Diagnostic::error(self.file, at, message));
+        self.report
+            .push(Diagnostic::error(self.file, at, message).with_code(codes::INVALID_SETTING));
         self.report.diagnostics.last_mut().expect("just pushed")
     }
 
@@ -190,6 +193,7 @@ impl Compiler<'_> {
                         self.name
                     ),
                 )
+                .with_code(codes::MISSING_TRANSLATION)
                 .with_help(format!(
                     "add a text for {languages}, or take the language out of the flow's `languages`"
                 ));
@@ -205,11 +209,12 @@ impl Compiler<'_> {
             "the prompts are",
             "add it under `prompts:`, with a text for each of `languages`",
         );
-        self.error(
+        let diagnostic = self.error(
             at,
             format!("there is no prompt named `{name}` in this flow"),
-        )
-        .help = Some(help);
+        );
+        diagnostic.code = codes::UNKNOWN_PROMPT;
+        diagnostic.help = Some(help);
         None
     }
 
@@ -266,6 +271,7 @@ impl Compiler<'_> {
             let at = self.index.value(path);
             let known: Vec<&str> = self.names.flows.keys().map(String::as_str).collect();
             let diagnostic = self.error(at, format!("there is no flow named `{flow_name}`"));
+            diagnostic.code = codes::UNKNOWN_FLOW;
             if let Some(near) = closest(flow_name, known) {
                 diagnostic.help = Some(format!("did you mean `{near}`?"));
             }
@@ -277,7 +283,8 @@ impl Compiler<'_> {
                 Some(&id) => id,
                 None => {
                     let at = self.index.value(&format!("{path}.step"));
-                    self.error(at, format!("flow `{flow_name}` has no step named `{step}`"));
+                    self.error(at, format!("flow `{flow_name}` has no step named `{step}`"))
+                        .code = codes::UNKNOWN_STEP;
                     return Target::Hangup;
                 }
             },
@@ -291,7 +298,7 @@ impl Compiler<'_> {
             Ok(text) => text,
             Err(message) => {
                 let at = self.index.value(path);
-                self.error(at, message);
+                self.error(at, message).code = codes::INVALID_TEMPLATE;
                 Text::Plain(String::new())
             }
         }
@@ -304,7 +311,7 @@ impl Compiler<'_> {
             Ok(text) => text,
             Err(message) => {
                 let at = self.index.value(path);
-                self.error(at, message);
+                self.error(at, message).code = codes::INVALID_TEMPLATE;
                 return Text::Plain(String::new());
             }
         };
@@ -322,17 +329,18 @@ impl Compiler<'_> {
                                 format!("declare it at the top of the file: `secrets: [{name}]`")
                             }
                         };
-                        self.error(
+                        let diagnostic = self.error(
                             at,
                             format!("`secrets.{name}` is not declared in this flow's `secrets`"),
-                        )
-                        .help = Some(help);
+                        );
+                        diagnostic.code = codes::UNDECLARED_SECRET;
+                        diagnostic.help = Some(help);
                     }
                 }
             }
             Err(message) => {
                 let at = self.index.value(path);
-                self.error(at, message);
+                self.error(at, message).code = codes::INVALID_TEMPLATE;
             }
         }
         text
@@ -344,7 +352,8 @@ impl Compiler<'_> {
             Ok(text) => text,
             Err(message) => {
                 let at = self.index.value(path);
-                self.error(at, format!("this condition is not valid: {message}"));
+                self.error(at, format!("this condition is not valid: {message}"))
+                    .code = codes::INVALID_TEMPLATE;
                 Text::Plain(String::new())
             }
         }

@@ -10,6 +10,44 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
+/// The stable names of the kinds of mistake (a diagnostic's `code`). Once
+/// published a code keeps its meaning: CI scripts match on it.
+pub mod codes {
+    /// An error that has no code of its own yet.
+    pub const FLOW_ERROR: &str = "flow-error";
+    /// A warning that has no code of its own yet.
+    pub const FLOW_WARNING: &str = "flow-warning";
+    /// The file is not valid YAML, or a value has the wrong type.
+    pub const INVALID_YAML: &str = "invalid-yaml";
+    pub const UNKNOWN_KEY: &str = "unknown-key";
+    pub const UNKNOWN_VALUE: &str = "unknown-value";
+    pub const MISSING_KEY: &str = "missing-key";
+    pub const DUPLICATE_KEY: &str = "duplicate-key";
+    pub const DUPLICATE_STEP: &str = "duplicate-step";
+    pub const TOO_DEEP: &str = "too-deep";
+    pub const NO_STEPS: &str = "no-steps";
+    pub const EMPTY_STEP: &str = "empty-step";
+    pub const TWO_ACTIONS: &str = "two-actions";
+    /// A key's value is not one it takes (a time, a number, a name).
+    pub const INVALID_SETTING: &str = "invalid-setting";
+    /// A template or a condition does not compile, or reads what is not there.
+    pub const INVALID_TEMPLATE: &str = "invalid-template";
+    pub const UNDECLARED_SECRET: &str = "undeclared-secret";
+    pub const MISPLACED_KEY: &str = "misplaced-key";
+    pub const UNUSED_NEXT: &str = "unused-next";
+    pub const UNKNOWN_STEP: &str = "unknown-step";
+    pub const UNKNOWN_FLOW: &str = "unknown-flow";
+    pub const UNKNOWN_PROMPT: &str = "unknown-prompt";
+    pub const MISSING_TRANSLATION: &str = "missing-translation";
+    pub const UNREACHABLE_STEP: &str = "unreachable-step";
+    pub const ENDLESS_LOOP: &str = "endless-loop";
+    pub const SILENT_WAIT: &str = "silent-wait";
+    pub const OVERWRITES_INPUT: &str = "overwrites-input";
+    pub const BAD_CALL: &str = "bad-call";
+    pub const RETURN_WITHOUT_CALL: &str = "return-without-call";
+    pub const MISSING_SECRET: &str = "missing-secret";
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -31,6 +69,11 @@ impl Position {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub severity: Severity,
+    /// A short kebab-case name of the kind of mistake (`unknown-step`),
+    /// which stays the same when the message's wording changes, so that CI
+    /// scripts and editors can match on it. Kinds without a name of their
+    /// own yet are `flow-error` or `flow-warning`; the README lists them.
+    pub code: &'static str,
     pub file: PathBuf,
     #[serde(flatten)]
     pub position: Position,
@@ -44,6 +87,7 @@ impl Diagnostic {
     pub fn error(file: &Path, position: Position, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
+            code: codes::FLOW_ERROR,
             file: file.to_owned(),
             position,
             message: message.into(),
@@ -54,8 +98,14 @@ impl Diagnostic {
     pub fn warning(file: &Path, position: Position, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
+            code: codes::FLOW_WARNING,
             ..Diagnostic::error(file, position, message)
         }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = code;
+        self
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -139,10 +189,16 @@ impl fmt::Display for Report {
         for diagnostic in &self.diagnostics {
             writeln!(f, "{diagnostic}")?;
         }
+        f.write_str(&self.summary())
+    }
+}
+
+impl Report {
+    /// `2 errors, 1 warning`: the last line of the text form.
+    pub fn summary(&self) -> String {
         let errors = self.errors().count();
         let warnings = self.diagnostics.len() - errors;
-        write!(
-            f,
+        format!(
             "{errors} {}, {warnings} {}",
             plural(errors, "error", "errors"),
             plural(warnings, "warning", "warnings")

@@ -30,7 +30,7 @@ use super::yaml::Scalar;
 pub const LANGUAGE_VARIABLE: &str = "language";
 
 /// One entry of a flow's `languages:`, as written.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LanguageSpec {
     /// The voice every `say` in this language uses unless it names its own.

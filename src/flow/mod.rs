@@ -24,6 +24,9 @@
 //! - `model`: the compiled flows a call runs on.
 //! - `target`: where a call goes.
 //! - [`diagnostic`]: mistakes, with file, line and column.
+//! - [`report_format`]: diagnostics as JSON Lines or GitHub annotations,
+//!   for CI (`callflow check --format`).
+//! - [`graph`]: a compiled flow drawn as Mermaid or DOT (`callflow graph`).
 //! - `position`: where each key of a YAML file is, for diagnostics.
 //! - `positions`: those of every flow of a set, made when a check needs them.
 //! - `template`: templated text.
@@ -38,6 +41,7 @@ mod compile;
 pub(crate) mod compiler;
 pub mod diagnostic;
 pub(crate) mod files;
+pub mod graph;
 pub(crate) mod languages;
 pub mod load;
 mod model;
@@ -45,7 +49,9 @@ pub(crate) mod position;
 mod positions;
 mod prompt_files;
 mod read;
+pub mod report_format;
 pub(crate) mod schedule;
+pub(crate) mod schema;
 pub mod secrets;
 pub(crate) mod shape;
 pub(crate) mod simple;

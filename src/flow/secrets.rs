@@ -15,7 +15,7 @@ use std::sync::Arc;
 use minijinja::Value;
 
 use super::compiler::Compiler;
-use super::diagnostic::{Diagnostic, Report};
+use super::diagnostic::{Diagnostic, Report, codes};
 use super::model::FlowSet;
 use crate::setting::names::VARIABLES;
 
@@ -99,7 +99,7 @@ impl SecretValues {
                         } else {
                             Diagnostic::warning(&flow.file, declared.at, message)
                         };
-                        report.push(diagnostic.with_help(format!(
+                        report.push(diagnostic.with_code(codes::MISSING_SECRET).with_help(format!(
                             "set {} in the server's environment (or its .env file); the server will not start without it",
                             declared.name
                         )));

@@ -10,8 +10,8 @@
 
 use std::path::Path;
 
-use super::diagnostic::Diagnostic;
 use super::diagnostic::Position;
+use super::diagnostic::{Diagnostic, codes};
 use super::position::{Duplicate, PositionIndex, scan, scan_shape};
 
 /// How deep maps and lists may nest. A flow needs about eight levels
@@ -54,6 +54,7 @@ fn problems(
                     duplicate.again,
                     format!("duplicate step `{key}`; first defined at line {first}"),
                 )
+                .with_code(codes::DUPLICATE_STEP)
                 .with_help(
                     "give each step its own name: the second would silently replace the first",
                 )
@@ -67,6 +68,7 @@ fn problems(
                     duplicate.again,
                     format!("duplicate key `{key}`{within}; first defined at line {first}"),
                 )
+                .with_code(codes::DUPLICATE_KEY)
                 .with_help("write each key once: the second would silently replace the first")
             }
         })
@@ -78,6 +80,7 @@ fn problems(
                 at,
                 format!("maps and lists nest more than {MAX_DEPTH} levels deep here"),
             )
+            .with_code(codes::TOO_DEEP)
             .with_help("no flow needs this much nesting: the file is read no further"),
         );
     }

@@ -16,7 +16,7 @@ pub use super::steps::dial::DialOutcome;
 use super::steps::speech::SpeechOptions;
 
 /// One file in the flows folder.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowSpec {
     /// What the flow is for; shown by `/flows` and in logs.

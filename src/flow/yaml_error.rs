@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::diagnostic::{Diagnostic, Position, closest};
+use super::diagnostic::{Diagnostic, Position, closest, codes};
 use super::position::PositionIndex;
 use super::steps::{ACTIONS, StepSpec};
 
@@ -117,7 +117,8 @@ pub(crate) fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnosti
             .as_deref()
             .is_some_and(|p| p.starts_with("steps.") && p.matches('.').count() == 1);
         let diagnostic =
-            Diagnostic::error(file, position, format!("unknown key `{field}`{within}"));
+            Diagnostic::error(file, position, format!("unknown key `{field}`{within}"))
+                .with_code(codes::UNKNOWN_KEY);
         if field.contains(' ') {
             return diagnostic.with_help(
                 "inside `{ ... }` a comma separates settings: put text that contains a comma in quotes",
@@ -137,7 +138,8 @@ pub(crate) fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnosti
         return diagnostic.with_help(help);
     }
     if let Some(rest) = detail.strip_prefix("unknown variant ") {
-        let diagnostic = Diagnostic::error(file, position, format!("unknown value {rest}{within}"));
+        let diagnostic = Diagnostic::error(file, position, format!("unknown value {rest}{within}"))
+            .with_code(codes::UNKNOWN_VALUE);
         // A step's own `on` is a dial's; a menu's routes sit inside the menu.
         // Steps are also read one by one, where the step's `on` is just `on`.
         let menu_route = rest.starts_with("`no_input`") || rest.starts_with("`no_match`");
@@ -156,9 +158,10 @@ pub(crate) fn yaml_error(file: &Path, error: &serde_yaml_ng::Error) -> Diagnosti
         .strip_prefix("missing field `")
         .and_then(|r| r.strip_suffix('`'))
     {
-        return Diagnostic::error(file, position, format!("`{field}` is missing{within}"));
+        return Diagnostic::error(file, position, format!("`{field}` is missing{within}"))
+            .with_code(codes::MISSING_KEY);
     }
-    Diagnostic::error(file, position, format!("{detail}{within}"))
+    Diagnostic::error(file, position, format!("{detail}{within}")).with_code(codes::INVALID_YAML)
 }
 
 /// Drops serde's " at line 5 column 1": the diagnostic has the position.

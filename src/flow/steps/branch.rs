@@ -3,13 +3,13 @@
 
 use serde::Deserialize;
 
-use super::{Call, StepError, StepKind, StepSpec, Then};
+use super::{Call, Route, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
 use crate::flow::template::Text;
 
 /// One `- if: ... goto: ...` of a branch; without `if` it always holds.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BranchArmSpec {
     #[serde(rename = "if")]
@@ -26,6 +26,8 @@ pub struct Branch {
 pub struct BranchArm {
     /// `None` always holds (the last, "else" arm).
     pub condition: Option<Text>,
+    /// The condition as written, which diagrams show.
+    pub written: Option<String>,
     pub target: Target,
 }
 
@@ -61,6 +63,7 @@ impl StepKind for Branch {
             }
             compiled.push(BranchArm {
                 condition,
+                written: arm.condition.clone(),
                 target: cx.step_target(&arm.goto, &format!("{arm_path}.goto")),
             });
         }
@@ -76,6 +79,22 @@ impl StepKind for Branch {
         if self.arms.iter().all(|arm| arm.condition.is_some()) {
             out.push(next);
         }
+    }
+
+    /// Each arm by its condition; the arm without one, or `next` when
+    /// every arm has one, as `else`.
+    fn routes(&self, next: Target, out: &mut Vec<Route>) {
+        let mut targets = Vec::new();
+        self.targets(next, &mut targets);
+        let labels = self.arms.iter().map(|arm| arm.written.clone());
+        let labels = labels
+            .chain([None])
+            .map(|written| written.unwrap_or_else(|| "else".into()));
+        out.extend(
+            labels
+                .zip(targets)
+                .map(|(label, target)| Route::new(label, target)),
+        );
     }
 
     async fn perform<'w>(&self, call: &mut impl Call<'w>, next: Target) -> Result<Then, StepError> {

@@ -12,7 +12,7 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::{Call, StepError, StepKind, StepSpec, Then, set};
+use super::{Call, Route, StepError, StepKind, StepSpec, Then, set};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
 use crate::flow::template::Text;
@@ -24,7 +24,7 @@ pub const MAX_DEPTH: usize = 8;
 
 /// `call: verify_caller` or
 /// `call: { flow: verify_caller, step: ask_pin, with: { purpose: billing } }`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CallSpec {
     pub(crate) flow: String,
@@ -71,6 +71,10 @@ impl StepKind for CallFlow {
     fn targets(&self, next: Target, out: &mut Vec<Target>) {
         out.push(self.target);
         out.push(next);
+    }
+
+    fn routes(&self, next: Target, out: &mut Vec<Route>) {
+        out.extend([Route::new("call", self.target), Route::new("next", next)]);
     }
 
     fn calls(&self) -> Option<Target> {

@@ -13,17 +13,19 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::request::save::SavePath;
-use super::{Call, OnKey, StepError, StepKind, StepSpec, Then, dial, request};
+use super::{Call, OnKey, Route, StepError, StepKind, StepSpec, Then, dial, request};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::{StepId, Target};
 use crate::flow::template::Text;
 use crate::flow::yaml::Scalar;
 use crate::twiml::{Element, bool_text};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConnectSpec {
+    /// An AI agent through Twilio's ConversationRelay.
     pub(crate) conversation_relay: Option<RelaySpec>,
+    /// The call's audio to a media server of yours.
     pub(crate) stream: Option<StreamSpec>,
     /// Variables from the agent's `HandoffData`, by dotted path.
     #[serde(default)]
@@ -32,28 +34,39 @@ pub(crate) struct ConnectSpec {
 
 /// `<ConversationRelay>`: Twilio turns speech to text and back; your
 /// agent answers over the WebSocket at `url`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RelaySpec {
+    /// The agent's WebSocket, `wss://` with its host written out.
     pub(crate) url: String,
+    /// What the agent says first; a template.
     pub(crate) welcome_greeting: Option<Scalar>,
+    /// The language the agent hears and speaks, such as `en-US`.
     pub(crate) language: Option<String>,
+    /// The voice of the agent's speech, as the text-to-speech provider names it.
     pub(crate) voice: Option<String>,
+    /// Who turns the agent's text into speech (`ElevenLabs`, `Google`, `Amazon`).
     pub(crate) tts_provider: Option<String>,
+    /// Who turns the caller's speech into text (`Deepgram`, `Google`).
     pub(crate) transcription_provider: Option<String>,
     /// `any`, `none`, `speech` or `dtmf`: what may cut the agent short.
     pub(crate) interruptible: Option<Scalar>,
+    /// Whether keys the caller presses reach the agent.
     pub(crate) dtmf_detection: Option<bool>,
+    /// Values your agent receives with the session; templates.
     #[serde(default)]
     pub(crate) parameters: IndexMap<String, Scalar>,
 }
 
 /// `<Stream>`: the call's audio, both ways, over the WebSocket at `url`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StreamSpec {
+    /// The media server's WebSocket, `wss://` with its host written out.
     pub(crate) url: String,
+    /// A name for the stream, unique within the call.
     pub(crate) name: Option<String>,
+    /// Values your server receives with the stream; templates.
     #[serde(default)]
     pub(crate) parameters: IndexMap<String, Scalar>,
 }
@@ -160,6 +173,15 @@ impl StepKind for Connect {
         out.push(next);
         out.extend(self.on_completed);
         out.extend(self.on_error);
+    }
+
+    fn routes(&self, next: Target, out: &mut Vec<Route>) {
+        out.push(Route::new("next", next));
+        out.extend(
+            self.on_completed
+                .map(|target| Route::new("completed", target)),
+        );
+        out.extend(self.on_error.map(|target| Route::new("error", target)));
     }
 
     async fn perform<'w>(

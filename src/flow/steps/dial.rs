@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
-use super::{Call, OnKey, Outcome, StepError, StepKind, StepSpec, Then};
+use super::{Call, OnKey, Outcome, Route, StepError, StepKind, StepSpec, Then};
 use crate::dial_target::{self, AllowList, DialTarget, TargetKind};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::{StepId, Target};
@@ -16,7 +16,7 @@ use crate::flow::template::Text;
 use crate::flow::yaml::{FromShorthand, OneOrMany, Scalar, Shorthand};
 use crate::twiml::{Element, bool_text};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DialSpec {
     /// A number, `client:NAME` or SIP URI, usually from a template.
@@ -43,7 +43,7 @@ pub(crate) struct DialSpec {
     pub(crate) refused: Option<Shorthand<SaySpec>>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ConferenceSpec {
     pub(crate) room: Scalar,
@@ -69,7 +69,7 @@ impl FromShorthand for ConferenceSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DialRecord {
     DoNotRecord,
@@ -378,6 +378,12 @@ impl StepKind for Dial {
     fn targets(&self, next: Target, out: &mut Vec<Target>) {
         out.extend(self.routes.iter().map(|(_, target)| *target));
         out.push(next);
+    }
+
+    fn routes(&self, next: Target, out: &mut Vec<Route>) {
+        let on = self.routes.iter();
+        out.extend(on.map(|(outcome, target)| Route::new(outcome.as_str(), *target)));
+        out.push(Route::new("next", next));
     }
 
     async fn perform<'w>(

@@ -14,7 +14,7 @@ use crate::flow::target::{StepId, Target};
 use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
 use crate::twiml::Element;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GatherSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,
@@ -40,7 +40,7 @@ pub(crate) struct GatherSpec {
 }
 
 /// How the caller may answer a `gather` or `menu`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum InputMode {
     Dtmf,

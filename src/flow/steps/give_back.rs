@@ -9,7 +9,7 @@
 use indexmap::IndexMap;
 use serde::{Deserialize, Deserializer, de};
 
-use super::{Call, StepError, StepKind, StepSpec, Then, set};
+use super::{Call, Route, StepError, StepKind, StepSpec, Then, set};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
 use crate::flow::template::Text;
@@ -37,6 +37,10 @@ impl StepKind for Return {
 
     fn targets(&self, _next: Target, out: &mut Vec<Target>) {
         out.push(Target::End);
+    }
+
+    fn routes(&self, _next: Target, out: &mut Vec<Route>) {
+        out.push(Route::new("return", Target::End));
     }
 
     async fn perform<'w>(

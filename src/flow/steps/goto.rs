@@ -3,13 +3,13 @@
 
 use serde::Deserialize;
 
-use super::{Call, StepError, StepKind, StepSpec, Then};
+use super::{Call, Route, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
 use crate::flow::yaml::{FromShorthand, Shorthand};
 
 /// `goto: billing` or `goto: { flow: billing, step: card }`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct GotoSpec {
     pub(crate) flow: String,
@@ -44,6 +44,10 @@ impl StepKind for Goto {
 
     fn targets(&self, _next: Target, out: &mut Vec<Target>) {
         out.push(self.target);
+    }
+
+    fn routes(&self, _next: Target, out: &mut Vec<Route>) {
+        out.push(Route::new("goto", self.target));
     }
 
     async fn perform<'w>(

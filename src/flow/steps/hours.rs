@@ -5,13 +5,13 @@ use indexmap::IndexMap;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
 
-use super::{Call, StepError, StepKind, StepSpec, Then};
+use super::{Call, Route, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
 use crate::flow::schedule::Schedule;
 use crate::flow::target::Target;
 use crate::flow::yaml::{OneOrMany, Scalar};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HoursSpec {
     pub(crate) timezone: Option<String>,
@@ -84,6 +84,13 @@ impl StepKind for Hours {
 
     fn targets(&self, _next: Target, out: &mut Vec<Target>) {
         out.extend([self.open, self.closed]);
+    }
+
+    fn routes(&self, _next: Target, out: &mut Vec<Route>) {
+        out.extend([
+            Route::new("open", self.open),
+            Route::new("closed", self.closed),
+        ]);
     }
 
     async fn perform<'w>(

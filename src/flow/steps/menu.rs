@@ -18,13 +18,13 @@ use super::play::PlaySpec;
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::speech::{self, SpeechOptions};
-use super::{Call, MenuResult, Outcome, StepError, StepKind, StepSpec, Then};
+use super::{Call, MenuResult, Outcome, Route, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::{Compiler, near_or_list};
 use crate::flow::languages::{self, LANGUAGE_VARIABLE};
 use crate::flow::target::{StepId, Target};
 use crate::flow::yaml::{OneOrMany, Scalar, Shorthand};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MenuSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,
@@ -148,7 +148,7 @@ impl<'de> Deserialize<'de> for RetriesSpec {
 
 /// How a try at a menu failed: the caller gave nothing, or gave something
 /// that is not an option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Failure {
     NoInput,
@@ -381,6 +381,20 @@ impl StepKind for Menu {
         let otherwise = self.otherwise.unwrap_or(Target::Hangup);
         out.push(self.on_no_input.unwrap_or(otherwise));
         out.push(self.on_no_match.unwrap_or(otherwise));
+    }
+
+    /// Each option by its key; silence and wrong answers by their own
+    /// routes, or as `otherwise` where they fall back on it.
+    fn routes(&self, _next: Target, out: &mut Vec<Route>) {
+        let options = self.options.iter();
+        out.extend(options.map(|o| Route::new(o.key.clone(), o.target)));
+        let otherwise = Route::new("otherwise", self.otherwise.unwrap_or(Target::Hangup));
+        for (label, route) in [
+            ("no_input", self.on_no_input),
+            ("no_match", self.on_no_match),
+        ] {
+            out.push(route.map_or_else(|| otherwise.clone(), |to| Route::new(label, to)));
+        }
     }
 
     async fn perform<'w>(

@@ -70,6 +70,16 @@ pub(crate) trait StepKind: Sized {
         }
     }
 
+    /// Where the call can go from here, each way named as the flow names
+    /// it (`1`, `no_input`, `busy`, `open`): the arrows of `callflow
+    /// graph`. The default names every one of [`StepKind::targets`]
+    /// `next`; kinds whose ways have names of their own say them.
+    fn routes(&self, next: Target, out: &mut Vec<Route>) {
+        let mut targets = Vec::new();
+        self.targets(next, &mut targets);
+        out.extend(targets.into_iter().map(|target| Route::new("next", target)));
+    }
+
     /// The sub-flow the step calls, which comes back to its `next`: for
     /// the checks that follow calls across flows.
     fn calls(&self) -> Option<Target> {
@@ -92,6 +102,22 @@ pub(crate) trait StepKind: Sized {
     ) -> Result<Option<Target>, StepError> {
         let _ = (call, here, next);
         Ok(None)
+    }
+}
+
+/// One way out of a step, and the words that name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub label: Cow<'static, str>,
+    pub target: Target,
+}
+
+impl Route {
+    pub fn new(label: impl Into<Cow<'static, str>>, target: Target) -> Route {
+        Route {
+            label: label.into(),
+            target,
+        }
     }
 }
 
@@ -231,7 +257,7 @@ pub(crate) enum OnKey {
 }
 
 /// Every key `on` takes, for the message about one it does not.
-const ON_KEYS: &[&str] = &[
+pub(crate) const ON_KEYS: &[&str] = &[
     "completed",
     "answered",
     "busy",
@@ -290,7 +316,7 @@ macro_rules! step_kinds {
     ($( $(#[$field:meta])* $key:ident => $Variant:ident($Kind:ty), )*) => {
         /// One step as written: exactly one action key, plus where to go
         /// next and the keys some kinds read beside their own.
-        #[derive(Debug, Default, Deserialize)]
+        #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
         #[serde(deny_unknown_fields)]
         pub(crate) struct StepSpec {
             // Boxed: a step has one action, and a spec of every kind inline
@@ -361,6 +387,11 @@ macro_rules! step_kinds {
                 match self { $( Action::$Variant(kind) => kind.targets(next, out), )* }
             }
 
+            /// Where the call can go from here, each way with its name.
+            pub fn routes(&self, next: Target, out: &mut Vec<Route>) {
+                match self { $( Action::$Variant(kind) => kind.routes(next, out), )* }
+            }
+
             /// The sub-flow the step calls, which comes back to its `next`.
             pub(crate) fn calls(&self) -> Option<Target> {
                 match self { $( Action::$Variant(kind) => kind.calls(), )* }
@@ -400,8 +431,10 @@ step_kinds! {
     goto => Goto(goto::Goto),
     call => Call(call::CallFlow),
     #[serde(default, deserialize_with = "give_back::values")]
+    #[schemars(schema_with = "crate::flow::schema::give_back")]
     r#return => Return(give_back::Return),
     #[serde(default, deserialize_with = "hangup::flag")]
+    #[schemars(schema_with = "crate::flow::schema::hangup")]
     hangup => Hangup(hangup::Hangup),
     reject => Reject(reject::Reject),
     request => Request(request::Request),

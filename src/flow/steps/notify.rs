@@ -27,7 +27,7 @@ use crate::outbound::{Body, Job, JobKind, JobPlace, Prepared, Seen};
 /// How long one try of a notification may take; the queue tries again.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NotifySpec {
     /// A webhook that gets the voicemail as JSON; its host written out.

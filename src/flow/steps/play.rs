@@ -11,7 +11,7 @@ use crate::flow::yaml::{FromShorthand, Scalar, Shorthand};
 use crate::twiml::Element;
 
 /// `play: https://.../hold.mp3` or `play: { url: ..., loop: 2 }`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PlaySpec {
     pub(crate) url: Option<Scalar>,

@@ -15,7 +15,7 @@ use crate::twiml::Element;
 
 /// One item of a `prompt:` list: `- say: ...`, `- play: ...` or
 /// `- pause: 2`, each in the forms of the step of the same name.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PromptItemSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,

@@ -15,7 +15,7 @@ use crate::flow::template::Text;
 use crate::flow::yaml::{Scalar, Shorthand};
 use crate::twiml::{Element, bool_text};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RecordSpec {
     pub(crate) say: Option<Shorthand<SaySpec>>,

@@ -9,7 +9,7 @@ use crate::flow::target::Target;
 use crate::twiml::Element;
 
 /// `reject: busy` or `reject: rejected`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RejectReason {
     Busy,

@@ -23,7 +23,7 @@ use axum::http::{HeaderName, HeaderValue, Method};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::{Call, Outcome, StepError, StepKind, StepSpec, Then};
+use super::{Call, Outcome, Route, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
 use crate::flow::template::Text;
@@ -54,7 +54,7 @@ const OWN_HEADERS: &[&str] = &[
     "traceparent",
 ];
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RequestSpec {
     pub(crate) url: String,
@@ -162,6 +162,12 @@ impl StepKind for Request {
         out.push(next);
         out.extend(self.on_error);
         out.extend(self.on_timeout);
+    }
+
+    fn routes(&self, next: Target, out: &mut Vec<Route>) {
+        out.push(Route::new("next", next));
+        out.extend(self.on_error.map(|target| Route::new("error", target)));
+        out.extend(self.on_timeout.map(|target| Route::new("timeout", target)));
     }
 
     async fn perform<'w>(&self, call: &mut impl Call<'w>, next: Target) -> Result<Then, StepError> {

@@ -23,7 +23,7 @@ use crate::twiml::Element;
 
 /// `say: Hello`, `say: { text: Hello, voice: Polly.Amy }`, or
 /// `say: { prompt: welcome }` for a text of the flow's prompt tables.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SaySpec {
     pub(crate) text: Option<Scalar>,

@@ -24,9 +24,10 @@ use crate::messaging::TextMessage;
 use crate::messaging::api::MAX_BODY_CHARS;
 
 /// `sms: "Your code is …"`, or the full map.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SmsSpec {
+    /// The message, a template; at most 1,600 characters.
     pub(crate) body: Scalar,
     /// The number to text; the caller's when left out.
     pub(crate) to: Option<Scalar>,

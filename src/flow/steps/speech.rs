@@ -20,7 +20,7 @@ const MAX_SPEECH_TIME: u32 = 60;
 /// The options of one `<Gather>`, and as written: in a flow's `speech:`
 /// block, or beside a step's other keys. `None` leaves the flow's default,
 /// or Twilio's.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SpeechOptions {
     pub speech_model: Option<String>,

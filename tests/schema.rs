@@ -1,0 +1,180 @@
+//! `callflow schema`: the JSON Schema editors check flows with. It is kept
+//! in the repository (`schema/flow.schema.json`), accepts every shipped
+//! flow and every kind of step, and refuses what `callflow check` refuses
+//! for a misspelt key.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use common::repo_path;
+use serde_json::Value;
+
+/// What `callflow schema` prints.
+fn printed_schema() -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_callflow"))
+        .arg("schema")
+        .output()
+        .expect("the binary runs");
+    assert!(output.status.success());
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn validator() -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(&printed_schema()).unwrap();
+    jsonschema::draft202012::new(&schema).expect("the schema is a valid draft 2020-12 schema")
+}
+
+/// A YAML flow as the JSON an editor checks (keys such as `1:` as text).
+fn as_json(yaml: &str) -> Value {
+    let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(yaml).unwrap();
+    serde_json::to_value(value).unwrap()
+}
+
+/// Every mistake the schema finds in `yaml`, as `path: message`.
+fn schema_errors(validator: &jsonschema::Validator, yaml: &str) -> Vec<String> {
+    let instance = as_json(yaml);
+    validator
+        .iter_errors(&instance)
+        .map(|error| format!("{}: {error}", error.instance_path()))
+        .collect()
+}
+
+/// The flow files of a folder (not its tests or prompt files).
+fn flow_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo_path(dir))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn the_schema_in_the_repository_is_the_one_the_types_make() {
+    let kept = std::fs::read_to_string(repo_path("schema/flow.schema.json")).unwrap();
+    assert!(
+        kept == printed_schema(),
+        "schema/flow.schema.json is out of date: run `cargo run -- schema > schema/flow.schema.json`"
+    );
+}
+
+#[test]
+fn the_schema_is_draft_2020_12_with_docs() {
+    let schema: Value = serde_json::from_str(&printed_schema()).unwrap();
+    assert_eq!(
+        schema["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    assert!(
+        schema["properties"]["timezone"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("IANA time zone")
+    );
+    // Every key says what it is, for the editor's hover.
+    let mut places = vec![&schema];
+    places.extend(schema["$defs"].as_object().unwrap().values());
+    for place in places {
+        for (key, property) in place["properties"].as_object().into_iter().flatten() {
+            assert!(
+                property["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "`{key}` has no description: {property}"
+            );
+        }
+    }
+    // Closed values are enums.
+    assert_eq!(
+        schema["$defs"]["RejectReason"]["enum"],
+        serde_json::json!(["busy", "rejected"])
+    );
+}
+
+#[test]
+fn every_shipped_flow_and_example_passes_the_schema() {
+    let validator = validator();
+    let files: Vec<PathBuf> = [flow_files("flows"), flow_files("examples/flows")].concat();
+    assert!(files.len() >= 10, "{files:?}");
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let errors = schema_errors(&validator, &text);
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+        let relative = file.strip_prefix(repo_path(".")).unwrap();
+        let depth = relative.components().count() - 1;
+        let modeline = format!(
+            "# yaml-language-server: $schema={}schema/flow.schema.json\n",
+            "../".repeat(depth)
+        );
+        assert!(
+            text.starts_with(&modeline),
+            "{} starts with {modeline}",
+            relative.display()
+        );
+        let target = file
+            .parent()
+            .unwrap()
+            .join(modeline.trim_end().rsplit('=').next().unwrap());
+        assert!(
+            target.is_file(),
+            "{} leads to the schema",
+            relative.display()
+        );
+    }
+}
+
+#[test]
+fn one_step_of_every_kind_passes_the_schema() {
+    let validator = validator();
+    for file in flow_files("tests/fixtures/flows/steps") {
+        let errors = schema_errors(&validator, &std::fs::read_to_string(&file).unwrap());
+        assert!(errors.is_empty(), "{}: {errors:#?}", file.display());
+    }
+}
+
+#[test]
+fn short_forms_and_full_forms_both_pass() {
+    let validator = validator();
+    let flow = r#"
+steps:
+  short:
+    say: Hello.
+    next: full
+  full:
+    say: { text: Hello., voice: Polly.Amy, loop: 2 }
+    next: ask
+  ask:
+    menu:
+      say: Press 1.
+      input: dtmf
+      retries: { no_input: 1, no_match: 2 }
+      options: { 1: short, 2: { go: full, words: { en-US: two } } }
+  call_it:
+    call: verify
+  done:
+    hangup: true
+"#;
+    assert_eq!(schema_errors(&validator, flow), Vec::<String>::new());
+}
+
+#[test]
+fn a_misspelt_key_or_an_unknown_value_is_refused() {
+    let validator = validator();
+    let main = std::fs::read_to_string(repo_path("flows/main.yaml")).unwrap();
+    let misspelt = main.replacen("      timeout: 5\n", "      tiemout: 5\n", 1);
+    assert_ne!(main, misspelt);
+    let errors = schema_errors(&validator, &misspelt);
+    assert!(
+        errors
+            .iter()
+            .any(|error| error.contains("/steps/menu/menu") && error.contains("tiemout")),
+        "{errors:#?}"
+    );
+    let errors = schema_errors(&validator, "steps:\n  no:\n    reject: maybe\n");
+    assert!(!errors.is_empty(), "`maybe` is no reason to reject");
+    let errors = schema_errors(&validator, "steps:\n  a:\n    say: Hi.\n    nxt: b\n");
+    assert!(!errors.is_empty(), "`nxt` is no key of a step");
+}
