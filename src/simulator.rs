@@ -119,6 +119,11 @@ pub enum Event {
         targets: Vec<String>,
     },
     Recording,
+    /// A `<Start>` began something that runs beside the call (a recording,
+    /// a stream); the call goes on.
+    Started {
+        what: String,
+    },
     /// A `<Connect>` handed the call to an agent or media server.
     Connected {
         noun: String,
@@ -155,6 +160,7 @@ impl fmt::Display for Event {
             Event::Dialled { targets } => write!(f, "dials {}", targets.join(", ")),
             Event::Recording => f.write_str("records a message"),
             Event::Connected { noun, url } => write!(f, "connects to {noun} {url}"),
+            Event::Started { what } => write!(f, "starts {what}"),
             Event::Requested { request } => write!(f, "{request}"),
             Event::Texted { text } => write!(f, "{text}"),
             Event::Caller { action } => write!(f, "{action}"),
@@ -567,6 +573,13 @@ impl SimulatedCall {
                     self.waiting = Waiting::Record;
                     self.waiting_at = Some(verb);
                     return Ok(());
+                }
+                "Start" => {
+                    for child in &verb.children {
+                        self.events.push(Event::Started {
+                            what: child.name.to_string(),
+                        });
+                    }
                 }
                 "Connect" => {
                     let Some(noun) = verb.children.first() else {

@@ -418,6 +418,7 @@ function transcriptLine(event) {
     case 'dialled': return line('dialled', 'dial', event.targets.join(', '));
     case 'recording': return line('recording', 'record', 'recording a message');
     case 'connected': return line('connected', 'connect', `${event.noun} ${event.url}`);
+    case 'started': return line('started', 'start', `${event.what} started`);
     case 'requested': return line('requested', 'request', describeRequest(event));
     case 'texted': return line('texted', 'sms', describeText(event));
     case 'caller': return line('caller', 'you', describeAction(event.action));

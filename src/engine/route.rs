@@ -27,6 +27,14 @@ impl<'a> Turn<'a> {
             self.end = TurnEnd::Rejected;
             return Ok(None);
         }
+        if self.started
+            && let Some(record) = &self.current_flow().record_calls
+        {
+            if let Some(consent) = &record.consent {
+                consent.say(self).map_err(|error| self.problem_of(error))?;
+            }
+            self.emit(record.start.clone());
+        }
         Ok(Some(target))
     }
 

@@ -134,6 +134,10 @@ fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
         .callers
         .as_ref()
         .map(|callers| super::callers::Callers::compile(cx, callers));
+    let record_calls = spec
+        .record_calls
+        .as_ref()
+        .map(|record| super::record_calls::RecordCalls::compile(cx, record));
     let fallback = spec
         .fallback
         .as_ref()
@@ -159,6 +163,7 @@ fn flow(cx: &mut Compiler<'_>, spec: &FlowSpec) -> Flow {
         numbers,
         secrets,
         callers,
+        record_calls,
     }
 }
 

@@ -49,6 +49,7 @@ pub(crate) mod position;
 mod positions;
 mod prompt_files;
 mod read;
+pub mod record_calls;
 pub mod report_format;
 pub(crate) mod schedule;
 pub(crate) mod schema;

@@ -94,6 +94,8 @@ pub struct Flow {
     pub secrets: Vec<DeclaredSecret>,
     /// Callers turned away before the first step.
     pub callers: Option<super::callers::Callers>,
+    /// Every call recorded from its start.
+    pub record_calls: Option<super::record_calls::RecordCalls>,
 }
 
 impl Flow {

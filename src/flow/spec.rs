@@ -44,6 +44,8 @@ pub struct FlowSpec {
     /// Callers the flow turns away before its first step (`block`), or the
     /// only ones it answers (`allow`).
     pub callers: Option<super::callers::CallersSpec>,
+    /// Records every call from its start, after telling the caller so.
+    pub(crate) record_calls: Option<super::record_calls::RecordCallsSpec>,
     /// The first step; the first step in the file when left out.
     pub start: Option<String>,
     /// Where a call goes when something goes wrong at run time, instead of
