@@ -81,6 +81,7 @@ fn dial_a_number_with_caller_id() {
             answer_on_bridge: Some(true),
             ring_tone: Some("us"),
             hangup_on_star: None,
+            sequential: None,
         },
         vec![
             Element::with_text("Number", "+14155550100")

@@ -37,6 +37,8 @@ pub(crate) struct DialSpec {
     pub(crate) answer_on_bridge: Option<bool>,
     pub(crate) ring_tone: Option<String>,
     pub(crate) hangup_on_star: Option<bool>,
+    /// Rings the people to call one after another, in the order written, each for `timeout` seconds, until one answers; left out, they all ring at once.
+    pub(crate) one_at_a_time: Option<bool>,
     /// Patterns a target built from a template must match: `+1*`, `client:*`.
     pub(crate) allow: Option<Vec<String>>,
     /// Said when a target is refused by `allow`.
@@ -151,6 +153,8 @@ pub struct Dial {
     pub answer_on_bridge: Option<bool>,
     pub ring_tone: Option<String>,
     pub hangup_on_star: Option<bool>,
+    /// `sequential`: ring one after another.
+    pub one_at_a_time: Option<bool>,
     /// Checks targets built from templates; `None` when every target is
     /// written literally in the flow.
     pub allow: Option<AllowList>,
@@ -321,6 +325,13 @@ impl StepKind for Dial {
                 "a conference or queue is dialled on its own: use a separate step for it",
             );
         }
+        if spec.one_at_a_time == Some(true) && people < 2 && !cx.has_errors() {
+            let at = cx.key(&format!("{dial_path}.one_at_a_time"));
+            cx.warning(
+                at,
+                "`one_at_a_time` rings several people in turn, and this dial calls only one",
+            );
+        }
         let allow = match &spec.allow {
             Some(patterns) => match AllowList::parse(patterns) {
                 Ok(list) => Some(list),
@@ -367,6 +378,7 @@ impl StepKind for Dial {
             time_limit: spec.time_limit,
             record: spec.record,
             answer_on_bridge: spec.answer_on_bridge,
+            one_at_a_time: spec.one_at_a_time,
             ring_tone: spec.ring_tone.clone(),
             hangup_on_star: spec.hangup_on_star,
             allow,
@@ -438,6 +450,7 @@ impl StepKind for Dial {
                 answer_on_bridge: self.answer_on_bridge,
                 ring_tone: self.ring_tone.as_deref(),
                 hangup_on_star: self.hangup_on_star,
+                sequential: self.one_at_a_time,
             },
             nouns,
         ));
@@ -493,6 +506,7 @@ pub struct DialAttributes<'a> {
     pub answer_on_bridge: Option<bool>,
     pub ring_tone: Option<&'a str>,
     pub hangup_on_star: Option<bool>,
+    pub sequential: Option<bool>,
 }
 
 pub fn verb(attributes: DialAttributes<'_>, nouns: Vec<Element>) -> Element {
@@ -504,7 +518,8 @@ pub fn verb(attributes: DialAttributes<'_>, nouns: Vec<Element>) -> Element {
         .attr_opt("record", attributes.record)
         .attr_opt("answerOnBridge", attributes.answer_on_bridge.map(bool_text))
         .attr_opt("ringTone", attributes.ring_tone)
-        .attr_opt("hangupOnStar", attributes.hangup_on_star.map(bool_text));
+        .attr_opt("hangupOnStar", attributes.hangup_on_star.map(bool_text))
+        .attr_opt("sequential", attributes.sequential.map(bool_text));
     element.children = nouns;
     element
 }
