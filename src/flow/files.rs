@@ -224,10 +224,7 @@ impl Walk<'_> {
             let path = shown.join(&*name);
             let relative = relative.join(&*name);
             let wanted = (self.wanted)(&name);
-            let resolved = real.join(&*name).canonicalize().and_then(|target| {
-                let metadata = std::fs::metadata(&target)?;
-                Ok((target, metadata))
-            });
+            let resolved = resolve(&entry, real.join(&*name));
             let (target, metadata) = match resolved {
                 Ok(found) => found,
                 Err(error) => {
@@ -295,6 +292,20 @@ impl Walk<'_> {
     fn refuse(&mut self, path: &Path, refused: Refused) {
         self.report.push(refused.diagnostic(path, self.max));
     }
+}
+
+/// Where an entry of a resolved folder leads, and what is there. Only a
+/// link needs resolving: any other entry of a resolved folder is resolved
+/// already, so one `lstat` stands for a `canonicalize` that would walk
+/// every part of the path.
+fn resolve(entry: &std::fs::DirEntry, path: PathBuf) -> io::Result<(PathBuf, Metadata)> {
+    let metadata = entry.metadata()?;
+    if !metadata.is_symlink() {
+        return Ok((path, metadata));
+    }
+    let target = path.canonicalize()?;
+    let metadata = std::fs::metadata(&target)?;
+    Ok((target, metadata))
 }
 
 /// Why a file was not read.

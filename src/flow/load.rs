@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use rayon::prelude::*;
 
@@ -111,6 +111,21 @@ fn outline<'a>(steps: impl Iterator<Item = &'a String>, start: StepId) -> Outlin
     hasher.finish()
 }
 
+/// Times the phases of a load, for `RUST_LOG=callflow::flow::load=debug`.
+struct Phase(Instant);
+
+impl Phase {
+    fn start() -> Phase {
+        Phase(Instant::now())
+    }
+
+    /// Logs the time since the last phase ended.
+    fn done(&mut self, phase: &str) {
+        tracing::debug!(took = ?self.0.elapsed(), "{phase}");
+        self.0 = Instant::now();
+    }
+}
+
 /// Where one flow of a load stands.
 enum Member<'a> {
     /// Unchanged, and so is every flow it leads to: it is kept as it is.
@@ -145,7 +160,9 @@ impl Loader {
     /// Reads `dir`, leaving unread the files whose stamp says they are the
     /// ones compiled, and loads it.
     pub(crate) fn load_folder(&mut self, dir: &Path) -> Result<Loaded, Report> {
+        let began = Instant::now();
         let inputs = self.read(dir)?;
+        tracing::debug!(files = inputs.len(), took = ?began.elapsed(), "flows folder read");
         self.load(inputs)
     }
 
@@ -166,6 +183,7 @@ impl Loader {
     /// Loads `inputs`, compiling what this loader has not compiled as it
     /// is, and remembers the result for the next load.
     pub(crate) fn load(&mut self, inputs: Vec<Input>) -> Result<Loaded, Report> {
+        let mut phase = Phase::start();
         let mut report = Report::default();
         let version = version_of(&inputs);
         let (prompt_inputs, inputs): (Vec<Input>, Vec<Input>) = inputs
@@ -210,6 +228,7 @@ impl Loader {
                 Some(Err(diagnostics)) => diagnostics.into_iter().for_each(|d| report.push(d)),
             }
         }
+        phase.done("parsed");
         let by_name: HashMap<String, FlowId> = members
             .iter()
             .enumerate()
@@ -291,6 +310,7 @@ impl Loader {
             members[id].1 = Member::Parsed(Box::new(parsed));
         }
 
+        phase.done("named");
         // Compile what was parsed, on every core.
         let templates = &self.templates;
         let prompt_files = &prompt_files;
@@ -315,6 +335,7 @@ impl Loader {
             })
             .collect();
 
+        phase.done("compiled");
         let mut positions = Positions::new(max);
         let mut flows: Vec<Arc<Flow>> = Vec::with_capacity(members.len());
         let mut remembered = HashMap::with_capacity(members.len());
@@ -386,6 +407,7 @@ impl Loader {
             }
         }
 
+        phase.done("assembled");
         let by_number = claim_numbers(&flows, &positions, &mut report);
         // The checks across flows look at the flows that are linked to
         // others and at those compiled now; what they found before in any
@@ -431,8 +453,10 @@ impl Loader {
         }
         report.sort();
         drop(positions);
+        phase.done("checked across flows");
         self.compiled = remembered;
         self.templates.forget_unused();
+        phase.done("remembered");
         if report.has_errors() {
             return Err(report);
         }
