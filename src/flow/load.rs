@@ -85,6 +85,8 @@ struct Compiled {
     /// once settled; `None` for a source handed over in memory.
     stamp: Option<(Stamp, SystemTime)>,
     digest: Digest,
+    /// Its steps' names and start, as flows that lead into it depend on.
+    outline: Outline,
     flow: Arc<Flow>,
     /// The warnings its compile reported.
     warnings: Vec<Diagnostic>,
@@ -229,11 +231,7 @@ impl Loader {
             }
         }
         phase.done("parsed");
-        let by_name: HashMap<String, FlowId> = members
-            .iter()
-            .enumerate()
-            .map(|(id, (input, _))| (input.name.clone(), id))
-            .collect();
+        let by_name = self.names_of(members.iter().map(|(input, _)| input.name.as_str()));
 
         // Every flow's steps, by name, before any flow compiles.
         let mut own_reports: Vec<Report> = members.iter().map(|_| Report::default()).collect();
@@ -252,11 +250,7 @@ impl Loader {
         let mut outlines = Vec::with_capacity(members.len());
         for (id, (input, member)) in members.iter().enumerate() {
             let (steps, start, outline) = match member {
-                Member::Kept(kept) => {
-                    let flow = &kept.flow;
-                    let outline = outline(flow.steps.iter().map(|step| &step.name), flow.start);
-                    (&flow.step_ids, flow.start, outline)
-                }
+                Member::Kept(kept) => (&kept.flow.step_ids, kept.flow.start, kept.outline),
                 Member::Parsed(parsed) => {
                     let steps = gathered[id]
                         .as_ref()
@@ -344,7 +338,8 @@ impl Loader {
         let mut leads_to: Vec<Vec<String>> = Vec::with_capacity(members.len());
         let mut compiled_now: Vec<bool> = Vec::with_capacity(members.len());
         let mut checked_before: Vec<Option<Vec<Diagnostic>>> = Vec::with_capacity(members.len());
-        for (((input, member), fresh), own) in members.into_iter().zip(fresh).zip(own_reports) {
+        let assembling = members.into_iter().zip(fresh).zip(own_reports);
+        for (id, (((input, member), fresh), own)) in assembling.enumerate() {
             let stamp = input.stamp.map(|stamp| (stamp, input.read_at));
             match (member, fresh) {
                 (Member::Kept(kept), _) => {
@@ -359,6 +354,7 @@ impl Loader {
                         Compiled {
                             stamp,
                             digest: kept.digest,
+                            outline: kept.outline,
                             flow: kept.flow.clone(),
                             warnings: kept.warnings.clone(),
                             refers: kept.refers.clone(),
@@ -393,6 +389,7 @@ impl Loader {
                             Compiled {
                                 stamp,
                                 digest: input.digest,
+                                outline: outlines[id],
                                 flow,
                                 warnings: own.diagnostics.clone(),
                                 refers,
@@ -408,7 +405,7 @@ impl Loader {
         }
 
         phase.done("assembled");
-        let by_number = claim_numbers(&flows, &positions, &mut report);
+        let by_number = self.numbers_of(&flows, &positions, &mut report);
         // The checks across flows look at the flows that are linked to
         // others and at those compiled now; what they found before in any
         // other flow still holds, as it depends on that flow alone.
@@ -460,12 +457,8 @@ impl Loader {
         if report.has_errors() {
             return Err(report);
         }
-        if *self.by_name != by_name {
-            self.by_name = Arc::new(by_name);
-        }
-        if *self.by_number != by_number {
-            self.by_number = Arc::new(by_number);
-        }
+        self.by_name = by_name;
+        self.by_number = by_number;
         Ok(Loaded {
             flows: FlowSet {
                 flows,
@@ -480,6 +473,50 @@ impl Loader {
 }
 
 impl Loader {
+    /// The flows' ids by name: the last load's map while the names and
+    /// their order are the same, as they are after most edits, so a reload
+    /// does not build it again.
+    fn names_of<'a>(
+        &self,
+        names: impl ExactSizeIterator<Item = &'a str> + Clone,
+    ) -> Arc<HashMap<String, FlowId>> {
+        let same = names.len() == self.by_name.len()
+            && names
+                .clone()
+                .enumerate()
+                .all(|(id, name)| self.by_name.get(name) == Some(&id));
+        if same {
+            return self.by_name.clone();
+        }
+        Arc::new(
+            names
+                .enumerate()
+                .map(|(id, name)| (name.to_owned(), id))
+                .collect(),
+        )
+    }
+
+    /// The flows' ids by the numbers they answer, each claimed once: the
+    /// last load's map while every flow claims the numbers it did.
+    fn numbers_of(
+        &self,
+        flows: &[Arc<Flow>],
+        positions: &Positions<'_>,
+        report: &mut Report,
+    ) -> Arc<HashMap<String, FlowId>> {
+        let claimed: usize = flows.iter().map(|flow| flow.numbers.len()).sum();
+        let same = claimed == self.by_number.len()
+            && flows.iter().enumerate().all(|(id, flow)| {
+                flow.numbers
+                    .iter()
+                    .all(|number| self.by_number.get(number) == Some(&id))
+            });
+        if same {
+            return self.by_number.clone();
+        }
+        Arc::new(claim_numbers(flows, positions, report))
+    }
+
     /// Parses every prompt file (few, and small), read again where the
     /// load was not handed its text; with each one's digest.
     fn prompt_files(
