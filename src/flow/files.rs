@@ -25,6 +25,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use rayon::prelude::*;
+
 use super::diagnostic::{Diagnostic, Position, Report};
 
 /// The largest flow (or flow test) file read, in bytes. The default, 1 MiB,
@@ -201,7 +203,8 @@ struct Walk<'u> {
 
 fn sorted_entries(dir: &Path) -> io::Result<Vec<std::fs::DirEntry>> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|entry| entry.file_name());
+    // Each entry's name is a new string: made once, not at every comparison.
+    entries.sort_by_cached_key(|entry| entry.file_name());
     Ok(entries)
 }
 
@@ -215,16 +218,22 @@ impl Walk<'_> {
         relative: &Path,
         entries: Vec<std::fs::DirEntry>,
     ) {
-        for entry in entries {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') {
-                continue;
-            }
-            let path = shown.join(&*name);
-            let relative = relative.join(&*name);
+        // Looking at each entry is a system call or more: on every core.
+        let looked: Vec<_> = entries
+            .into_par_iter()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    return None;
+                }
+                let resolved = resolve(&entry, real.join(&name));
+                Some((name, resolved))
+            })
+            .collect();
+        for (name, resolved) in looked {
+            let path = shown.join(&name);
+            let relative = relative.join(&name);
             let wanted = (self.wanted)(&name);
-            let resolved = resolve(&entry, real.join(&*name));
             let (target, metadata) = match resolved {
                 Ok(found) => found,
                 Err(error) => {
