@@ -467,12 +467,14 @@ impl FlowStore {
             return Reload::Refused(report);
         };
         let current = self.current();
+        let began = Instant::now();
         let inputs = match files.loader.read(dir) {
             Ok(inputs) => inputs,
             Err(_) if superseded() => return Reload::Superseded,
             Err(report) => return self.refuse(report),
         };
         let new_files = fingerprints(&inputs);
+        tracing::debug!(files = inputs.len(), took = ?began.elapsed(), "flows folder read");
         if new_files == files.fingerprints {
             files.refused = None;
             return self.unchanged(&current);
@@ -515,6 +517,7 @@ impl FlowStore {
         files.refused = None;
         let serving = Arc::new(loaded.flows);
         self.flows.store(serving.clone());
+        tracing::debug!(took = ?began.elapsed(), "flows read, loaded and serving");
         let now = self.millis();
         let previous = self.recent.load();
         // The version replaced served until now.

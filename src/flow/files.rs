@@ -25,6 +25,8 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use rayon::prelude::*;
+
 use super::diagnostic::{Diagnostic, Position, Report};
 
 /// The largest flow (or flow test) file read, in bytes. The default, 1 MiB,
@@ -201,7 +203,8 @@ struct Walk<'u> {
 
 fn sorted_entries(dir: &Path) -> io::Result<Vec<std::fs::DirEntry>> {
     let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
-    entries.sort_by_key(|entry| entry.file_name());
+    // Each entry's name is a new string: made once, not at every comparison.
+    entries.sort_by_cached_key(|entry| entry.file_name());
     Ok(entries)
 }
 
@@ -215,19 +218,22 @@ impl Walk<'_> {
         relative: &Path,
         entries: Vec<std::fs::DirEntry>,
     ) {
-        for entry in entries {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') {
-                continue;
-            }
-            let path = shown.join(&*name);
-            let relative = relative.join(&*name);
+        // Looking at each entry is a system call or more: on every core.
+        let looked: Vec<_> = entries
+            .into_par_iter()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with('.') {
+                    return None;
+                }
+                let resolved = resolve(&entry, real.join(&name));
+                Some((name, resolved))
+            })
+            .collect();
+        for (name, resolved) in looked {
+            let path = shown.join(&name);
+            let relative = relative.join(&name);
             let wanted = (self.wanted)(&name);
-            let resolved = real.join(&*name).canonicalize().and_then(|target| {
-                let metadata = std::fs::metadata(&target)?;
-                Ok((target, metadata))
-            });
             let (target, metadata) = match resolved {
                 Ok(found) => found,
                 Err(error) => {
@@ -295,6 +301,20 @@ impl Walk<'_> {
     fn refuse(&mut self, path: &Path, refused: Refused) {
         self.report.push(refused.diagnostic(path, self.max));
     }
+}
+
+/// Where an entry of a resolved folder leads, and what is there. Only a
+/// link needs resolving: any other entry of a resolved folder is resolved
+/// already, so one `lstat` stands for a `canonicalize` that would walk
+/// every part of the path.
+fn resolve(entry: &std::fs::DirEntry, path: PathBuf) -> io::Result<(PathBuf, Metadata)> {
+    let metadata = entry.metadata()?;
+    if !metadata.is_symlink() {
+        return Ok((path, metadata));
+    }
+    let target = path.canonicalize()?;
+    let metadata = std::fs::metadata(&target)?;
+    Ok((target, metadata))
 }
 
 /// Why a file was not read.

@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
 
 use rayon::prelude::*;
 
@@ -85,6 +85,8 @@ struct Compiled {
     /// once settled; `None` for a source handed over in memory.
     stamp: Option<(Stamp, SystemTime)>,
     digest: Digest,
+    /// Its steps' names and start, as flows that lead into it depend on.
+    outline: Outline,
     flow: Arc<Flow>,
     /// The warnings its compile reported.
     warnings: Vec<Diagnostic>,
@@ -109,6 +111,21 @@ fn outline<'a>(steps: impl Iterator<Item = &'a String>, start: StepId) -> Outlin
     }
     start.hash(&mut hasher);
     hasher.finish()
+}
+
+/// Times the phases of a load, for `RUST_LOG=callflow::flow::load=debug`.
+struct Phase(Instant);
+
+impl Phase {
+    fn start() -> Phase {
+        Phase(Instant::now())
+    }
+
+    /// Logs the time since the last phase ended.
+    fn done(&mut self, phase: &str) {
+        tracing::debug!(took = ?self.0.elapsed(), "{phase}");
+        self.0 = Instant::now();
+    }
 }
 
 /// Where one flow of a load stands.
@@ -145,7 +162,9 @@ impl Loader {
     /// Reads `dir`, leaving unread the files whose stamp says they are the
     /// ones compiled, and loads it.
     pub(crate) fn load_folder(&mut self, dir: &Path) -> Result<Loaded, Report> {
+        let began = Instant::now();
         let inputs = self.read(dir)?;
+        tracing::debug!(files = inputs.len(), took = ?began.elapsed(), "flows folder read");
         self.load(inputs)
     }
 
@@ -166,6 +185,7 @@ impl Loader {
     /// Loads `inputs`, compiling what this loader has not compiled as it
     /// is, and remembers the result for the next load.
     pub(crate) fn load(&mut self, inputs: Vec<Input>) -> Result<Loaded, Report> {
+        let mut phase = Phase::start();
         let mut report = Report::default();
         let version = version_of(&inputs);
         let (prompt_inputs, inputs): (Vec<Input>, Vec<Input>) = inputs
@@ -210,11 +230,8 @@ impl Loader {
                 Some(Err(diagnostics)) => diagnostics.into_iter().for_each(|d| report.push(d)),
             }
         }
-        let by_name: HashMap<String, FlowId> = members
-            .iter()
-            .enumerate()
-            .map(|(id, (input, _))| (input.name.clone(), id))
-            .collect();
+        phase.done("parsed");
+        let by_name = self.names_of(members.iter().map(|(input, _)| input.name.as_str()));
 
         // Every flow's steps, by name, before any flow compiles.
         let mut own_reports: Vec<Report> = members.iter().map(|_| Report::default()).collect();
@@ -233,11 +250,7 @@ impl Loader {
         let mut outlines = Vec::with_capacity(members.len());
         for (id, (input, member)) in members.iter().enumerate() {
             let (steps, start, outline) = match member {
-                Member::Kept(kept) => {
-                    let flow = &kept.flow;
-                    let outline = outline(flow.steps.iter().map(|step| &step.name), flow.start);
-                    (&flow.step_ids, flow.start, outline)
-                }
+                Member::Kept(kept) => (&kept.flow.step_ids, kept.flow.start, kept.outline),
                 Member::Parsed(parsed) => {
                     let steps = gathered[id]
                         .as_ref()
@@ -291,6 +304,7 @@ impl Loader {
             members[id].1 = Member::Parsed(Box::new(parsed));
         }
 
+        phase.done("named");
         // Compile what was parsed, on every core.
         let templates = &self.templates;
         let prompt_files = &prompt_files;
@@ -315,6 +329,7 @@ impl Loader {
             })
             .collect();
 
+        phase.done("compiled");
         let mut positions = Positions::new(max);
         let mut flows: Vec<Arc<Flow>> = Vec::with_capacity(members.len());
         let mut remembered = HashMap::with_capacity(members.len());
@@ -323,7 +338,8 @@ impl Loader {
         let mut leads_to: Vec<Vec<String>> = Vec::with_capacity(members.len());
         let mut compiled_now: Vec<bool> = Vec::with_capacity(members.len());
         let mut checked_before: Vec<Option<Vec<Diagnostic>>> = Vec::with_capacity(members.len());
-        for (((input, member), fresh), own) in members.into_iter().zip(fresh).zip(own_reports) {
+        let assembling = members.into_iter().zip(fresh).zip(own_reports);
+        for (id, (((input, member), fresh), own)) in assembling.enumerate() {
             let stamp = input.stamp.map(|stamp| (stamp, input.read_at));
             match (member, fresh) {
                 (Member::Kept(kept), _) => {
@@ -338,6 +354,7 @@ impl Loader {
                         Compiled {
                             stamp,
                             digest: kept.digest,
+                            outline: kept.outline,
                             flow: kept.flow.clone(),
                             warnings: kept.warnings.clone(),
                             refers: kept.refers.clone(),
@@ -372,6 +389,7 @@ impl Loader {
                             Compiled {
                                 stamp,
                                 digest: input.digest,
+                                outline: outlines[id],
                                 flow,
                                 warnings: own.diagnostics.clone(),
                                 refers,
@@ -386,7 +404,8 @@ impl Loader {
             }
         }
 
-        let by_number = claim_numbers(&flows, &positions, &mut report);
+        phase.done("assembled");
+        let by_number = self.numbers_of(&flows, &positions, &mut report);
         // The checks across flows look at the flows that are linked to
         // others and at those compiled now; what they found before in any
         // other flow still holds, as it depends on that flow alone.
@@ -431,17 +450,15 @@ impl Loader {
         }
         report.sort();
         drop(positions);
+        phase.done("checked across flows");
         self.compiled = remembered;
         self.templates.forget_unused();
+        phase.done("remembered");
         if report.has_errors() {
             return Err(report);
         }
-        if *self.by_name != by_name {
-            self.by_name = Arc::new(by_name);
-        }
-        if *self.by_number != by_number {
-            self.by_number = Arc::new(by_number);
-        }
+        self.by_name = by_name;
+        self.by_number = by_number;
         Ok(Loaded {
             flows: FlowSet {
                 flows,
@@ -456,6 +473,50 @@ impl Loader {
 }
 
 impl Loader {
+    /// The flows' ids by name: the last load's map while the names and
+    /// their order are the same, as they are after most edits, so a reload
+    /// does not build it again.
+    fn names_of<'a>(
+        &self,
+        names: impl ExactSizeIterator<Item = &'a str> + Clone,
+    ) -> Arc<HashMap<String, FlowId>> {
+        let same = names.len() == self.by_name.len()
+            && names
+                .clone()
+                .enumerate()
+                .all(|(id, name)| self.by_name.get(name) == Some(&id));
+        if same {
+            return self.by_name.clone();
+        }
+        Arc::new(
+            names
+                .enumerate()
+                .map(|(id, name)| (name.to_owned(), id))
+                .collect(),
+        )
+    }
+
+    /// The flows' ids by the numbers they answer, each claimed once: the
+    /// last load's map while every flow claims the numbers it did.
+    fn numbers_of(
+        &self,
+        flows: &[Arc<Flow>],
+        positions: &Positions<'_>,
+        report: &mut Report,
+    ) -> Arc<HashMap<String, FlowId>> {
+        let claimed: usize = flows.iter().map(|flow| flow.numbers.len()).sum();
+        let same = claimed == self.by_number.len()
+            && flows.iter().enumerate().all(|(id, flow)| {
+                flow.numbers
+                    .iter()
+                    .all(|number| self.by_number.get(number) == Some(&id))
+            });
+        if same {
+            return self.by_number.clone();
+        }
+        Arc::new(claim_numbers(flows, positions, report))
+    }
+
     /// Parses every prompt file (few, and small), read again where the
     /// load was not handed its text; with each one's digest.
     fn prompt_files(

@@ -169,20 +169,39 @@ fn scan_recording(source: &str, max_depth: usize, record: bool) -> Scan {
 enum Frame {
     /// A mapping: the next scalar is a key when `pending_key` is None.
     Map {
-        path: String,
+        parent: Parent,
         pending_key: Option<(String, Position)>,
         /// Each key written so far, with where.
         keys: HashMap<String, Position>,
     },
     Seq {
-        path: String,
+        parent: Parent,
         next_index: usize,
     },
+}
+
+/// The path the builder goes back to when a mapping or list ends.
+enum Parent {
+    /// The path was this long before the container's own part was added.
+    Length(usize),
+    /// The container had no place (a mapping used as a key): it stood at
+    /// the root, and the path it left was this.
+    Detached(String),
+}
+
+/// Where a value went in the container it is in.
+enum Place {
+    Root,
+    Key(String),
+    Index(usize),
 }
 
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
+    /// The path of the innermost open container, kept as one buffer that
+    /// grows and shrinks, so that only recorded nodes cost a string each.
+    path: String,
     nodes: HashMap<String, (Position, Position)>,
     /// Whether positions are kept, or only the shape checked.
     record: bool,
@@ -207,34 +226,66 @@ fn join(path: &str, key: &str) -> String {
 }
 
 impl Builder {
-    /// Claims the place a new value goes: returns its path, and records the
-    /// key and value positions.
-    fn place_value(&mut self, at: Position) -> Option<String> {
+    /// Claims the place a new value goes, and records the key and value
+    /// positions; `None` for a value with no place (a mapping's key).
+    fn place_value(&mut self, at: Position) -> Option<Place> {
         match self.stack.last_mut() {
-            None => Some(String::new()),
-            Some(Frame::Map {
-                path, pending_key, ..
-            }) => {
+            None => Some(Place::Root),
+            Some(Frame::Map { pending_key, .. }) => {
                 let (key, key_at) = pending_key.take()?;
-                let full = join(path, &key);
                 if self.record {
-                    self.nodes.insert(full.clone(), (key_at, at));
+                    self.nodes.insert(join(&self.path, &key), (key_at, at));
                 }
-                Some(full)
+                Some(Place::Key(key))
             }
-            Some(Frame::Seq { path, next_index }) => {
-                let full = join(path, &next_index.to_string());
+            Some(Frame::Seq { next_index, .. }) => {
+                let index = *next_index;
                 *next_index += 1;
                 if self.record {
-                    self.nodes.insert(full.clone(), (at, at));
+                    self.nodes
+                        .insert(join(&self.path, &index.to_string()), (at, at));
                 }
-                Some(full)
+                Some(Place::Index(index))
             }
         }
     }
-}
 
-impl Builder {
+    /// Places a new mapping or list, and makes its path the current one.
+    fn enter(&mut self, at: Position) -> Parent {
+        let length = self.path.len();
+        let separator = |path: &mut String| {
+            if !path.is_empty() {
+                path.push('.');
+            }
+        };
+        match self.place_value(at) {
+            Some(Place::Root) => Parent::Length(length),
+            Some(Place::Key(key)) => {
+                separator(&mut self.path);
+                self.path.push_str(&key);
+                Parent::Length(length)
+            }
+            Some(Place::Index(index)) => {
+                separator(&mut self.path);
+                self.path.push_str(&index.to_string());
+                Parent::Length(length)
+            }
+            None => Parent::Detached(std::mem::take(&mut self.path)),
+        }
+    }
+
+    /// Leaves the innermost mapping or list.
+    fn leave(&mut self) {
+        let parent = match self.stack.pop() {
+            Some(Frame::Map { parent, .. } | Frame::Seq { parent, .. }) => parent,
+            None => return,
+        };
+        match parent {
+            Parent::Length(length) => self.path.truncate(length),
+            Parent::Detached(path) => self.path = path,
+        }
+    }
+
     /// Whether one more level would pass the limit; notes where if so.
     fn deeper(&mut self, at: Position) -> bool {
         if self.stack.len() < self.max_depth {
@@ -251,14 +302,14 @@ impl MarkedEventReceiver for Builder {
         match event {
             Event::Scalar(text, ..) => {
                 if let Some(Frame::Map {
-                    path,
                     pending_key: pending @ None,
                     keys,
+                    ..
                 }) = self.stack.last_mut()
                 {
                     match keys.get(&text) {
                         Some(&first) => self.duplicates.push(Duplicate {
-                            map: path.clone(),
+                            map: self.path.clone(),
                             key: text.clone(),
                             first,
                             again: at,
@@ -279,9 +330,9 @@ impl MarkedEventReceiver for Builder {
                 if self.deeper(at) {
                     return;
                 }
-                let path = self.place_value(at).unwrap_or_default();
+                let parent = self.enter(at);
                 self.stack.push(Frame::Map {
-                    path,
+                    parent,
                     pending_key: None,
                     keys: HashMap::new(),
                 });
@@ -290,15 +341,13 @@ impl MarkedEventReceiver for Builder {
                 if self.deeper(at) {
                     return;
                 }
-                let path = self.place_value(at).unwrap_or_default();
+                let parent = self.enter(at);
                 self.stack.push(Frame::Seq {
-                    path,
+                    parent,
                     next_index: 0,
                 });
             }
-            Event::MappingEnd | Event::SequenceEnd => {
-                self.stack.pop();
-            }
+            Event::MappingEnd | Event::SequenceEnd => self.leave(),
             _ => {}
         }
     }

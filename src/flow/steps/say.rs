@@ -88,13 +88,10 @@ impl Speech {
                         .help =
                         Some("keep `prompt` to say the prompt in the call's language".into());
                 }
-                // The short form `say: Hello` has its text at the key's value.
-                let text_path = if cx.value(path) == cx.value(&format!("{path}.text")) {
-                    path.to_owned()
-                } else {
-                    format!("{path}.text")
-                };
-                vec![cx.text(text.as_str(), &text_path)]
+                // The short form `say: Hello` has no `text` key: a position
+                // looked up there falls back to the key's value, where the
+                // text is. Nothing is looked up unless the text is wrong.
+                vec![cx.text(text.as_str(), &format!("{path}.text"))]
             }
             (None, Some(name)) => cx
                 .prompt(name, &format!("{path}.prompt"))
