@@ -1,7 +1,7 @@
 //! `connect`: a call handed to an AI agent (`<Connect><ConversationRelay>`)
 //! or a media server (`<Connect><Stream>`), and what the flow does when the
 //! session ends: the agent's handoff data in variables, `on.error` when it
-//! fails.
+//! fails. And `start_stream`, a copy of the audio sent beside the call.
 
 mod common;
 
@@ -143,6 +143,26 @@ async fn a_failed_session_goes_to_a_person() {
         call.transcript()
     );
     assert_eq!(call.dialled(), vec!["+14155550142"]);
+}
+
+#[tokio::test]
+async fn a_forked_stream_starts_and_the_flow_goes_on_in_the_same_answer() {
+    let flow = r#"
+steps:
+  monitor:
+    start_stream: { url: "wss://media.example.com/fork", name: monitor, track: both_tracks }
+    next: hello
+  hello:
+    say: Connecting you now.
+"#;
+    let call = call(flow, Vec::new()).await;
+    // The vector's document ends after the say; a flow that ends hangs up.
+    let expected = vector("22_start_stream_fork").replace("</Response>", "<Hangup /></Response>");
+    assert_eq!(call.exchanges[0].twiml, expected);
+    assert!(
+        call.transcript()
+            .starts_with("starts Stream\nhears: Connecting you now.")
+    );
 }
 
 #[test]

@@ -363,6 +363,11 @@ const KEY_DOCS: &[(&str, &str, &str)] = &[
         "connect",
         "Hands the call to an AI agent (`conversation_relay`) or a media server (`stream`) over a WebSocket; `on:` routes `completed` and `error`.",
     ),
+    (
+        "StepSpec",
+        "start_stream",
+        "Sends a copy of the call's audio to a WebSocket of yours while the flow goes on (`<Start><Stream>`): `{ url, name, track, parameters }`.",
+    ),
     // Prompts, wherever a step speaks before it listens, records or dials.
     (
         "*",

@@ -254,7 +254,7 @@ impl Connect {
 
 /// The WebSocket URL: `wss://` (or `ws://`), its host written out, so no
 /// caller input can choose where the call's audio goes.
-fn socket_url(cx: &mut Compiler<'_>, raw: &str, field: &str) -> Text {
+pub(super) fn socket_url(cx: &mut Compiler<'_>, raw: &str, field: &str) -> Text {
     let trimmed = raw.trim();
     let lower = trimmed.to_ascii_lowercase();
     let rest = lower

@@ -28,6 +28,7 @@ pub mod say;
 pub mod set;
 pub mod sms;
 pub mod speech;
+pub mod start_stream;
 
 use std::borrow::Cow;
 
@@ -440,6 +441,7 @@ step_kinds! {
     request => Request(request::Request),
     sms => Sms(sms::Sms),
     connect => Connect(connect::Connect),
+    start_stream => StartStream(start_stream::StartStream),
 }
 
 #[cfg(test)]
