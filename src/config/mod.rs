@@ -222,6 +222,7 @@ impl Settings {
             &self.tokens,
             self.webhooks.twilio_auth_token.as_ref(),
             self.flows.twilio_api_base.as_str(),
+            self.flows.public_url.as_ref(),
         );
         engine
     }

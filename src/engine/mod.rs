@@ -51,7 +51,7 @@ use crate::flow::template::Uses;
 use crate::flow::{Flow, FlowId, FlowSet, StepId, Target, Text};
 use crate::messaging::{TextMessage, Texted, Texting};
 use crate::outbound::trace::TraceContext;
-use crate::outbound::{JobPlace, Outbound, Seen};
+use crate::outbound::{Outbound, Seen};
 use crate::twiml::{self, Element};
 /// Most sub-flows a call may have in progress at once.
 pub use call::MAX_DEPTH as MAX_CALL_DEPTH;
@@ -61,8 +61,6 @@ pub use report::{StepName, TurnEnd, TurnReport};
 pub use seal::{KeyOrigin, ShortSecret, StateKey};
 pub use state::{CallState, Pairs, ReturnPoint, StateRejected};
 
-/// Where Twilio reports how a text message went.
-pub const SMS_STATUS_PATH: &str = "/voice/sms-status";
 /// Where Twilio reports a finished recording, or its transcript, for a
 /// `record` step that notifies someone.
 pub const NOTICE_PATH: &str = "/voice/recording";
@@ -395,6 +393,16 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// A sealed URL on `path` that names the current step and the flow
+    /// version, as a webhook coming back to it needs.
+    fn url_back_here(&mut self, path: &str) -> String {
+        let step = self.step.expect("a step is current");
+        self.state.step = self.current_flow().step(step).name.clone();
+        self.state.version = self.stamp.map(str::to_owned);
+        self.state
+            .url_at(&self.settings.public_url, path, &self.settings.state_key)
+    }
+
     /// The whole TwiML document.
     fn finish(self) -> String {
         self.xml.finish()
@@ -672,22 +680,11 @@ impl<'a> Call<'a> for Turn<'a> {
     }
 
     fn waiting_url(&mut self) -> String {
-        let step = self.step.expect("a waiting step is current");
-        self.state.step = self.current_flow().step(step).name.clone();
-        self.state.version = self.stamp.map(str::to_owned);
-        self.state
-            .url(&self.settings.public_url, &self.settings.state_key)
+        self.url_back_here("/voice")
     }
 
     fn notice_url(&mut self) -> String {
-        let step = self.step.expect("a recording step is current");
-        self.state.step = self.current_flow().step(step).name.clone();
-        self.state.version = self.stamp.map(str::to_owned);
-        let mut url = self.state.url_at(
-            &self.settings.public_url,
-            NOTICE_PATH,
-            &self.settings.state_key,
-        );
+        let mut url = self.url_back_here(NOTICE_PATH);
         // Twilio's recording report names neither number; the seal need not
         // cover them, as they steer nothing and Twilio's signature covers
         // the whole URL.
@@ -790,38 +787,11 @@ impl<'a> Call<'a> for Turn<'a> {
     }
 
     fn send_text(&mut self, message: TextMessage, refused: Option<String>) {
-        let place = self.place();
-        if let Some(reason) = refused {
-            tracing::warn!(
-                call_sid = place.call_sid,
-                flow = place.flow,
-                step = place.step,
-                "a text message was not sent: {reason}"
-            );
-            self.texts.push(Texted {
-                to: message.to,
-                from: message.from,
-                body: message.body,
-                refused: Some(reason),
-                simulated: matches!(self.settings.texting, Texting::Simulated),
-            });
-            return;
-        }
-        let place = JobPlace {
-            call_sid: place.call_sid.to_owned(),
-            flow: place.flow.to_owned(),
-            step: place.step.to_owned(),
-        };
-        // Twilio needs a full URL to report delivery to: without the public
-        // URL, the send is logged and its delivery is not.
-        let status_callback = (!self.settings.public_url.is_empty())
-            .then(|| format!("{}{SMS_STATUS_PATH}", self.settings.public_url));
-        let texted = self.settings.texting.send(
-            &self.settings.outbound,
-            message,
-            status_callback.as_deref(),
-            place,
-        );
+        let place = self.place().job();
+        let texted = self
+            .settings
+            .texting
+            .send(&self.settings.outbound, message, refused, place);
         self.texts.push(texted);
     }
 

@@ -18,7 +18,8 @@ use axum::routing::post;
 
 use super::signature::{self, WebhookForm};
 use super::{AppState, HttpError};
-use crate::engine::{self, CallState, NOTICE_PATH, SMS_STATUS_PATH, Webhook};
+use crate::engine::{self, CallState, NOTICE_PATH, Webhook};
+use crate::messaging::SMS_STATUS_PATH;
 use crate::messaging::texted::{self, TEXTS_HEADER};
 use crate::outbound::seen::{self, REQUESTS_HEADER};
 

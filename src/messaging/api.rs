@@ -37,6 +37,8 @@ pub enum Credentials {
 pub struct MessagesApi {
     url: String,
     authorization: HeaderValue,
+    /// Where Twilio reports each text's delivery; none without a public URL.
+    status_callback: Option<String>,
 }
 
 /// `Debug` never shows the credentials.
@@ -57,8 +59,14 @@ pub struct TextMessage {
 }
 
 impl MessagesApi {
-    /// The Messages resource of `account` at `base` (no trailing slash).
-    pub fn new(base: &str, account: &AccountSid, credentials: &Credentials) -> MessagesApi {
+    /// The Messages resource of `account` at `base` (no trailing slash);
+    /// Twilio reports delivery to `status_callback` when there is one.
+    pub fn new(
+        base: &str,
+        account: &AccountSid,
+        credentials: &Credentials,
+        status_callback: Option<String>,
+    ) -> MessagesApi {
         let (user, password) = match credentials {
             Credentials::ApiKey { key, secret } => (key.as_str(), secret.as_str()),
             Credentials::AuthToken(token) => (account.as_str(), token.as_str()),
@@ -74,15 +82,15 @@ impl MessagesApi {
                 account.as_str()
             ),
             authorization,
+            status_callback,
         }
     }
 
-    /// The request that sends `message`; Twilio reports its delivery to
-    /// `status_callback` when there is one.
-    pub fn request(&self, message: &TextMessage, status_callback: Option<&str>) -> Prepared {
+    /// The request that sends `message`.
+    pub fn request(&self, message: &TextMessage) -> Prepared {
         let mut form = form_urlencoded::Serializer::new(String::new());
         form.append_pair("To", &message.to);
-        if let Some(callback) = status_callback {
+        if let Some(callback) = &self.status_callback {
             form.append_pair("StatusCallback", callback);
         }
         form.append_pair("From", &message.from)
@@ -139,6 +147,7 @@ mod tests {
             "https://api.twilio.com/",
             &AccountSid::parse("AC0123456789abcdef0123456789abcdef").unwrap(),
             &Credentials::AuthToken("token".into()),
+            None,
         )
     }
 
@@ -149,14 +158,11 @@ mod tests {
             !shown.contains("dG9rZW4") && !shown.contains("token\""),
             "{shown}"
         );
-        let request = api().request(
-            &TextMessage {
-                to: "+15551112222".into(),
-                from: "+15553334444".into(),
-                body: "hi".into(),
-            },
-            None,
-        );
+        let request = api().request(&TextMessage {
+            to: "+15551112222".into(),
+            from: "+15553334444".into(),
+            body: "hi".into(),
+        });
         assert!(!format!("{request:?}").contains("Basic"));
     }
 

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use crate::flow::FlowSet;
 use crate::flow::steps::Action;
 use crate::outbound::{Job, JobKind, JobPlace, Outbound};
+use crate::setting::PublicUrl;
 use crate::setting::names::{
     TWILIO_ACCOUNT_SID, TWILIO_API_KEY, TWILIO_API_SECRET, TWILIO_AUTH_TOKEN,
 };
@@ -26,6 +27,9 @@ use crate::signature::AuthToken;
 use crate::token::Tokens;
 pub use api::{Credentials, MessagesApi, TextMessage};
 pub use texted::Texted;
+
+/// Where Twilio reports how a text message went.
+pub const SMS_STATUS_PATH: &str = "/voice/sms-status";
 
 /// What a text lacks without credentials, for its log line and the
 /// transcript.
@@ -47,8 +51,15 @@ pub enum Texting {
 impl Texting {
     /// Texts go through Twilio when the settings have an account SID and
     /// either an API key with its secret or the auth token; the key is
-    /// preferred, as Twilio recommends.
-    pub fn from_settings(tokens: &Tokens, auth_token: Option<&AuthToken>, base: &str) -> Texting {
+    /// preferred, as Twilio recommends. Twilio needs a full URL to report
+    /// delivery to: without `public_url`, sends are logged and deliveries
+    /// are not.
+    pub fn from_settings(
+        tokens: &Tokens,
+        auth_token: Option<&AuthToken>,
+        base: &str,
+        public_url: Option<&PublicUrl>,
+    ) -> Texting {
         let Some(account) = &tokens.twilio_account_sid else {
             return Texting::Unconfigured;
         };
@@ -66,7 +77,13 @@ impl Texting {
             }
             _ => return Texting::Unconfigured,
         };
-        Texting::Twilio(Arc::new(MessagesApi::new(base, account, &credentials)))
+        let status_callback = public_url.map(|url| format!("{url}{SMS_STATUS_PATH}"));
+        Texting::Twilio(Arc::new(MessagesApi::new(
+            base,
+            account,
+            &credentials,
+            status_callback,
+        )))
     }
 
     /// The warning a server that cannot send texts gives at start-up when
@@ -105,17 +122,47 @@ impl Texting {
 
     /// Sends `message` in the background for the call at `place`, or notes
     /// it when this server does not send texts, and says what the
-    /// transcript shows. Twilio reports the delivery to `status_callback`.
+    /// transcript shows. `refused` says why the flow would not send it,
+    /// which is logged instead.
     pub fn send(
         &self,
         outbound: &Outbound,
         message: TextMessage,
-        status_callback: Option<&str>,
+        refused: Option<String>,
         place: JobPlace,
     ) -> Texted {
-        let refused = match self {
+        let refused = match (refused, self) {
+            (Some(reason), _) => {
+                tracing::warn!(
+                    call_sid = place.call_sid,
+                    flow = place.flow,
+                    step = place.step,
+                    "a text message was not sent: {reason}"
+                );
+                Some(reason)
+            }
+            (None, texting) => texting.hand_over(outbound, &message, place),
+        };
+        Texted {
+            to: message.to,
+            from: message.from,
+            body: message.body,
+            refused,
+            simulated: matches!(self, Texting::Simulated),
+        }
+    }
+
+    /// Hands a text the flow may send to Twilio; why it did not go, when
+    /// that is known at once.
+    fn hand_over(
+        &self,
+        outbound: &Outbound,
+        message: &TextMessage,
+        place: JobPlace,
+    ) -> Option<String> {
+        match self {
             Texting::Twilio(api) => {
-                let request = api.request(&message, status_callback);
+                let request = api.request(message);
                 // Stubbed transports answer at once; the network after the turn.
                 let answered = outbound.send_later(Job {
                     request,
@@ -138,13 +185,6 @@ impl Texting {
                 Some(NOT_CONFIGURED.to_owned())
             }
             Texting::Simulated => None,
-        };
-        Texted {
-            to: message.to,
-            from: message.from,
-            body: message.body,
-            refused,
-            simulated: matches!(self, Texting::Simulated),
         }
     }
 }

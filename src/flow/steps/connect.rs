@@ -75,12 +75,11 @@ pub(crate) struct StreamSpec {
 pub struct Connect {
     /// `ConversationRelay` or `Stream`.
     pub noun: &'static str,
-    url: Text,
+    socket: Socket,
     /// Attributes written as they are, by TwiML name.
     fixed: Vec<(&'static str, String)>,
     /// Attributes rendered for each call, by TwiML name.
     templated: Vec<(&'static str, Text)>,
-    parameters: Vec<(String, Text)>,
     save: Vec<SavePath>,
     on_completed: Option<Target>,
     on_error: Option<Target>,
@@ -132,18 +131,10 @@ impl StepKind for Connect {
                     at,
                     "a `connect` takes one of `conversation_relay` (an AI agent) or `stream` (your media server)",
                 );
-                let none = IndexMap::new();
-                return Connect::empty(&none);
+                return Connect::empty();
             }
         };
-        let url = socket_url(cx, url, &format!("{field}.url"));
-        let parameters = parameters
-            .iter()
-            .map(|(name, value)| {
-                let text = cx.text(value.as_str(), &format!("{field}.parameters.{name}"));
-                (name.clone(), text)
-            })
-            .collect();
+        let socket = Socket::compile(cx, url, parameters, &field);
         let mut save = Vec::with_capacity(spec.save.len());
         for (var, path) in &spec.save {
             let at = format!("{own}.save.{var}");
@@ -159,10 +150,9 @@ impl StepKind for Connect {
         let (on_completed, on_error) = routes(cx, step, path);
         Connect {
             noun,
-            url,
+            socket,
             fixed,
             templated,
-            parameters,
             save,
             on_completed,
             on_error,
@@ -189,20 +179,14 @@ impl StepKind for Connect {
         call: &mut impl Call<'w>,
         _next: Target,
     ) -> Result<Then, StepError> {
-        let mut noun = Element::new(self.noun).attr("url", call.render(&self.url)?);
+        let mut noun = Element::new(self.noun);
         for (name, value) in &self.fixed {
             noun = noun.attr(*name, value.clone());
         }
         for (name, text) in &self.templated {
             noun = noun.attr(*name, call.render(text)?);
         }
-        for (name, value) in &self.parameters {
-            noun = noun.child(
-                Element::new("Parameter")
-                    .attr("name", name.clone())
-                    .attr("value", call.render(value)?),
-            );
-        }
+        let noun = self.socket.render(call, noun)?;
         let action = call.waiting_url();
         call.emit(Element::new("Connect").attr("action", action).child(noun));
         Ok(Then::Stop)
@@ -235,16 +219,15 @@ impl StepKind for Connect {
 
 impl Connect {
     /// What a `connect` with a mistake compiles to: the load fails anyway.
-    fn empty(parameters: &IndexMap<String, Scalar>) -> Connect {
+    fn empty() -> Connect {
         Connect {
             noun: "Stream",
-            url: Text::Plain(String::new()),
+            socket: Socket {
+                url: Text::Plain(String::new()),
+                parameters: Vec::new(),
+            },
             fixed: Vec::new(),
             templated: Vec::new(),
-            parameters: parameters
-                .keys()
-                .map(|name| (name.clone(), Text::Plain(String::new())))
-                .collect(),
             save: Vec::new(),
             on_completed: None,
             on_error: None,
@@ -252,9 +235,55 @@ impl Connect {
     }
 }
 
+/// A WebSocket a noun opens (`<ConversationRelay>`, `<Stream>`): its URL,
+/// and the `<Parameter>`s the far server receives.
+#[derive(Debug)]
+pub(super) struct Socket {
+    url: Text,
+    parameters: Vec<(String, Text)>,
+}
+
+impl Socket {
+    /// `url` and `parameters` written under `field`.
+    pub(super) fn compile(
+        cx: &mut Compiler<'_>,
+        url: &str,
+        parameters: &IndexMap<String, Scalar>,
+        field: &str,
+    ) -> Socket {
+        Socket {
+            url: socket_url(cx, url, &format!("{field}.url")),
+            parameters: parameters
+                .iter()
+                .map(|(name, value)| {
+                    let text = cx.text(value.as_str(), &format!("{field}.parameters.{name}"));
+                    (name.clone(), text)
+                })
+                .collect(),
+        }
+    }
+
+    /// `noun` with the URL and parameters as this call renders them.
+    pub(super) fn render<'w>(
+        &self,
+        call: &mut impl Call<'w>,
+        noun: Element,
+    ) -> Result<Element, StepError> {
+        let mut noun = noun.attr("url", call.render(&self.url)?);
+        for (name, value) in &self.parameters {
+            noun = noun.child(
+                Element::new("Parameter")
+                    .attr("name", name.clone())
+                    .attr("value", call.render(value)?),
+            );
+        }
+        Ok(noun)
+    }
+}
+
 /// The WebSocket URL: `wss://` (or `ws://`), its host written out, so no
 /// caller input can choose where the call's audio goes.
-pub(super) fn socket_url(cx: &mut Compiler<'_>, raw: &str, field: &str) -> Text {
+fn socket_url(cx: &mut Compiler<'_>, raw: &str, field: &str) -> Text {
     let trimmed = raw.trim();
     let lower = trimmed.to_ascii_lowercase();
     let rest = lower

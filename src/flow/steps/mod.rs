@@ -39,7 +39,7 @@ use serde::Deserialize;
 use super::compiler::Compiler;
 use super::target::{StepId, Target};
 use super::template::Text;
-use crate::outbound::{Outbound, Seen};
+use crate::outbound::{JobPlace, Outbound, Seen};
 use crate::twiml::Element;
 
 /// One kind of step. Each kind is a type in its own file; the list in
@@ -298,6 +298,17 @@ pub(crate) struct Place<'a> {
     pub call_sid: &'a str,
     pub flow: &'a str,
     pub step: &'a str,
+}
+
+impl Place<'_> {
+    /// The place, owned, for a job that outlives the turn.
+    pub(crate) fn job(&self) -> JobPlace {
+        JobPlace {
+            call_sid: self.call_sid.to_owned(),
+            flow: self.flow.to_owned(),
+            step: self.step.to_owned(),
+        }
+    }
 }
 
 /// A kind's key as written in YAML: `r#return` is `return`.

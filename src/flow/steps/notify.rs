@@ -22,7 +22,7 @@ use crate::flow::compiler::Compiler;
 use crate::flow::template::Text;
 use crate::flow::yaml::{OneOrMany, Scalar};
 use crate::messaging::TextMessage;
-use crate::outbound::{Body, Job, JobKind, JobPlace, Prepared, Seen};
+use crate::outbound::{Body, Job, JobKind, Prepared, Seen};
 
 /// How long one try of a notification may take; the queue tries again.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -84,12 +84,7 @@ impl Notify {
         call: &mut impl Call<'w>,
         voicemail: &Voicemail<'_>,
     ) -> Result<(), StepError> {
-        let place = call.place();
-        let place = JobPlace {
-            call_sid: place.call_sid.to_owned(),
-            flow: place.flow.to_owned(),
-            step: place.step.to_owned(),
-        };
+        let place = call.place().job();
         let summary = voicemail.summary(&place.flow);
         if let Some(url) = &self.url {
             let sent = url.render(call, false)?;

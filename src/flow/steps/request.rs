@@ -28,7 +28,7 @@ use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
 use crate::flow::template::Text;
 use crate::flow::yaml::Scalar;
-use crate::outbound::{Failure, Job, JobKind, JobPlace, Prepared, Reply, Seen, stub::parse_method};
+use crate::outbound::{Failure, Job, JobKind, Prepared, Reply, Seen, stub::parse_method};
 use body::BodyTemplate;
 use save::SavePath;
 use url::UrlTemplate;
@@ -190,12 +190,7 @@ impl StepKind for Request {
             }
         };
         if !self.wait {
-            let place = call.place();
-            let place = JobPlace {
-                call_sid: place.call_sid.to_owned(),
-                flow: place.flow.to_owned(),
-                step: place.step.to_owned(),
-            };
+            let place = call.place().job();
             let shown = seen(&prepared, None, None, 0, true);
             // Stubs answer at once; the network answers after the turn.
             let answered = call.outbound().send_later(Job {

@@ -118,14 +118,10 @@ impl StepKind for Sms {
                 }
             },
         };
-        let body_field = if spec.to.is_none() && spec.from.is_none() && spec.allow.is_none() {
-            // The short form `sms: text` has no `body` key to point at.
-            own.clone()
-        } else {
-            format!("{own}.body")
-        };
         Sms {
-            body: cx.text(spec.body.as_str(), &body_field),
+            // In the short form `sms: text` there is no `body` key: a
+            // position looked up there falls back to the step's value.
+            body: cx.text(spec.body.as_str(), &format!("{own}.body")),
             to,
             from: spec
                 .from

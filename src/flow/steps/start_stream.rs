@@ -6,11 +6,10 @@
 use indexmap::IndexMap;
 use serde::Deserialize;
 
-use super::connect::socket_url;
+use super::connect::Socket;
 use super::{Call, StepError, StepKind, StepSpec, Then};
 use crate::flow::compiler::Compiler;
 use crate::flow::target::Target;
-use crate::flow::template::Text;
 use crate::flow::yaml::Scalar;
 use crate::twiml::Element;
 
@@ -38,10 +37,9 @@ pub(crate) enum StreamTrack {
 
 #[derive(Debug)]
 pub struct StartStream {
-    url: Text,
+    socket: Socket,
     name: Option<String>,
     track: Option<&'static str>,
-    parameters: Vec<(String, Text)>,
 }
 
 impl StepKind for StartStream {
@@ -55,36 +53,21 @@ impl StepKind for StartStream {
     ) -> Self {
         let own = format!("{path}.start_stream");
         StartStream {
-            url: socket_url(cx, &spec.url, &format!("{own}.url")),
+            socket: Socket::compile(cx, &spec.url, &spec.parameters, &own),
             name: spec.name.clone(),
             track: spec.track.map(|track| match track {
                 StreamTrack::InboundTrack => "inbound_track",
                 StreamTrack::OutboundTrack => "outbound_track",
                 StreamTrack::BothTracks => "both_tracks",
             }),
-            parameters: spec
-                .parameters
-                .iter()
-                .map(|(name, value)| {
-                    let text = cx.text(value.as_str(), &format!("{own}.parameters.{name}"));
-                    (name.clone(), text)
-                })
-                .collect(),
         }
     }
 
     async fn perform<'w>(&self, call: &mut impl Call<'w>, next: Target) -> Result<Then, StepError> {
-        let mut stream = Element::new("Stream")
-            .attr("url", call.render(&self.url)?)
+        let stream = Element::new("Stream")
             .attr_opt("name", self.name.clone())
             .attr_opt("track", self.track);
-        for (name, value) in &self.parameters {
-            stream = stream.child(
-                Element::new("Parameter")
-                    .attr("name", name.clone())
-                    .attr("value", call.render(value)?),
-            );
-        }
+        let stream = self.socket.render(call, stream)?;
         call.emit(Element::new("Start").child(stream));
         Ok(Then::Go(next))
     }
