@@ -14,7 +14,7 @@ use crate::flow::report_format::{ReportFormat, write_check};
 use crate::flow::{self, FlowSet};
 use crate::http::{self, AppState, Clock};
 use crate::reload::{self, FlowStore, WatchSettings};
-use crate::simulator::{CallSetup, CallerAction, SimulatedCall};
+use crate::simulator::{CallSetup, CalleeAnswer, CallerAction, QueueEvent, SimulatedCall};
 
 /// Twilio voice call flows written in YAML, served as TwiML.
 #[derive(Debug, Parser)]
@@ -101,6 +101,20 @@ enum Command {
     },
 }
 
+/// `--queue`: one of the turns a wait in a queue can take.
+fn queue_event(value: &str) -> Result<String, String> {
+    crate::simulator::QueueEvent::parse(value)
+        .map(|event| event.as_str().to_owned())
+        .ok_or_else(|| format!("`{value}` is not one of hold, bridged, full, hangup, error"))
+}
+
+/// `--callee`: how a callee answers a whisper.
+fn callee_answer(value: &str) -> Result<String, String> {
+    crate::simulator::CalleeAnswer::parse(value)
+        .map(|answer| answer.as_str().to_owned())
+        .ok_or_else(|| format!("`{value}` is not one of accepts, declines, silent"))
+}
+
 /// `--since`: an instant, or a date taken as its start in UTC.
 fn since(value: &str) -> Result<Timestamp, String> {
     if let Ok(at) = value.parse::<Timestamp>() {
@@ -142,6 +156,14 @@ struct CallArgs {
     /// '{"reason":"billing"}', or `failed` (repeatable).
     #[arg(long, value_name = "JSON")]
     agent_handoff: Vec<String>,
+    /// What happens next to a caller in a queue: hold (the hold steps play again), bridged
+    /// (an agent takes the call), full, hangup or error (repeatable).
+    #[arg(long, value_name = "EVENT", value_parser = queue_event)]
+    queue: Vec<String>,
+    /// How the next person dialled with a whisper answers it: accepts (presses 1), declines
+    /// (hangs up) or silent (repeatable).
+    #[arg(long, value_name = "ANSWER", value_parser = callee_answer)]
+    callee: Vec<String>,
     /// Hang up once the inputs above are used, instead of staying silent,
     /// letting dials complete, leaving messages and ending agent sessions.
     #[arg(long)]
@@ -537,6 +559,12 @@ fn input_order(matches: &ArgMatches) -> Vec<CallerAction> {
         "failed" => CallerAction::AgentFails,
         "" => CallerAction::AgentEnds(None),
         json => CallerAction::AgentEnds(Some(json.to_owned())),
+    });
+    take("queue", |event| {
+        CallerAction::Queue(QueueEvent::parse(&event).unwrap_or(QueueEvent::Hold))
+    });
+    take("callee", |answer| {
+        CallerAction::Callee(CalleeAnswer::parse(&answer).unwrap_or(CalleeAnswer::Accepts))
     });
     if let Some(indices) = matches.indices_of("silence") {
         inputs.extend(indices.map(|i| (i, CallerAction::Silence)));

@@ -119,6 +119,7 @@ struct Inner {
     step_entries: Family<StepLabels, Counter>,
     menu_results: Family<ResultLabels, Counter>,
     dial_outcomes: Family<OutcomeLabels, Counter>,
+    queue_results: Family<OutcomeLabels, Counter>,
     request_duration: Family<OutcomeLabels, Histogram>,
     webhook_duration: Family<RouteLabels, Histogram>,
     signature_failures: Counter,
@@ -192,6 +193,12 @@ impl Metrics {
             "How each dial step's dials ended",
             dial_outcomes.clone(),
         );
+        let queue_results = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "queue_results",
+            "How each enqueue step's waits ended: bridged, leave, queue-full, hangup, error",
+            queue_results.clone(),
+        );
         let request_duration =
             Family::<OutcomeLabels, Histogram>::new_with_constructor(latency_histogram);
         registry.register(
@@ -245,6 +252,7 @@ impl Metrics {
             step_entries,
             menu_results,
             dial_outcomes,
+            queue_results,
             request_duration,
             webhook_duration,
             signature_failures,
@@ -290,6 +298,15 @@ impl Metrics {
                         outcome,
                     };
                     m.dial_outcomes.get_or_create(&labels).inc();
+                }
+                Outcome::Queue(outcome) => {
+                    let outcome = outcome.as_str();
+                    let labels = OutcomeLabels {
+                        flow,
+                        step,
+                        outcome,
+                    };
+                    m.queue_results.get_or_create(&labels).inc();
                 }
                 Outcome::Request { outcome, millis } => {
                     let labels = OutcomeLabels {

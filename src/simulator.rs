@@ -27,6 +27,8 @@ use crate::outbound::Seen;
 use crate::outbound::seen::{self, REQUESTS_HEADER};
 use crate::twiml::{Element, Response};
 
+mod legs;
+
 /// Response header listing the steps a webhook ran, as `flow:step` separated
 /// by spaces, for a request that carries the same header (any value): the
 /// simulator asks for it; Twilio does not, and its answers stay lean.
@@ -79,7 +81,92 @@ pub enum CallerAction {
     AgentEnds(Option<String>),
     /// The `<Connect>` session fails.
     AgentFails,
+    /// What happens to a caller in a queue: they hold on (the hold steps
+    /// play, again), or the wait ends.
+    Queue(QueueEvent),
+    /// How the person a dial with a whisper reaches answers it.
+    Callee(CalleeAnswer),
     HangUp,
+}
+
+/// A turn of a caller's wait in a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QueueEvent {
+    /// The caller holds on: Twilio fetches the hold steps (again).
+    Hold,
+    /// An agent takes the call; the two talk, then hang up.
+    Bridged,
+    /// The queue is full.
+    #[serde(alias = "queue-full")]
+    Full,
+    /// The caller hangs up while holding.
+    Hangup,
+    /// Twilio cannot queue the call.
+    Error,
+}
+
+impl QueueEvent {
+    pub const ALL: [QueueEvent; 5] = [
+        QueueEvent::Hold,
+        QueueEvent::Bridged,
+        QueueEvent::Full,
+        QueueEvent::Hangup,
+        QueueEvent::Error,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueEvent::Hold => "hold",
+            QueueEvent::Bridged => "bridged",
+            QueueEvent::Full => "full",
+            QueueEvent::Hangup => "hangup",
+            QueueEvent::Error => "error",
+        }
+    }
+
+    /// `hold`, `bridged`, `full` (or `queue-full`), `hangup`, `error`.
+    pub fn parse(text: &str) -> Option<QueueEvent> {
+        let text = text.trim().to_ascii_lowercase();
+        if text == "queue-full" {
+            return Some(QueueEvent::Full);
+        }
+        QueueEvent::ALL.into_iter().find(|e| e.as_str() == text)
+    }
+}
+
+/// How a callee answers a dial's whisper.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CalleeAnswer {
+    /// Answers and accepts: presses 1 at the whisper's question, the
+    /// usual key for yes.
+    Accepts,
+    /// Answers and hangs up at the whisper's question (or before it ends).
+    Declines,
+    /// Answers and presses nothing.
+    Silent,
+}
+
+impl CalleeAnswer {
+    pub const ALL: [CalleeAnswer; 3] = [
+        CalleeAnswer::Accepts,
+        CalleeAnswer::Declines,
+        CalleeAnswer::Silent,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CalleeAnswer::Accepts => "accepts",
+            CalleeAnswer::Declines => "declines",
+            CalleeAnswer::Silent => "silent",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<CalleeAnswer> {
+        let text = text.trim().to_ascii_lowercase();
+        CalleeAnswer::ALL.into_iter().find(|a| a.as_str() == text)
+    }
 }
 
 impl fmt::Display for CallerAction {
@@ -93,6 +180,12 @@ impl fmt::Display for CallerAction {
             CallerAction::AgentEnds(None) => f.write_str("agent ends the session"),
             CallerAction::AgentEnds(Some(handoff)) => write!(f, "agent hands over: {handoff}"),
             CallerAction::AgentFails => f.write_str("agent session fails"),
+            CallerAction::Queue(QueueEvent::Hold) => f.write_str("caller holds on"),
+            CallerAction::Queue(QueueEvent::Hangup) => f.write_str("caller hangs up while holding"),
+            CallerAction::Queue(event) => {
+                write!(f, "the wait in the queue ends: {}", event.as_str())
+            }
+            CallerAction::Callee(answer) => write!(f, "callee {}", answer.as_str()),
             CallerAction::HangUp => f.write_str("caller hangs up"),
         }
     }
@@ -124,10 +217,30 @@ pub enum Event {
     Started {
         what: String,
     },
+    /// A `<Stop>` ended something started beside the call.
+    Stopped {
+        what: String,
+    },
     /// A `<Connect>` handed the call to an agent or media server.
     Connected {
         noun: String,
         url: String,
+    },
+    /// The caller entered a queue.
+    Queued {
+        queue: String,
+    },
+    /// The caller's wait in the queue ended, as Twilio's `QueueResult`.
+    LeftQueue {
+        result: String,
+    },
+    /// The person dialled heard this in the whisper, before being joined.
+    CalleeHeard {
+        text: String,
+    },
+    /// The person dialled took the call after the whisper, or did not.
+    CalleeAnswered {
+        joined: bool,
     },
     /// The flow made a request to another server.
     Requested {
@@ -161,6 +274,16 @@ impl fmt::Display for Event {
             Event::Recording => f.write_str("records a message"),
             Event::Connected { noun, url } => write!(f, "connects to {noun} {url}"),
             Event::Started { what } => write!(f, "starts {what}"),
+            Event::Stopped { what } => write!(f, "stops {what}"),
+            Event::Queued { queue } => write!(f, "waits in queue {queue}"),
+            Event::LeftQueue { result } => write!(f, "leaves the queue: {result}"),
+            Event::CalleeHeard { text } => write!(f, "callee hears: {text}"),
+            Event::CalleeAnswered { joined: true } => {
+                f.write_str("callee accepts: the call is joined")
+            }
+            Event::CalleeAnswered { joined: false } => {
+                f.write_str("callee declines: the call is not joined")
+            }
             Event::Requested { request } => write!(f, "{request}"),
             Event::Texted { text } => write!(f, "{text}"),
             Event::Caller { action } => write!(f, "{action}"),
@@ -223,10 +346,21 @@ pub enum Waiting {
         /// Seconds Twilio waits for input.
         timeout: u32,
         num_digits: Option<u32>,
+        /// Asked among hold steps: the wait in the queue may end here too.
+        holding: bool,
     },
     /// A dial's outcome.
     Dial {
         targets: Vec<String>,
+        /// The callee hears a whisper first, and may decline.
+        whisper: bool,
+    },
+    /// A caller in a queue, between two rounds of hold steps (or before
+    /// the first): they hold on, or the wait ends.
+    Queue {
+        queue: String,
+        /// Rounds of hold steps played so far.
+        holds: u32,
     },
     /// A recording.
     Record,
@@ -273,6 +407,8 @@ pub struct SimulatedCall {
     /// The verb the call waits at.
     waiting_at: Option<Element>,
     waiting: Waiting,
+    /// The caller's stay in a queue, while there is one.
+    queue: Option<legs::QueueStay>,
     pub events: Vec<Event>,
     pub exchanges: Vec<Exchange>,
 }
@@ -291,6 +427,7 @@ impl SimulatedCall {
             waiting: Waiting::Ended {
                 end: CallEnd::EndOfTwiml,
             },
+            queue: None,
             events: Vec::new(),
             exchanges: Vec::new(),
         };
@@ -373,9 +510,12 @@ impl SimulatedCall {
                 self.end(CallEnd::CallerHungUp);
                 return Ok(());
             }
-            (waiting, action) if fits(waiting, action) => {
-                self.waiting_at.take().expect("a waiting verb")
-            }
+            (waiting, action) if fits(waiting, action) => match self.waiting_at.take() {
+                Some(verb) => verb,
+                // Between two rounds of hold steps nothing waits but the
+                // queue itself.
+                None => Element::new("Enqueue"),
+            },
             (waiting, _) => {
                 return Err(SimulationError::Unexpected {
                     waiting: describe_waiting(waiting),
@@ -397,7 +537,11 @@ impl SimulatedCall {
                 params.push(("SpeechResult".into(), words.clone()));
                 params.push(("Confidence".into(), "0.92".into()));
             }
-            CallerAction::Silence => {
+            // Holding on at a question among hold steps is saying nothing.
+            CallerAction::Queue(event) if verb.name != "Gather" || *event != QueueEvent::Hold => {
+                return self.queue_turn(*event).await;
+            }
+            CallerAction::Silence | CallerAction::Queue(_) => {
                 if verb.get_attr("actionOnEmptyResult") != Some("true") {
                     // Twilio falls through to the verb after the gather.
                     return self.advance().await;
@@ -438,6 +582,10 @@ impl SimulatedCall {
                 params.push(("SessionId".into(), format!("VX{}", &self.call_sid[2..])));
                 params.push(("SessionStatus".into(), "failed".into()));
                 params.push(("SessionDuration".into(), "0".into()));
+            }
+            CallerAction::Callee(answer) => {
+                let joined = self.whisper(&verb, *answer).await?;
+                params.extend(legs::whispered_dial(joined));
             }
             CallerAction::HangUp => unreachable!("handled above"),
         }
@@ -529,6 +677,11 @@ impl SimulatedCall {
     async fn advance(&mut self) -> Result<(), SimulationError> {
         loop {
             if self.pending.is_empty() {
+                if let Some(stay) = &self.queue {
+                    // The hold steps ran out: Twilio asks for them again.
+                    self.waiting = stay.waiting();
+                    return Ok(());
+                }
                 self.end(CallEnd::EndOfTwiml);
                 return Ok(());
             }
@@ -551,6 +704,7 @@ impl SimulatedCall {
                             .and_then(|t| t.parse().ok())
                             .unwrap_or(5),
                         num_digits: verb.get_attr("numDigits").and_then(|n| n.parse().ok()),
+                        holding: self.queue.is_some(),
                     };
                     self.waiting_at = Some(verb);
                     return Ok(());
@@ -564,7 +718,11 @@ impl SimulatedCall {
                     self.events.push(Event::Dialled {
                         targets: targets.clone(),
                     });
-                    self.waiting = Waiting::Dial { targets };
+                    let whisper = verb
+                        .children
+                        .iter()
+                        .any(|noun| noun.get_attr("url").is_some());
+                    self.waiting = Waiting::Dial { targets, whisper };
                     self.waiting_at = Some(verb);
                     return Ok(());
                 }
@@ -577,6 +735,13 @@ impl SimulatedCall {
                 "Start" => {
                     for child in &verb.children {
                         self.events.push(Event::Started {
+                            what: child.name.to_string(),
+                        });
+                    }
+                }
+                "Stop" => {
+                    for child in &verb.children {
+                        self.events.push(Event::Stopped {
                             what: child.name.to_string(),
                         });
                     }
@@ -606,6 +771,15 @@ impl SimulatedCall {
                 "Hangup" => {
                     self.end(CallEnd::Hangup);
                     return Ok(());
+                }
+                "Enqueue" => {
+                    self.enqueue(verb);
+                    return Ok(());
+                }
+                "Leave" => {
+                    if let Some(stay) = self.queue.take() {
+                        self.leave_queue(stay, "leave").await?;
+                    }
                 }
                 "Reject" => {
                     let reason = verb.get_attr("reason").unwrap_or("rejected").to_owned();
@@ -645,6 +819,7 @@ impl SimulatedCall {
 
     fn end(&mut self, end: CallEnd) {
         self.pending.clear();
+        self.queue = None;
         self.waiting_at = None;
         self.events.push(Event::Ended { end: end.clone() });
         self.waiting = Waiting::Ended { end };
@@ -672,6 +847,19 @@ impl SimulatedCall {
         url: String,
         params: Vec<(String, String)>,
     ) -> Result<(), SimulationError> {
+        self.pending = self.exchange(method, url.clone(), params).await?;
+        self.document_url = url;
+        Ok(())
+    }
+
+    /// Posts one webhook, notes it and what it set off, and gives the
+    /// verbs of its TwiML.
+    async fn exchange(
+        &mut self,
+        method: Method,
+        url: String,
+        params: Vec<(String, String)>,
+    ) -> Result<Vec<Element>, SimulationError> {
         if self.exchanges.len() >= MAX_WEBHOOKS {
             return Err(SimulationError::TooManyWebhooks);
         }
@@ -732,9 +920,7 @@ impl SimulatedCall {
             url: url.clone(),
             error: e.to_string(),
         })?;
-        self.document_url = url;
-        self.pending = document.verbs;
-        Ok(())
+        Ok(document.verbs)
     }
 
     /// Plays a whole call from a script: each time the call waits, the next
@@ -753,15 +939,26 @@ impl SimulatedCall {
                 Some(next) if fits(call.waiting(), next) => script.pop_front(),
                 _ => None,
             };
-            let action = action.unwrap_or_else(|| match call.waiting() {
-                Waiting::Dial { .. } => CallerAction::DialOutcome("completed".into()),
-                Waiting::Record => CallerAction::Record,
-                Waiting::Agent { .. } => CallerAction::AgentEnds(None),
-                _ => CallerAction::Silence,
-            });
+            let action = action.unwrap_or_else(|| call.default_action());
             call.respond(action).await?;
         }
         Ok(call)
+    }
+
+    /// What happens where the call waits when nobody says otherwise: the
+    /// caller stays silent, dials are answered (and whispers accepted),
+    /// messages are left, agents end their sessions, and a caller in a
+    /// queue hears the hold steps once before an agent takes the call.
+    pub fn default_action(&self) -> CallerAction {
+        match &self.waiting {
+            Waiting::Dial { whisper: true, .. } => CallerAction::Callee(CalleeAnswer::Accepts),
+            Waiting::Dial { .. } => CallerAction::DialOutcome("completed".into()),
+            Waiting::Record => CallerAction::Record,
+            Waiting::Agent { .. } => CallerAction::AgentEnds(None),
+            Waiting::Queue { holds: 0, .. } => CallerAction::Queue(QueueEvent::Hold),
+            Waiting::Queue { .. } => CallerAction::Queue(QueueEvent::Bridged),
+            _ => CallerAction::Silence,
+        }
     }
 
     /// Every step the call went through, in order, as `flow:step`.
@@ -798,11 +995,16 @@ pub fn fits(waiting: &Waiting, action: &CallerAction) -> bool {
             Waiting::Input { .. },
             CallerAction::Press(_) | CallerAction::Say(_) | CallerAction::Silence
         ) | (Waiting::Dial { .. }, CallerAction::DialOutcome(_))
+            | (Waiting::Dial { whisper: true, .. }, CallerAction::Callee(_))
             | (Waiting::Record, CallerAction::Record)
             | (
                 Waiting::Agent { .. },
                 CallerAction::AgentEnds(_) | CallerAction::AgentFails
             )
+            | (Waiting::Queue { .. }, CallerAction::Queue(_))
+    ) || matches!(
+        (waiting, action),
+        (Waiting::Input { holding: true, .. }, CallerAction::Queue(_))
     )
 }
 
@@ -812,6 +1014,7 @@ fn describe_waiting(waiting: &Waiting) -> String {
         Waiting::Dial { .. } => "a dial outcome".into(),
         Waiting::Record => "a recording".into(),
         Waiting::Agent { .. } => "an agent session to end".into(),
+        Waiting::Queue { queue, .. } => format!("the wait in queue {queue}"),
         Waiting::Ended { .. } => "nothing (it ended)".into(),
     }
 }

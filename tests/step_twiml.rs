@@ -33,6 +33,11 @@ macro_rules! snapshot_steps {
 }
 
 snapshot_steps!(
+    enqueue,
+    leave,
+    dial_whisper,
+    start_recording,
+    stop_recording,
     say,
     play,
     pause,

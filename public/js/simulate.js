@@ -205,6 +205,7 @@ export function createSimulation({ flows, flash }) {
           el('p', { class: 'hint', id: 'gather-left' }, 'The wait starts when the prompt ends.'),
           el('div', { class: 'choices' },
             el('button', { type: 'button', id: 'sim-silence', onclick: () => act('silence') }, 'Stay silent')),
+          ...(waiting.holding ? queueChoices(false) : []),
         );
         renderDigits();
         break;
@@ -216,6 +217,18 @@ export function createSimulation({ flows, flash }) {
           el('div', { class: 'choices' },
             DIAL_CHOICES.map(([outcome, label]) =>
               el('button', { type: 'button', 'data-outcome': outcome, onclick: () => act('dial_outcome', outcome) }, label))),
+          ...(waiting.whisper ? [
+            el('p', { class: 'hint' }, 'Or the callee answers and hears the whisper:'),
+            el('div', { class: 'choices' },
+              CALLEE_CHOICES.map(([answer, label]) =>
+                el('button', { type: 'button', 'data-callee': answer, onclick: () => act('callee', answer) }, label))),
+          ] : []),
+        );
+        break;
+      case 'queue':
+        now.append(
+          el('p', { class: 'prompt' }, 'Waiting in queue ', el('strong', { id: 'queue-name' }, waiting.queue), '.'),
+          ...queueChoices(true),
         );
         break;
       case 'record':
@@ -381,6 +394,31 @@ function gatherAttributes(twiml, step) {
   return { finishOnKey: finish === null ? '#' : finish };
 }
 
+/** What can happen to a caller in a queue; `hold` plays the hold steps
+ * (again), which only makes sense between two rounds of them. */
+function queueChoices(between) {
+  return [
+    el('p', { class: 'hint' }, between ? 'Hold on (the hold steps play), or the wait ends:' : 'Or the wait in the queue ends:'),
+    el('div', { class: 'choices' },
+      QUEUE_CHOICES.filter(([event]) => between || event !== 'hold').map(([event, label]) =>
+        el('button', { type: 'button', 'data-queue': event, onclick: () => act('queue', event) }, label))),
+  ];
+}
+
+const QUEUE_CHOICES = [
+  ['hold', 'Hold on'],
+  ['bridged', 'An agent answers'],
+  ['full', 'Queue is full'],
+  ['hangup', 'Hang up while holding'],
+  ['error', 'Queue error'],
+];
+
+const CALLEE_CHOICES = [
+  ['accepts', 'Callee accepts (presses 1)'],
+  ['declines', 'Callee declines'],
+  ['silent', 'Callee stays silent'],
+];
+
 function describeAction(caller) {
   const value = caller.value;
   switch (caller.action) {
@@ -391,6 +429,8 @@ function describeAction(caller) {
     case 'record': return 'You left a message';
     case 'agent_ends': return value ? `The agent handed over: ${value}` : 'The agent ended the session';
     case 'agent_fails': return 'The agent session failed';
+    case 'queue': return value === 'hold' ? 'You held on' : `The wait in the queue ended: ${value}`;
+    case 'callee': return `The callee ${value}`;
     case 'hang_up': return 'You hung up';
     default: return JSON.stringify(caller);
   }
@@ -419,6 +459,11 @@ function transcriptLine(event) {
     case 'recording': return line('recording', 'record', 'recording a message');
     case 'connected': return line('connected', 'connect', `${event.noun} ${event.url}`);
     case 'started': return line('started', 'start', `${event.what} started`);
+    case 'stopped': return line('stopped', 'stop', `${event.what} stopped`);
+    case 'queued': return line('queued', 'queue', `waiting in queue ${event.queue}`);
+    case 'left_queue': return line('left_queue', 'queue', `left the queue: ${event.result}`);
+    case 'callee_heard': return line('callee_heard', 'callee', `hears: ${event.text}`);
+    case 'callee_answered': return line('callee_answered', 'callee', event.joined ? 'accepted: the call is joined' : 'declined: the call is not joined');
     case 'requested': return line('requested', 'request', describeRequest(event));
     case 'texted': return line('texted', 'sms', describeText(event));
     case 'caller': return line('caller', 'you', describeAction(event.action));

@@ -59,7 +59,7 @@ use context::{ContextParts, TemplateContext, call_value, now_value};
 pub use notice::{Noticed, notify};
 pub use report::{StepName, TurnEnd, TurnReport};
 pub use seal::{KeyOrigin, ShortSecret, StateKey};
-pub use state::{CallState, Pairs, ReturnPoint, StateRejected};
+pub use state::{CallState, Leg, Pairs, ReturnPoint, StateRejected};
 
 /// Where Twilio reports a finished recording, or its transcript, for a
 /// `record` step that notifies someone.
@@ -428,7 +428,19 @@ impl<'a> Turn<'a> {
             let id = match target {
                 Target::Hangup => {
                     self.emit(hangup::verb());
-                    self.end = TurnEnd::Completed;
+                    // A callee who hangs up on a whisper declines the call;
+                    // the caller's dial goes on.
+                    self.end = match self.state.leg {
+                        Leg::Callee => TurnEnd::Waiting,
+                        Leg::Caller | Leg::Queue => TurnEnd::Completed,
+                    };
+                    return Ok(());
+                }
+                // The end of hold steps has Twilio play them again; the end
+                // of a whisper joins the callee to the caller. Neither ends
+                // the call.
+                Target::End if self.state.leg != Leg::Caller => {
+                    self.end = TurnEnd::Waiting;
                     return Ok(());
                 }
                 Target::End => match self.come_back()? {
@@ -459,7 +471,15 @@ impl<'a> Turn<'a> {
             match step.action.perform(self, next).await {
                 Ok(Then::Go(to)) => target = to,
                 Ok(Then::Stop) => {
-                    self.end = if step.action.waits() {
+                    // On another leg only a hang-up on hold ends the call:
+                    // a callee hung up, or a caller leaving the queue, goes
+                    // on with the caller's own steps.
+                    let caller_goes_on = match (self.state.leg, &step.action) {
+                        (Leg::Caller, _) => false,
+                        (Leg::Queue, crate::flow::Action::Hangup(_)) => false,
+                        (Leg::Queue | Leg::Callee, _) => true,
+                    };
+                    self.end = if step.action.waits() || caller_goes_on {
                         TurnEnd::Waiting
                     } else if matches!(step.action, crate::flow::Action::Reject(_)) {
                         TurnEnd::Rejected
@@ -598,7 +618,12 @@ impl<'a> Turn<'a> {
         };
         tracing::error!(call_sid = self.webhook.call_sid(), flow = ?flow_name, "{problem}");
         self.problem = Some(problem.to_string());
-        let fallback = self.flow.and_then(|id| self.flows.get(id).fallback);
+        // The fallback speaks to the caller: never on a callee's phone or
+        // in place of hold steps.
+        let fallback = self
+            .flow
+            .and_then(|id| self.flows.get(id).fallback)
+            .filter(|_| self.state.leg == Leg::Caller);
         if let Some(fallback) = fallback.filter(|&f| self.step != Some(f)) {
             self.state.attempt = 0;
             self.state.misses = 0;
@@ -681,6 +706,25 @@ impl<'a> Call<'a> for Turn<'a> {
 
     fn waiting_url(&mut self) -> String {
         self.url_back_here("/voice")
+    }
+
+    fn leg(&self) -> Leg {
+        self.state.leg
+    }
+
+    fn leg_url(&mut self, leg: Leg) -> String {
+        let step = self.step.expect("a step is current");
+        let mut state = self.state.clone();
+        state.step = self.current_flow().step(step).name.clone();
+        state.version = self.stamp.map(str::to_owned);
+        state.leg = leg;
+        // A leg starts with counts of its own.
+        (state.attempt, state.misses, state.idle) = (0, 0, 0);
+        state.url_at(
+            &self.settings.public_url,
+            "/voice",
+            &self.settings.state_key,
+        )
     }
 
     fn notice_url(&mut self) -> String {

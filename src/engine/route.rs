@@ -2,11 +2,15 @@
 //! resuming the step a call waits at, and carrying on calls whose flow was
 //! edited since their last webhook.
 
-use super::{CallState, Problem, Turn, TurnEnd};
+use super::{CallState, Leg, Problem, Turn, TurnEnd};
 use crate::dial_target::{self, TargetKind};
 use crate::flow::languages::LANGUAGE_VARIABLE;
-use crate::flow::steps::reject;
+use crate::flow::steps::{pause, reject};
 use crate::flow::{FlowId, Step, StepId, Target};
+
+/// How long a caller on hold waits in silence before Twilio asks for the
+/// hold steps again, when an edit removed them.
+const HOLD_AFTER_EDIT_SECONDS: u32 = 5;
 
 impl<'a> Turn<'a> {
     /// Finds where this webhook continues the call; `None` when the turn
@@ -62,6 +66,10 @@ impl<'a> Turn<'a> {
             if !edited {
                 return Err(Problem::UnknownFlow(state.flow));
             }
+            if state.leg != Leg::Caller {
+                self.state = state;
+                return Ok(self.leg_gone());
+            }
             // The URL's `flow` is the flow that went: route by number.
             let flow = self.route(false)?;
             tracing::info!(
@@ -87,6 +95,9 @@ impl<'a> Turn<'a> {
                     step: step_name,
                 });
             }
+            if self.state.leg != Leg::Caller {
+                return Ok(self.leg_gone());
+            }
             let to = flow.fallback.unwrap_or(flow.start);
             tracing::info!(
                 call_sid = self.webhook.call_sid(),
@@ -101,6 +112,21 @@ impl<'a> Turn<'a> {
         self.visit(step);
         self.resumed = true;
         self.resume(flow.step(step), step)
+    }
+
+    /// Where a hold or a whisper goes when an edit removed the step it
+    /// ran from: a whisper joins the callee, as a dial without one would;
+    /// hold waits a moment and asks again, keeping the caller's place.
+    fn leg_gone(&mut self) -> Target {
+        tracing::info!(
+            call_sid = self.webhook.call_sid(),
+            leg = self.state.leg.as_str(),
+            "an edit removed the step this leg ran from; it goes on without it"
+        );
+        if self.state.leg == Leg::Queue {
+            self.emit(pause::verb(HOLD_AFTER_EDIT_SECONDS));
+        }
+        Target::End
     }
 
     /// Picks the flow for a call's first webhook, in the documented order;

@@ -34,6 +34,7 @@ const MISSES: &str = "miss";
 const IDLE: &str = "idle";
 const VERSION: &str = "v";
 const RETURNS: &str = "ret";
+const LEG: &str = "leg";
 const VAR_PREFIX: &str = "var.";
 const SEAL: &str = "seal";
 
@@ -64,6 +65,40 @@ pub struct CallState {
     /// where each sub-flow comes back to. Written `ret=main:verify,billing:pin`;
     /// flow and step names never hold `:` or `,`.
     pub returns: Vec<ReturnPoint>,
+    /// Whose phone the webhook is about: the caller's, or a leg of its own
+    /// that a step opened (hold steps in a queue, a whisper to the callee).
+    pub leg: Leg,
+}
+
+/// The part of a call a webhook is about. Twilio runs the steps of a queue's
+/// hold and of a dial's whisper on URLs of their own; the leg in the URL
+/// tells the engine that these steps end differently: the end of hold
+/// steps plays them again, the end of a whisper joins the callee.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Leg {
+    /// The caller, as for every step outside a hold or a whisper.
+    #[default]
+    Caller,
+    /// The caller on hold in a queue: Twilio's `waitUrl`.
+    Queue,
+    /// The person dialled, before the two are joined: a `<Number url>`.
+    Callee,
+}
+
+impl Leg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leg::Caller => "caller",
+            Leg::Queue => "queue",
+            Leg::Callee => "callee",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Leg> {
+        [Leg::Caller, Leg::Queue, Leg::Callee]
+            .into_iter()
+            .find(|leg| leg.as_str() == text)
+    }
 }
 
 /// A `call` step a sub-flow comes back to, by its flow's and its own name.
@@ -122,6 +157,11 @@ impl CallState {
             vars: BTreeMap::new(),
             version: get(VERSION).map(|version| version.to_string()),
             returns: get(RETURNS).map_or_else(Vec::new, |list| read_returns(list)),
+            leg: match get(LEG) {
+                // A leg this line never writes: the seal refuses it.
+                Some(leg) => Leg::parse(leg).unwrap_or_default(),
+                None => Leg::Caller,
+            },
         };
         for (key, value) in query {
             if let Some(name) = key.strip_prefix(VAR_PREFIX) {
@@ -146,7 +186,7 @@ impl CallState {
     pub fn is_state_key(key: &str) -> bool {
         matches!(
             key,
-            STEP | ATTEMPT | MISSES | IDLE | VERSION | RETURNS | SEAL
+            STEP | ATTEMPT | MISSES | IDLE | VERSION | RETURNS | LEG | SEAL
         ) || key.starts_with(VAR_PREFIX)
     }
 
@@ -195,6 +235,9 @@ impl CallState {
         url.push('=');
         append_encoded(url, &self.flow);
         append_pair(url, STEP, &self.step);
+        if self.leg != Leg::Caller {
+            append_pair(url, LEG, self.leg.as_str());
+        }
         if let Some(version) = &self.version {
             append_pair(url, VERSION, version);
         }
@@ -284,6 +327,7 @@ mod tests {
                 flow: "main".into(),
                 step: "verify".into(),
             }],
+            leg: Leg::Caller,
         };
         state.set_var("account", "123456");
         state
@@ -300,6 +344,7 @@ mod tests {
             vars: BTreeMap::new(),
             version: Some("3f2a9c01b7de".into()),
             returns: Vec::new(),
+            leg: Leg::Caller,
         };
         state.set_var("said", "I'd like sales & support = 100% <now>");
         let url = state.url("https://ivr.example.com", &key());
@@ -329,6 +374,7 @@ mod tests {
                 vars: vars.clone(),
                 version: Some("3f2a9c01b7de".into()),
                 returns: Vec::new(),
+                leg: Leg::Caller,
             };
             let mut expected = form_urlencoded::Serializer::for_suffix(String::from("/voice?"), 7);
             expected.append_pair(FLOW, &flow).append_pair(STEP, &step);
@@ -445,6 +491,7 @@ mod tests {
                     step: "check-card".into(),
                 },
             ],
+            leg: Leg::Caller,
             ..CallState::default()
         };
         let url = state.url("", &key);

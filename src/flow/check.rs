@@ -13,6 +13,7 @@ use super::positions::Positions;
 use super::steps::Action;
 use super::steps::prompt::Prompt;
 use super::target::{FlowId, StepId, Target};
+use crate::engine::Leg;
 
 type Node = (FlowId, StepId);
 
@@ -21,6 +22,9 @@ fn targets(flow: FlowId, step: &Step) -> Vec<Option<Node>> {
     let mut out = Vec::new();
     step.action
         .targets(step.next.unwrap_or(Target::Hangup), &mut out);
+    let mut legs = Vec::new();
+    step.action.legs(&mut legs);
+    out.extend(legs.into_iter().map(|(_, target)| target));
     out.into_iter()
         .map(|target| match target {
             Target::Step(step) => Some((flow, step)),
@@ -47,6 +51,7 @@ pub(super) fn check_steps(
     super::calls::check_calls(flows, scope, positions, report);
     warn_silent_gathers(flows, scope, positions, report);
     warn_saves_over_input(flows, scope, positions, report);
+    check_legs(flows, scope, positions, report);
 }
 
 /// A `request` that saves into a variable the caller fills (a gather's,
@@ -236,4 +241,124 @@ fn refuse_endless_loops(
             );
         }
     }
+}
+
+/// The kinds of step that may run on a leg other than the caller's: the
+/// verbs Twilio plays in a queue's wait URL (`Say`, `Play`, `Pause`,
+/// `Gather`, `Hangup`, `Redirect`, `Leave`) and in a callee's `<Number url>`
+/// (the same, less `Leave`), and steps that write no TwiML at all.
+fn runs_on(leg: Leg, action: &Action) -> bool {
+    match action {
+        Action::Say(_)
+        | Action::Play(_)
+        | Action::Pause(_)
+        | Action::Gather(_)
+        | Action::Menu(_)
+        | Action::Branch(_)
+        | Action::Hours(_)
+        | Action::Set(_)
+        | Action::Goto(_)
+        | Action::Hangup(_)
+        | Action::Request(_)
+        | Action::Sms(_) => true,
+        Action::Leave(_) => leg == Leg::Queue,
+        _ => leg == Leg::Caller,
+    }
+}
+
+/// Steps that run while a caller holds, or on a callee's phone, may only do
+/// what Twilio does there; and a `leave` on the caller's own path would do
+/// nothing. Each step is checked on every leg that reaches it.
+fn check_legs(
+    flows: &[Arc<Flow>],
+    scope: &[FlowId],
+    positions: &Positions<'_>,
+    report: &mut Report,
+) {
+    let mut entries: Vec<(Node, Leg, Node)> = Vec::new();
+    for (id, flow) in in_scope(flows, scope) {
+        entries.push(((id, flow.start), Leg::Caller, (id, flow.start)));
+        if let Some(fallback) = flow.fallback {
+            entries.push(((id, fallback), Leg::Caller, (id, fallback)));
+        }
+        for (step_id, step) in flow.steps.iter().enumerate() {
+            let mut legs = Vec::new();
+            step.action.legs(&mut legs);
+            for (leg, target) in legs {
+                let entry = match target {
+                    Target::Step(entry) => (id, entry),
+                    Target::Flow(other, entry) => (other, entry),
+                    Target::Hangup | Target::End => continue,
+                };
+                entries.push(((id, step_id), leg, entry));
+            }
+        }
+    }
+    let mut reported = std::collections::HashSet::new();
+    for (from, leg, entry) in entries {
+        let mut seen = std::collections::HashSet::new();
+        let mut queue = VecDeque::from([entry]);
+        while let Some((flow, step_id)) = queue.pop_front() {
+            if !seen.insert((flow, step_id)) {
+                continue;
+            }
+            let step = &flows[flow].steps[step_id];
+            if !runs_on(leg, &step.action) {
+                if scope.contains(&flow) && reported.insert((flow, step_id, leg)) {
+                    report.push(wrong_leg(flows, positions, (flow, step_id), leg, from));
+                }
+                continue;
+            }
+            let mut out = Vec::new();
+            step.action
+                .targets(step.next.unwrap_or(Target::Hangup), &mut out);
+            queue.extend(out.into_iter().filter_map(|target| match target {
+                Target::Step(next) => Some((flow, next)),
+                Target::Flow(other, next) => Some((other, next)),
+                Target::Hangup | Target::End => None,
+            }));
+        }
+    }
+}
+
+fn wrong_leg(
+    flows: &[Arc<Flow>],
+    positions: &Positions<'_>,
+    (flow, step_id): Node,
+    leg: Leg,
+    from: Node,
+) -> Diagnostic {
+    let step = &flows[flow].steps[step_id];
+    let kind = step.action.kind();
+    let opener = &flows[from.0].steps[from.1].name;
+    let (message, help) = match leg {
+        Leg::Queue => (
+            format!(
+                "step `{}` runs while a caller holds in the queue of `{opener}`, where Twilio cannot `{kind}`",
+                step.name
+            ),
+            "hold steps may say, play, pause, gather, branch, set, request, sms, leave and hang up; end them to play them again",
+        ),
+        Leg::Callee => (
+            format!(
+                "step `{}` runs on the phone of the person `{opener}` dials, before the call is joined, where Twilio cannot `{kind}`",
+                step.name
+            ),
+            "whisper steps may say, play, pause, gather, branch, set, request, sms and hang up (to decline); end them to join the call",
+        ),
+        Leg::Caller => (
+            format!(
+                "step `{}` is a `leave`, which only takes a caller out of a queue, but it runs on the caller's own path",
+                step.name
+            ),
+            "run it from an `enqueue`'s `hold` steps",
+        ),
+    };
+    Diagnostic::error(
+        &flows[flow].file,
+        positions.key(flow, &format!("steps.{}.{kind}", step.name)),
+        message,
+    )
+    .with_code(codes::WRONG_LEG)
+    .with_help(help)
 }

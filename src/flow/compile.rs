@@ -229,7 +229,11 @@ fn step(cx: &mut Compiler<'_>, name: &str, spec: &StepSpec) -> Step {
 /// `on`, `open` and `closed` belong to one kind of step each.
 fn check_modifiers(cx: &mut Compiler<'_>, spec: &StepSpec, action: &Action, path: &str) {
     let misplaced = [
-        ("on", spec.on.is_some(), &["dial", "request", "connect"][..]),
+        (
+            "on",
+            spec.on.is_some(),
+            &["dial", "enqueue", "request", "connect"][..],
+        ),
         ("open", spec.open.is_some(), &["hours"][..]),
         ("closed", spec.closed.is_some(), &["hours"][..]),
     ];

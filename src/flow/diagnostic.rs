@@ -46,6 +46,9 @@ pub mod codes {
     pub const BAD_CALL: &str = "bad-call";
     pub const RETURN_WITHOUT_CALL: &str = "return-without-call";
     pub const MISSING_SECRET: &str = "missing-secret";
+    /// A step runs where Twilio cannot do what it does: a hold step that
+    /// records, a whisper that dials, a `leave` outside a queue's hold.
+    pub const WRONG_LEG: &str = "wrong-leg";
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

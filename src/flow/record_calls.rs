@@ -23,6 +23,8 @@ pub(crate) struct RecordCallsSpec {
     pub trim: Option<bool>,
     /// Where Twilio posts the finished recording.
     pub status_callback: Option<String>,
+    /// A name for the recording, so that a `stop_recording` step can stop it.
+    pub name: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
@@ -61,35 +63,54 @@ impl RecordCalls {
                 "calls are recorded without telling the caller; many places require their consent",
             );
         }
-        let mut recording = Element::new("Recording")
-            .attr_opt(
-                "channels",
-                spec.channels.map(|channels| match channels {
-                    Channels::Mono => "mono",
-                    Channels::Dual => "dual",
-                }),
-            )
-            .attr_opt(
-                "track",
-                spec.track.map(|track| match track {
-                    Track::Inbound => "inbound",
-                    Track::Outbound => "outbound",
-                    Track::Both => "both",
-                }),
-            )
-            .attr_opt(
-                "trim",
-                spec.trim
-                    .map(|trim| if trim { "trim-silence" } else { "do-not-trim" }),
-            );
-        if let Some(callback) = &spec.status_callback {
-            recording = recording
-                .attr("recordingStatusCallback", callback.trim())
-                .attr("recordingStatusCallbackEvent", "completed");
-        }
+        let recording = recording_noun(
+            spec.name.as_deref(),
+            spec.channels,
+            spec.track,
+            spec.trim,
+            spec.status_callback.as_deref(),
+        );
         RecordCalls {
             consent,
             start: Element::new("Start").child(recording),
         }
     }
+}
+
+/// `<Recording>` as `<Start>` and `<Stop>` take it; `name` is what a stop
+/// finds it by.
+pub(crate) fn recording_noun(
+    name: Option<&str>,
+    channels: Option<Channels>,
+    track: Option<Track>,
+    trim: Option<bool>,
+    status_callback: Option<&str>,
+) -> Element {
+    let mut recording = Element::new("Recording")
+        .attr_opt("name", name.map(str::to_owned))
+        .attr_opt(
+            "channels",
+            channels.map(|channels| match channels {
+                Channels::Mono => "mono",
+                Channels::Dual => "dual",
+            }),
+        )
+        .attr_opt(
+            "track",
+            track.map(|track| match track {
+                Track::Inbound => "inbound",
+                Track::Outbound => "outbound",
+                Track::Both => "both",
+            }),
+        )
+        .attr_opt(
+            "trim",
+            trim.map(|trim| if trim { "trim-silence" } else { "do-not-trim" }),
+        );
+    if let Some(callback) = status_callback {
+        recording = recording
+            .attr("recordingStatusCallback", callback.trim())
+            .attr("recordingStatusCallbackEvent", "completed");
+    }
+    recording
 }

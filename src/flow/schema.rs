@@ -212,6 +212,17 @@ pub(crate) fn hangup(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
+pub(crate) fn leave(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "description": "Takes a caller on hold out of the queue (among an `enqueue`'s `hold` steps): `leave: true` (or `leave:` alone).",
+        "anyOf": [
+            { "type": "null" },
+            { "const": true },
+            { "type": "object", "maxProperties": 0 },
+        ]
+    })
+}
+
 /// `return:`, `return: true`, or the values given back (see
 /// `steps::give_back::values`).
 pub(crate) fn give_back(generator: &mut SchemaGenerator) -> Schema {
@@ -367,6 +378,21 @@ const KEY_DOCS: &[(&str, &str, &str)] = &[
         "StepSpec",
         "start_stream",
         "Sends a copy of the call's audio to a WebSocket of yours while the flow goes on (`<Start><Stream>`): `{ url, name, track, parameters }`.",
+    ),
+    (
+        "StepSpec",
+        "enqueue",
+        "Puts the caller in a queue until an agent's `dial: { queue }` takes them, running the `hold` steps while they wait: `enqueue: support` or `{ queue, hold, max_size }`; `on:` routes bridged, leave, queue-full, hangup and error.",
+    ),
+    (
+        "StepSpec",
+        "start_recording",
+        "Starts recording the whole call from here (`<Start><Recording>`) while the flow goes on: `start_recording: {}` or `{ name, channels, track, trim, status_callback }`.",
+    ),
+    (
+        "StepSpec",
+        "stop_recording",
+        "Stops a recording a `start_recording` step (or `record_calls` with a `name`) started: `stop_recording: {}`, or its `name`.",
     ),
     // Prompts, wherever a step speaks before it listens, records or dials.
     (

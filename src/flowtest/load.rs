@@ -20,6 +20,7 @@ use crate::flow::languages::LANGUAGE_VARIABLE;
 use crate::flow::position::PositionIndex;
 use crate::outbound::stub::{Stub, Stubs, parse_method};
 use crate::simulator::CallSetup;
+use crate::simulator::{CalleeAnswer, QueueEvent};
 
 /// The clock a call sees when neither it nor its file says `at`: a
 /// Wednesday at noon in New York. Fixed, so a test never depends on the
@@ -96,6 +97,17 @@ pub enum Item {
         to: Option<Pattern>,
         body: Option<Pattern>,
     },
+    /// Expects the caller to enter a queue; holds, or ends the wait so.
+    Queued {
+        queue: Pattern,
+        event: QueueEvent,
+    },
+    /// What happens next to a caller in a queue.
+    Queue(QueueEvent),
+    /// How the callee answers a whisper.
+    Callee(CalleeAnswer),
+    /// Expects the callee to hear this in a whisper.
+    CalleeHears(Pattern),
 }
 
 impl Item {
@@ -136,6 +148,16 @@ impl Item {
             Item::HangUp => "hangup".into(),
             Item::Requests(expected) => expected.describe(),
             Item::Connects { url, end } => format!("connects: {url}, then {end}"),
+            Item::Queued {
+                queue,
+                event: QueueEvent::Hold,
+            } => format!("queued: {queue}"),
+            Item::Queued { queue, event } => {
+                format!("queued: {queue}, outcome: {}", event.as_str())
+            }
+            Item::Queue(event) => format!("queue: {}", event.as_str()),
+            Item::Callee(answer) => format!("callee: {}", answer.as_str()),
+            Item::CalleeHears(pattern) => format!("callee_hears: {pattern}"),
             Item::Texts { to, body } => {
                 let mut line = "texts:".to_owned();
                 if let Some(to) = to {
@@ -527,6 +549,7 @@ impl Checker<'_> {
                 return None;
             }
             ["dials", "outcome"] | ["connects", "handoff" | "fails"] | [_] => keys[0],
+            ["outcome", "queued"] => "queued",
             [first, second, ..] => {
                 let at = self.index.key(&format!("{path}.{second}"));
                 self.error(at, format!("this step has both `{first}` and `{second}`"))
@@ -610,6 +633,58 @@ impl Checker<'_> {
                     (None, _) => crate::simulator::CallerAction::AgentEnds(None),
                 };
                 Item::Connects { url, end }
+            }
+            "queued" => {
+                let queue = spec.queued.as_ref()?.text.trim().to_owned();
+                let queue = self.pattern(Pattern::equals(&queue, queue.clone()), value_at);
+                let event = match &spec.outcome {
+                    Some(outcome) => {
+                        let at = self.index.value(&format!("{path}.outcome"));
+                        match QueueEvent::parse(outcome.as_str()) {
+                            Some(event) if event != QueueEvent::Hold => event,
+                            _ => {
+                                self.error(at, format!("a wait in a queue cannot end `{}`", outcome.as_str()))
+                                    .help = Some("it ends bridged, full, hangup or error; a `leave` step ends it from the flow".into());
+                                return None;
+                            }
+                        }
+                    }
+                    None => QueueEvent::Hold,
+                };
+                Item::Queued {
+                    queue: queue?,
+                    event,
+                }
+            }
+            "queue" => {
+                let text = spec.queue.as_ref()?.as_str();
+                match QueueEvent::parse(text) {
+                    Some(event) => Item::Queue(event),
+                    None => {
+                        self.error(value_at, format!("`{text}` is not something that happens to a caller in a queue"))
+                            .help = Some("write hold, bridged, full, hangup or error; a `leave` step ends the wait from the flow".into());
+                        return None;
+                    }
+                }
+            }
+            "callee" => {
+                let text = spec.callee.as_ref()?.as_str();
+                match CalleeAnswer::parse(text) {
+                    Some(answer) => Item::Callee(answer),
+                    None => {
+                        self.error(
+                            value_at,
+                            format!("a callee cannot answer a whisper `{text}`"),
+                        )
+                        .help =
+                            Some("write accepts (presses 1), declines (hangs up) or silent".into());
+                        return None;
+                    }
+                }
+            }
+            "callee_hears" => {
+                let text = spec.callee_hears.as_ref()?.as_str();
+                Item::CalleeHears(self.pattern(Pattern::contains(text), value_at)?)
             }
             "handoff" | "fails" => {
                 self.error(

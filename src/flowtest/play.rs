@@ -202,6 +202,23 @@ impl Player {
             Item::HangUp => self.act(CallerAction::HangUp).await,
             Item::Requests(expected) => self.expect_request(expected),
             Item::Texts { to, body } => self.expect_text(to.as_ref(), body.as_ref()),
+            Item::Queued { queue, event } => {
+                self.expect(
+                    Scope::Events,
+                    |m| matches!(m, Moment::Event(Event::Queued { queue: name }) if queue.matches(name)),
+                    format!("expected the caller in queue {queue}"),
+                    |player| format!("no queue was entered {}", player.after()),
+                )?;
+                self.act(CallerAction::Queue(*event)).await
+            }
+            Item::Queue(event) => self.act(CallerAction::Queue(*event)).await,
+            Item::Callee(answer) => self.act(CallerAction::Callee(*answer)).await,
+            Item::CalleeHears(pattern) => self.expect(
+                Scope::Events,
+                |m| matches!(m, Moment::Event(Event::CalleeHeard { text }) if pattern.matches(text)),
+                format!("expected the callee to hear \"{pattern}\""),
+                |player| format!("the callee did not hear it {}", player.after()),
+            ),
             Item::Connects { url, end } => {
                 self.expect(
                     Scope::Events,
@@ -478,11 +495,7 @@ impl Player {
     async fn expect_end(&mut self, ending: Ending) -> Result<(), Miss> {
         let expected = format!("expected the call to end: {ending}");
         while self.call.ended().is_none() {
-            let action = match self.call.waiting() {
-                Waiting::Dial { .. } => CallerAction::DialOutcome("completed".into()),
-                Waiting::Record => CallerAction::Record,
-                _ => CallerAction::Silence,
-            };
+            let action = self.call.default_action();
             if let Err(error) = self.call.respond(action).await {
                 return Err((expected, format!("the simulated call failed: {error}")));
             }
@@ -576,7 +589,7 @@ impl Player {
             .unwrap_or_default();
         match self.call.waiting() {
             Waiting::Input { .. } => format!("the call waits for keys or speech{step}"),
-            Waiting::Dial { targets } => {
+            Waiting::Dial { targets, .. } => {
                 format!(
                     "the call waits for the dial to {} to end{step}",
                     targets.join(", ")
@@ -584,6 +597,7 @@ impl Player {
             }
             Waiting::Record => format!("the call waits for a recording{step}"),
             Waiting::Agent { url } => format!("the call is connected to {url}{step}"),
+            Waiting::Queue { queue, .. } => format!("the call waits in queue {queue}{step}"),
             Waiting::Ended { end } => format!("the call has ended: {end}"),
         }
     }

@@ -82,12 +82,41 @@ pub struct ItemSpec {
     pub connects: Option<Written>,
     pub handoff: Option<serde_json::Value>,
     pub fails: Option<bool>,
+    /// The caller enters this queue; the hold steps then play, unless
+    /// `outcome` (bridged, full, hangup, error) ends the wait at once.
+    pub queued: Option<Written>,
+    /// What happens next to the caller in a queue: hold (the hold steps
+    /// play again), bridged, full, hangup or error.
+    pub queue: Option<Written>,
+    /// How the person dialled answers the dial's whisper: accepts, declines
+    /// or silent.
+    pub callee: Option<Written>,
+    /// Words the person dialled hears in the whisper.
+    pub callee_hears: Option<Written>,
 }
 
 /// Every key of a script line, in the order of the reference.
-pub const ITEM_KEYS: [&str; 16] = [
-    "hears", "press", "say", "silence", "dials", "outcome", "records", "reaches", "sets", "ends",
-    "hangup", "requests", "texts", "connects", "handoff", "fails",
+pub const ITEM_KEYS: [&str; 20] = [
+    "hears",
+    "press",
+    "say",
+    "silence",
+    "dials",
+    "outcome",
+    "records",
+    "reaches",
+    "sets",
+    "ends",
+    "hangup",
+    "requests",
+    "texts",
+    "connects",
+    "handoff",
+    "fails",
+    "queued",
+    "queue",
+    "callee",
+    "callee_hears",
 ];
 
 /// `texts: "words of the message"`, or `texts: { to: "+1555…", body: … }`:
@@ -130,6 +159,10 @@ impl ItemSpec {
             self.connects.is_some(),
             self.handoff.is_some(),
             self.fails.is_some(),
+            self.queued.is_some(),
+            self.queue.is_some(),
+            self.callee.is_some(),
+            self.callee_hears.is_some(),
         ];
         ITEM_KEYS
             .into_iter()

@@ -138,6 +138,9 @@ pub fn record_turn(state: &AppState, webhook: &Webhook<'_>, answer: &Answer<'_>)
             crate::flow::steps::Outcome::Dial(outcome) => {
                 dials.push(format!("{at}={}", outcome.as_str()));
             }
+            crate::flow::steps::Outcome::Queue(outcome) => {
+                dials.push(format!("{at}=queue:{}", outcome.as_str()));
+            }
             crate::flow::steps::Outcome::Request { outcome, millis } => {
                 requests.push(format!("{at}={outcome}:{millis}ms"));
             }

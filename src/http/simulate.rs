@@ -56,7 +56,8 @@ use super::{AppState, Clock, HttpError, admin, callbacks, voice};
 use crate::flow::spec::DialOutcome;
 use crate::setting::{SettingProblem, yes_no};
 use crate::simulator::{
-    CallSetup, CallerAction, Event, Exchange, SimulatedCall, SimulationError, Waiting,
+    CallSetup, CalleeAnswer, CallerAction, Event, Exchange, QueueEvent, SimulatedCall,
+    SimulationError, Waiting,
 };
 
 /// The `DialCallStatus` values Twilio sends after a `<Dial>`. (A flow's
@@ -434,10 +435,26 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, HttpError> {
             CallerAction::AgentEnds(handoff)
         }
         "agent_fails" => CallerAction::AgentFails,
+        "queue" => {
+            let event = value.ok_or_else(|| needs("what happens"))?;
+            CallerAction::Queue(QueueEvent::parse(&event).ok_or_else(|| {
+                HttpError::BadRequest(
+                    "queue: the value is one of hold, bridged, full, hangup, error".into(),
+                )
+            })?)
+        }
+        "callee" => {
+            let answer = value.ok_or_else(|| needs("the answer"))?;
+            CallerAction::Callee(CalleeAnswer::parse(&answer).ok_or_else(|| {
+                HttpError::BadRequest(
+                    "callee: the value is one of accepts, declines, silent".into(),
+                )
+            })?)
+        }
         "hang_up" => CallerAction::HangUp,
         other => {
             return Err(HttpError::BadRequest(format!(
-                "action {:?} is not one of press, say, silence, dial_outcome, record, agent_ends, agent_fails, hang_up",
+                "action {:?} is not one of press, say, silence, dial_outcome, record, agent_ends, agent_fails, queue, callee, hang_up",
                 other.chars().take(40).collect::<String>()
             )));
         }

@@ -230,6 +230,11 @@ mod tests {
                     let next = step.next.unwrap_or(Target::End);
                     let mut targets = Vec::new();
                     step.action.targets(next, &mut targets);
+                    // The steps of another leg (hold, whisper) are drawn
+                    // after the ways the call itself goes.
+                    let mut legs = Vec::new();
+                    step.action.legs(&mut legs);
+                    targets.extend(legs.into_iter().map(|(_, target)| target));
                     let mut routes = Vec::new();
                     step.action.routes(next, &mut routes);
                     let routed: Vec<Target> = routes.iter().map(|route| route.target).collect();

@@ -10,6 +10,7 @@ use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::{SaySpec, Speech};
 use super::{Call, OnKey, Outcome, Route, StepError, StepKind, StepSpec, Then};
 use crate::dial_target::{self, AllowList, DialTarget, TargetKind};
+use crate::engine::Leg;
 use crate::flow::compiler::Compiler;
 use crate::flow::target::{StepId, Target};
 use crate::flow::template::Text;
@@ -39,6 +40,8 @@ pub(crate) struct DialSpec {
     pub(crate) hangup_on_star: Option<bool>,
     /// Rings the people to call one after another, in the order written, each for `timeout` seconds, until one answers; left out, they all ring at once.
     pub(crate) one_at_a_time: Option<bool>,
+    /// A step run on the called person's phone when they answer, before the two are joined: it can say who calls and ask "press 1 to accept". Its steps end to join the call, or hang up to decline it.
+    pub(crate) whisper: Option<String>,
     /// Patterns a target built from a template must match: `+1*`, `client:*`.
     pub(crate) allow: Option<Vec<String>>,
     /// Said when a target is refused by `allow`.
@@ -160,6 +163,8 @@ pub struct Dial {
     pub allow: Option<AllowList>,
     pub refused: Speech,
     pub routes: Vec<(DialOutcome, Target)>,
+    /// The first step the callee hears before the two are joined.
+    pub whisper: Option<Target>,
 }
 
 #[derive(Debug)]
@@ -358,6 +363,14 @@ impl StepKind for Dial {
             Some(Shorthand(say)) => Speech::compile(cx, say, &format!("{dial_path}.refused")),
             None => Speech::built_in(cx, "Sorry, that number cannot be called from this line."),
         };
+        let whisper = spec.whisper.as_deref().map(|name| {
+            let field = format!("{dial_path}.whisper");
+            if name == "hangup" || nouns.iter().any(|n| matches!(n, DialNoun::Conference(_))) {
+                let at = cx.value(&field);
+                cx.error(at, "`whisper` names a step the person called hears before the call is joined (a conference has none)");
+            }
+            cx.step_target(name, &field)
+        });
         let mut routes = Vec::new();
         for (key, target) in step.on.iter().flatten() {
             let field = format!("{path}.on.{}", key.as_str());
@@ -366,6 +379,11 @@ impl StepKind for Dial {
                 OnKey::Request(_) => {
                     let at = cx.key(&field);
                     cx.error(at, format!("`{}` is how a request goes, not a dial", key.as_str()))
+                        .help = Some("a dial's `on` takes how it ended: completed, busy, no-answer, failed, canceled, refused".into());
+                }
+                OnKey::Queue(_) => {
+                    let at = cx.key(&field);
+                    cx.error(at, format!("`{}` is how a wait in a queue ends, not a dial", key.as_str()))
                         .help = Some("a dial's `on` takes how it ended: completed, busy, no-answer, failed, canceled, refused".into());
                 }
             }
@@ -384,6 +402,7 @@ impl StepKind for Dial {
             allow,
             refused,
             routes,
+            whisper,
         }
     }
 
@@ -392,10 +411,15 @@ impl StepKind for Dial {
         out.push(next);
     }
 
+    fn legs(&self, out: &mut Vec<(Leg, Target)>) {
+        out.extend(self.whisper.map(|whisper| (Leg::Callee, whisper)));
+    }
+
     fn routes(&self, next: Target, out: &mut Vec<Route>) {
         let on = self.routes.iter();
         out.extend(on.map(|(outcome, target)| Route::new(outcome.as_str(), *target)));
         out.push(Route::new("next", next));
+        out.extend(self.whisper.map(|whisper| Route::new("whisper", whisper)));
     }
 
     async fn perform<'w>(
@@ -403,7 +427,7 @@ impl StepKind for Dial {
         call: &mut impl Call<'w>,
         _next: Target,
     ) -> Result<Then, StepError> {
-        let nouns = match self.nouns(call)? {
+        let mut nouns = match self.nouns(call)? {
             Ok(nouns) => nouns,
             Err(reason) => {
                 let place = call.place();
@@ -439,6 +463,15 @@ impl StepKind for Dial {
             .as_ref()
             .map(|id| call.render(id))
             .transpose()?;
+        if self.whisper.is_some() {
+            let whisper = call.leg_url(Leg::Callee);
+            for noun in &mut nouns {
+                if matches!(noun.name.as_ref(), "Number" | "Client" | "Sip" | "Queue") {
+                    noun.set_attr("url", whisper.clone());
+                    noun.set_attr("method", "POST");
+                }
+            }
+        }
         let url = call.waiting_url();
         call.emit(verb(
             DialAttributes {
@@ -463,8 +496,20 @@ impl StepKind for Dial {
         _here: StepId,
         next: Target,
     ) -> Result<Option<Target>, StepError> {
+        if call.leg() == Leg::Callee {
+            // The callee answered: the whisper, or (edited away) the join.
+            return Ok(Some(self.whisper.unwrap_or(Target::End)));
+        }
         let status = call.param("DialCallStatus").unwrap_or("failed");
-        let outcome = DialOutcome::parse(status).unwrap_or(DialOutcome::Failed);
+        let mut outcome = DialOutcome::parse(status).unwrap_or(DialOutcome::Failed);
+        // A callee who answered and declined the whisper (or let it run out)
+        // was never joined: for the caller, nobody answered.
+        if self.whisper.is_some()
+            && outcome == DialOutcome::Completed
+            && call.param("DialBridged") == Some("false")
+        {
+            outcome = DialOutcome::NoAnswer;
+        }
         call.note(Outcome::Dial(outcome));
         Ok(Some(self.route(outcome).unwrap_or(next)))
     }

@@ -3,6 +3,8 @@
 
 use serde::Deserialize;
 
+use crate::engine::Leg;
+
 use super::play::PlaySpec;
 use super::prompt::{Heard, Prompt, PromptItemSpec};
 use super::say::SaySpec;
@@ -143,7 +145,12 @@ impl Gather {
         };
         let url = call.waiting_url();
         call.emit(self.verb(&url, language.as_deref(), prompts));
-        call.emit(redirect(&url));
+        // A callee who lets a whisper's question pass declines the call.
+        if call.leg() == Leg::Callee {
+            call.emit(super::hangup::verb());
+        } else {
+            call.emit(redirect(&url));
+        }
         Ok(())
     }
 

@@ -41,11 +41,20 @@ pub fn verb() -> Element {
 pub(super) fn flag<'de, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Box<()>>, D::Error> {
+    word(deserializer, "hangup")
+}
+
+/// A step kind written as a word with nothing to set (`hangup`, `leave`):
+/// no value, `true` and `{}` all mean "do it"; `false` is refused.
+pub(super) fn word<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    key: &str,
+) -> Result<Option<Box<()>>, D::Error> {
     let value = serde_yaml_ng::Value::deserialize(deserializer)?;
     match value {
-        serde_yaml_ng::Value::Bool(false) => Err(de::Error::custom(
-            "`hangup` cannot be `false`, which has no meaning for a step: remove the step, or write `hangup: true`",
-        )),
+        serde_yaml_ng::Value::Bool(false) => Err(de::Error::custom(format!(
+            "`{key}` cannot be `false`, which has no meaning for a step: remove the step, or write `{key}: true`"
+        ))),
         _ => Ok(Some(Box::new(()))),
     }
 }

@@ -11,17 +11,20 @@ pub mod branch;
 pub mod call;
 pub mod connect;
 pub mod dial;
+pub mod enqueue;
 pub mod gather;
 pub mod give_back;
 pub mod goto;
 pub mod hangup;
 pub mod hours;
+pub mod leave;
 pub mod menu;
 pub mod notify;
 pub mod pause;
 pub mod play;
 pub mod prompt;
 pub mod record;
+pub mod recording;
 pub mod reject;
 pub mod request;
 pub mod say;
@@ -85,6 +88,13 @@ pub(crate) trait StepKind: Sized {
     /// the checks that follow calls across flows.
     fn calls(&self) -> Option<Target> {
         None
+    }
+
+    /// The steps the step runs on a leg of the call other than the
+    /// caller's (a queue's hold, a dial's whisper), which may use only the
+    /// verbs Twilio allows there: for the checks of those steps.
+    fn legs(&self, out: &mut Vec<(crate::engine::Leg, Target)>) {
+        let _ = out;
     }
 
     /// Runs the step in this turn: writes its TwiML, and says where the
@@ -167,6 +177,12 @@ pub(crate) trait Call<'w> {
     fn emit(&mut self, verb: Element);
     /// The URL that brings the next webhook back to the current step.
     fn waiting_url(&mut self) -> String;
+    /// Whose phone this webhook is about: the caller's, a caller on hold,
+    /// or a callee hearing a whisper.
+    fn leg(&self) -> crate::engine::Leg;
+    /// The URL that brings a webhook of another leg (`leg`) back to the
+    /// current step: a queue's hold, a dial's whisper.
+    fn leg_url(&mut self, leg: crate::engine::Leg) -> String;
     /// The URL Twilio reports the current step's recording to, for its
     /// notifications: the call's state, and who called whom.
     fn notice_url(&mut self) -> String;
@@ -224,6 +240,8 @@ pub enum Outcome {
     /// How a request the call waited for went (`ok`, `error`, `timeout`),
     /// and how long the call waited.
     Request { outcome: &'static str, millis: u64 },
+    /// How a wait in a queue ended.
+    Queue(enqueue::QueueOutcome),
 }
 
 /// What a menu made of one answer.
@@ -250,11 +268,13 @@ impl MenuResult {
     }
 }
 
-/// A key of a step's `on`: how a `dial` ended, or how a `request` went.
+/// A key of a step's `on`: how a `dial` ended, how a `request` went, or
+/// how a wait in a queue ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum OnKey {
     Dial(dial::DialOutcome),
     Request(request::RequestOutcome),
+    Queue(enqueue::QueueOutcome),
 }
 
 /// Every key `on` takes, for the message about one it does not.
@@ -268,6 +288,10 @@ pub(crate) const ON_KEYS: &[&str] = &[
     "refused",
     "error",
     "timeout",
+    "bridged",
+    "leave",
+    "queue-full",
+    "hangup",
 ];
 
 impl OnKey {
@@ -275,6 +299,7 @@ impl OnKey {
         match self {
             OnKey::Dial(outcome) => outcome.as_str(),
             OnKey::Request(outcome) => outcome.as_str(),
+            OnKey::Queue(outcome) => outcome.as_str(),
         }
     }
 }
@@ -287,6 +312,9 @@ impl<'de> Deserialize<'de> for OnKey {
         }
         if let Some(outcome) = request::RequestOutcome::parse(&text) {
             return Ok(OnKey::Request(outcome));
+        }
+        if let Some(outcome) = enqueue::QueueOutcome::parse(&text) {
+            return Ok(OnKey::Queue(outcome));
         }
         Err(serde::de::Error::unknown_variant(&text, ON_KEYS))
     }
@@ -337,7 +365,7 @@ macro_rules! step_kinds {
             /// The step that follows; a step with nowhere to go ends its
             /// flow: the call ends, or a sub-flow comes back to its `call`.
             pub(crate) next: Option<String>,
-            /// `dial`, `request` and `connect` only: where each outcome leads.
+            /// `dial`, `enqueue`, `request` and `connect` only: where each outcome leads.
             pub(crate) on: Option<IndexMap<OnKey, String>>,
             /// `hours` only: where calls go while open.
             pub(crate) open: Option<String>,
@@ -409,6 +437,11 @@ macro_rules! step_kinds {
                 match self { $( Action::$Variant(kind) => kind.calls(), )* }
             }
 
+            /// The steps it runs on another leg of the call.
+            pub(crate) fn legs(&self, out: &mut Vec<(crate::engine::Leg, Target)>) {
+                match self { $( Action::$Variant(kind) => kind.legs(out), )* }
+            }
+
             pub(crate) async fn perform<'w>(
                 &self,
                 call: &mut impl Call<'w>,
@@ -439,6 +472,10 @@ step_kinds! {
     hours => Hours(hours::Hours),
     set => Set(set::Set),
     dial => Dial(dial::Dial),
+    enqueue => Enqueue(enqueue::Enqueue),
+    #[serde(default, deserialize_with = "leave::flag")]
+    #[schemars(schema_with = "crate::flow::schema::leave")]
+    leave => Leave(leave::Leave),
     record => Record(record::Record),
     goto => Goto(goto::Goto),
     call => Call(call::CallFlow),
@@ -453,6 +490,8 @@ step_kinds! {
     sms => Sms(sms::Sms),
     connect => Connect(connect::Connect),
     start_stream => StartStream(start_stream::StartStream),
+    start_recording => StartRecording(recording::StartRecording),
+    stop_recording => StopRecording(recording::StopRecording),
 }
 
 #[cfg(test)]
@@ -515,8 +554,8 @@ mod tests {
         };
         assert_eq!(
             of(Action::waits),
-            ["connect", "dial", "gather", "menu", "record"].into()
+            ["connect", "dial", "enqueue", "gather", "menu", "record"].into()
         );
-        assert_eq!(of(Action::ends), ["hangup", "reject"].into());
+        assert_eq!(of(Action::ends), ["hangup", "leave", "reject"].into());
     }
 }

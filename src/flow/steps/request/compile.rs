@@ -143,11 +143,15 @@ pub(super) fn routes(
                     RequestOutcome::Timeout => timeout = target,
                 }
             }
-            OnKey::Dial(_) => {
+            OnKey::Dial(_) | OnKey::Queue(_) => {
+                let what = match key {
+                    OnKey::Dial(_) => "a dial ends",
+                    _ => "a wait in a queue ends",
+                };
                 let at = cx.key(&field);
                 cx.error(
                     at,
-                    format!("`{}` is how a dial ends, not a request", key.as_str()),
+                    format!("`{}` is how {what}, not a request", key.as_str()),
                 )
                 .help = Some("a request's `on` takes `error` and `timeout`".into());
             }
