@@ -347,12 +347,14 @@ pub enum Waiting {
         timeout: u32,
         num_digits: Option<u32>,
         /// Asked among hold steps: the wait in the queue may end here too.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         holding: bool,
     },
     /// A dial's outcome.
     Dial {
         targets: Vec<String>,
         /// The callee hears a whisper first, and may decline.
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
         whisper: bool,
     },
     /// A caller in a queue, between two rounds of hold steps (or before

@@ -93,3 +93,72 @@ fn recording_without_a_consent_line_is_a_warning() {
         "{warnings}"
     );
 }
+
+/// `stop_recording` and `start_recording`: a recording named in
+/// `record_calls` paused for a card number and started again, each in the
+/// answer where the flow reaches it.
+#[tokio::test]
+async fn a_step_stops_the_recording_and_another_starts_it_again() {
+    const PAYMENT: &str = r##"
+record_calls: { consent: This call is recorded., name: call }
+steps:
+  pause_recording:
+    stop_recording: call
+    next: card
+  card:
+    gather: { say: Enter your card number., finish_on_key: "#", save_as: card }
+    next: resume
+  resume:
+    start_recording: { name: call, channels: dual }
+    next: thanks
+  thanks:
+    say: Thank you.
+"##;
+    let flows = common::main_flow(PAYMENT).unwrap_or_else(|report| panic!("{report}"));
+    let router = http::router(AppState::new(flows, EngineSettings::default()));
+    let call = SimulatedCall::play_script(
+        router,
+        setup("+14155552671", "+15553334444"),
+        vec![press("4111111111111111#")],
+    )
+    .await
+    .expect("the simulated call runs");
+    let first = &call.exchanges[0].twiml;
+    let start = first.find(r#"<Start><Recording name="call" /></Start>"#);
+    let stop = first.find(r#"<Stop><Recording name="call" /></Stop>"#);
+    let ask = first.find("<Gather");
+    assert!(start < stop && stop < ask && start.is_some(), "{first}");
+    let second = &call.exchanges[1].twiml;
+    assert!(
+        second.starts_with(
+            r#"<?xml version="1.0" encoding="UTF-8"?><Response><Start><Recording channels="dual" name="call" /></Start><Say>Thank you.</Say>"#
+        ),
+        "{second}"
+    );
+    let transcript = call.transcript();
+    let order: Vec<usize> = [
+        "starts Recording",
+        "stops Recording",
+        "hears: Enter your card number.",
+        "caller presses",
+        "starts Recording",
+    ]
+    .iter()
+    .scan(0, |from, line| {
+        let at = *from + transcript[*from..].find(line)?;
+        *from = at + 1;
+        Some(at)
+    })
+    .collect();
+    assert_eq!(order.len(), 5, "{transcript}");
+}
+
+#[test]
+fn a_recording_name_from_a_template_is_refused() {
+    let report = common::main_flow("steps:\n  stop:\n    stop_recording: \"{{ vars.name }}\"\n")
+        .unwrap_err();
+    assert!(
+        report.contains("main.yaml:3:21: error: a recording's name is written out"),
+        "{report}"
+    );
+}

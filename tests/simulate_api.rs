@@ -418,6 +418,67 @@ async fn a_looping_flow_ends_the_call_instead_of_hanging_the_page() {
     );
 }
 
+/// The page plays a queue's hold and a whisper's answer through the same
+/// actions as `callflow call`: `queue` and `callee`.
+#[tokio::test]
+async fn a_page_holds_in_a_queue_and_answers_a_whisper() {
+    let flows = callflow::flow::load(&repo_path("examples/flows"))
+        .unwrap()
+        .flows;
+    let state = state(SimulatorMode::default());
+    state.flows.flows().store(std::sync::Arc::new(flows));
+    let app = app_from(state, LOCAL);
+
+    let call = start(&app, json!({ "flow": "queue_hold" })).await;
+    let id = call["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call["waiting"],
+        json!({ "for": "queue", "queue": "helpdesk", "holds": 0 })
+    );
+    let call = act(&app, &id, "queue", Some("hold")).await;
+    assert!(
+        heard(&call)
+            .iter()
+            .any(|h| h == "You are number 2 in line.")
+    );
+    assert_eq!(call["waiting"]["for"], "input");
+    assert_eq!(call["waiting"]["holding"], true);
+    let call = act(&app, &id, "queue", Some("bridged")).await;
+    assert!(
+        heard(&call)
+            .iter()
+            .any(|h| h == "Thanks for calling Acme. Goodbye.")
+    );
+    let bad = send(
+        &app,
+        post(
+            &format!("/simulate/calls/{id}"),
+            json!({ "action": "queue", "value": "leave" }),
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+
+    let call = start(&app, json!({ "flow": "screening" })).await;
+    let id = call["id"].as_str().unwrap().to_owned();
+    assert_eq!(call["waiting"]["whisper"], true);
+    let call = act(&app, &id, "callee", Some("declines")).await;
+    let events = call["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| {
+        e["event"] == "callee_heard"
+            && e["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("After-hours call from")
+    }));
+    assert!(
+        events
+            .iter()
+            .any(|e| e == &json!({ "event": "callee_answered", "joined": false }))
+    );
+    assert_eq!(call["waiting"]["for"], "record");
+}
+
 #[tokio::test]
 async fn the_page_and_the_sdk_are_served() {
     let app = app_from(state(SimulatorMode::default()), LOCAL);

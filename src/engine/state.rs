@@ -158,8 +158,7 @@ impl CallState {
             version: get(VERSION).map(|version| version.to_string()),
             returns: get(RETURNS).map_or_else(Vec::new, |list| read_returns(list)),
             leg: match get(LEG) {
-                // A leg this line never writes: the seal refuses it.
-                Some(leg) => Leg::parse(leg).unwrap_or_default(),
+                Some(leg) => Leg::parse(leg)?,
                 None => Leg::Caller,
             },
         };
@@ -331,6 +330,36 @@ mod tests {
         };
         state.set_var("account", "123456");
         state
+    }
+
+    /// A hold's or a whisper's leg is read back, and sealed like the rest:
+    /// a leg added, changed or spelled out where none is written is refused.
+    #[test]
+    fn the_leg_round_trips_and_is_sealed() {
+        for leg in [Leg::Queue, Leg::Callee] {
+            let state = CallState {
+                leg,
+                ..vault_state()
+            };
+            let url = state.url("", &key());
+            let query = url.split_once('?').unwrap().1;
+            assert!(
+                query.contains(&format!("&leg={}&", leg.as_str())),
+                "{query}"
+            );
+            let read = CallState::from_query(&pairs(query), &key()).unwrap();
+            assert_eq!(read, Some(state));
+        }
+        let caller = vault_state().url("", &key());
+        let query = caller.split_once('?').unwrap().1;
+        assert!(!query.contains("leg="), "{query}");
+        for forged in ["leg=queue", "leg=callee", "leg=agent"] {
+            let forged = query.replace("&seal=", &format!("&{forged}&seal="));
+            assert!(
+                CallState::from_query(&pairs(&forged), &key()).is_err(),
+                "{forged}"
+            );
+        }
     }
 
     #[test]
