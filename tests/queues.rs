@@ -245,3 +245,32 @@ steps:
         "{report}"
     );
 }
+
+/// An edit that removed the enqueue step under a caller on hold keeps
+/// them waiting, in their place, rather than running the flow's first
+/// steps in the queue (or apologising and hanging up).
+#[tokio::test]
+async fn an_edit_that_removed_the_queue_keeps_the_caller_holding() {
+    use callflow::engine::{CallState, Leg, StateKey};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    let state = CallState {
+        flow: "main".into(),
+        step: "old_queue".into(),
+        version: Some("an-older-version".into()),
+        leg: Leg::Queue,
+        ..CallState::default()
+    };
+    let url = state.url("", &StateKey::from_secret(common::STATE_KEY).unwrap());
+    let response = router(HELP_DESK)
+        .oneshot(common::webhook(&url, "CallSid=CA1&QueuePosition=3"))
+        .await
+        .unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let twiml = String::from_utf8(body.to_vec()).unwrap();
+    assert_eq!(
+        twiml,
+        r#"<?xml version="1.0" encoding="UTF-8"?><Response><Pause length="5" /></Response>"#
+    );
+}
