@@ -205,7 +205,7 @@ export function createSimulation({ flows, flash }) {
           el('p', { class: 'hint', id: 'gather-left' }, 'The wait starts when the prompt ends.'),
           el('div', { class: 'choices' },
             el('button', { type: 'button', id: 'sim-silence', onclick: () => act('silence') }, 'Stay silent')),
-          ...(waiting.holding ? queueChoices(false) : []),
+          ...(waiting.holding ? queueChoices(false, act) : []),
         );
         renderDigits();
         break;
@@ -228,7 +228,7 @@ export function createSimulation({ flows, flash }) {
       case 'queue':
         now.append(
           el('p', { class: 'prompt' }, 'Waiting in queue ', el('strong', { id: 'queue-name' }, waiting.queue), '.'),
-          ...queueChoices(true),
+          ...queueChoices(true, act),
         );
         break;
       case 'record':
@@ -394,9 +394,10 @@ function gatherAttributes(twiml, step) {
   return { finishOnKey: finish === null ? '#' : finish };
 }
 
-/** What can happen to a caller in a queue; `hold` plays the hold steps
- * (again), which only makes sense between two rounds of them. */
-function queueChoices(between) {
+/** What can happen to a caller in a queue, each button playing it through
+ * `act`; `hold` plays the hold steps (again), which only makes sense between
+ * two rounds of them. */
+function queueChoices(between, act) {
   return [
     el('p', { class: 'hint' }, between ? 'Hold on (the hold steps play), or the wait ends:' : 'Or the wait in the queue ends:'),
     el('div', { class: 'choices' },
