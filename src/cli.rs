@@ -62,6 +62,10 @@ enum Command {
         /// Then list the steps and menu options no test reaches.
         #[arg(long)]
         coverage: bool,
+        /// Exit 1 when fewer than this percentage of the flows' routes were taken; lists the
+        /// coverage too.
+        #[arg(long, value_name = "PERCENT")]
+        fail_under: Option<crate::flowtest::coverage::Percent>,
     },
     /// Draw a flow: every step, and every way out of it named, as Mermaid (for Markdown) or
     /// Graphviz DOT.
@@ -215,10 +219,12 @@ pub fn main() -> ExitCode {
             dir,
             filter,
             coverage,
+            fail_under,
         }) => {
             let options = crate::flowtest::Options {
                 filter,
                 coverage,
+                fail_under,
                 max_file_bytes: flows.flow_file_max_bytes,
             };
             let dir = dir.unwrap_or_else(|| flows.flows_dir.clone());
@@ -468,8 +474,8 @@ async fn test(
     engine: crate::engine::EngineSettings,
     options: &crate::flowtest::Options,
 ) -> ExitCode {
-    match crate::flowtest::run(dir, engine, options, &mut std::io::stdout().lock()).await {
-        Ok(summary) if summary.all_passed() => ExitCode::SUCCESS,
+    match crate::flowtest::run_measured(dir, engine, options, &mut std::io::stdout().lock()).await {
+        Ok(run) if run.succeeded() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         // Stdout is gone (a closed pipe): nowhere left to say anything.
         Err(crate::flowtest::RunError::Output(_)) => ExitCode::FAILURE,
