@@ -77,7 +77,11 @@ enum Command {
         format: GraphFormat,
     },
     /// Print the JSON Schema of flow files, for editors (see the README's "Editor setup").
-    Schema,
+    Schema {
+        /// The schema of flow test files (*.test.yaml) instead.
+        #[arg(long)]
+        tests: bool,
+    },
     /// Print the settings in effect (secrets hidden) and where each came from.
     Config,
     /// Count what callers did, per flow, from JSON logs (LOG_FORMAT=json) of any number of
@@ -231,8 +235,12 @@ pub fn main() -> ExitCode {
             runtime.block_on(test(&dir, flows.engine(), &options))
         }
         Some(Command::Graph { flow, format }) => graph(flows, &flow, format),
-        Some(Command::Schema) => {
-            print!("{}", flow::schema::flow_schema_json());
+        Some(Command::Schema { tests }) => {
+            if tests {
+                print!("{}", crate::flowtest::schema::test_schema_json());
+            } else {
+                print!("{}", flow::schema::flow_schema_json());
+            }
             ExitCode::SUCCESS
         }
         Some(Command::Render { flow, step, at }) => render(flows, &flow, step.as_deref(), at),

@@ -15,11 +15,13 @@
 //! - [`play`]: playing one call against its script.
 //! - [`requests`]: the requests a script expects the call to make.
 //! - [`coverage`]: the steps and routes no test took.
+//! - [`schema`]: the JSON Schema of test files, for editors.
 
 pub mod coverage;
 pub mod load;
 pub mod play;
 pub mod requests;
+pub mod schema;
 pub mod spec;
 
 use std::io::{self, Write};
