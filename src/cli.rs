@@ -62,6 +62,10 @@ enum Command {
         /// Then list the steps and menu options no test reaches.
         #[arg(long)]
         coverage: bool,
+        /// Exit 1 when fewer than this percentage of the flows' routes were taken; lists the
+        /// coverage too.
+        #[arg(long, value_name = "PERCENT")]
+        fail_under: Option<crate::flowtest::coverage::Percent>,
     },
     /// Draw a flow: every step, and every way out of it named, as Mermaid (for Markdown) or
     /// Graphviz DOT.
@@ -73,7 +77,11 @@ enum Command {
         format: GraphFormat,
     },
     /// Print the JSON Schema of flow files, for editors (see the README's "Editor setup").
-    Schema,
+    Schema {
+        /// The schema of flow test files (*.test.yaml) instead.
+        #[arg(long)]
+        tests: bool,
+    },
     /// Print the settings in effect (secrets hidden) and where each came from.
     Config,
     /// Count what callers did, per flow, from JSON logs (LOG_FORMAT=json) of any number of
@@ -237,18 +245,24 @@ pub fn main() -> ExitCode {
             dir,
             filter,
             coverage,
+            fail_under,
         }) => {
             let options = crate::flowtest::Options {
                 filter,
                 coverage,
+                fail_under,
                 max_file_bytes: flows.flow_file_max_bytes,
             };
             let dir = dir.unwrap_or_else(|| flows.flows_dir.clone());
             runtime.block_on(test(&dir, flows.engine(), &options))
         }
         Some(Command::Graph { flow, format }) => graph(flows, &flow, format),
-        Some(Command::Schema) => {
-            print!("{}", flow::schema::flow_schema_json());
+        Some(Command::Schema { tests }) => {
+            if tests {
+                print!("{}", crate::flowtest::schema::test_schema_json());
+            } else {
+                print!("{}", flow::schema::flow_schema_json());
+            }
             ExitCode::SUCCESS
         }
         Some(Command::Render { flow, step, at }) => render(flows, &flow, step.as_deref(), at),
@@ -490,8 +504,8 @@ async fn test(
     engine: crate::engine::EngineSettings,
     options: &crate::flowtest::Options,
 ) -> ExitCode {
-    match crate::flowtest::run(dir, engine, options, &mut std::io::stdout().lock()).await {
-        Ok(summary) if summary.all_passed() => ExitCode::SUCCESS,
+    match crate::flowtest::run_measured(dir, engine, options, &mut std::io::stdout().lock()).await {
+        Ok(run) if run.succeeded() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,
         // Stdout is gone (a closed pipe): nowhere left to say anything.
         Err(crate::flowtest::RunError::Output(_)) => ExitCode::FAILURE,

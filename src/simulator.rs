@@ -34,6 +34,11 @@ mod legs;
 /// simulator asks for it; Twilio does not, and its answers stay lean.
 pub const STEPS_HEADER: &str = "x-callflow-steps";
 
+/// Response header naming the route each step of a webhook left by, as
+/// form-encoded `flow:step=route` pairs, for a request that carries it:
+/// flow tests' coverage counts routes from it.
+pub const ROUTES_HEADER: &str = "x-callflow-routes";
+
 /// Webhooks one simulated call may make before it is declared stuck.
 pub const MAX_WEBHOOKS: usize = 200;
 
@@ -330,6 +335,9 @@ pub struct Exchange {
     /// The flow steps the webhook ran (`flow:step`), from the server's
     /// `x-callflow-steps` header.
     pub steps: Vec<String>,
+    /// The routes those steps left by, as (`flow:step`, route), from the
+    /// server's `x-callflow-routes` header.
+    pub routes: Vec<(String, String)>,
     /// How many events the call had when this webhook was posted: where its
     /// steps fall in the transcript, so flow tests can check their order.
     pub at_event: usize,
@@ -873,6 +881,7 @@ impl SimulatedCall {
             let separator = if path.contains('?') { '&' } else { '?' };
             Request::get(format!("{path}{separator}{encoded}"))
                 .header(STEPS_HEADER, "?")
+                .header(ROUTES_HEADER, "?")
                 .header(REQUESTS_HEADER, "?")
                 .header(TEXTS_HEADER, "?")
                 .body(Body::empty())
@@ -880,6 +889,7 @@ impl SimulatedCall {
             Request::post(path)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .header(STEPS_HEADER, "?")
+                .header(ROUTES_HEADER, "?")
                 .header(REQUESTS_HEADER, "?")
                 .header(TEXTS_HEADER, "?")
                 .body(Body::from(encoded))
@@ -891,6 +901,11 @@ impl SimulatedCall {
             .get(STEPS_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let routes = response
+            .headers()
+            .get(ROUTES_HEADER)
+            .map(|v| form_urlencoded::parse(v.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         let set_off = set_off(response.headers());
         let body = response
@@ -906,6 +921,7 @@ impl SimulatedCall {
             status: status.as_u16(),
             twiml: body.clone(),
             steps,
+            routes,
             at_event: self.events.len(),
         });
         // The requests came before the answer's verbs: the caller waited

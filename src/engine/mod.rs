@@ -57,6 +57,7 @@ use crate::twiml::{self, Element};
 pub use call::MAX_DEPTH as MAX_CALL_DEPTH;
 use context::{ContextParts, TemplateContext, call_value, now_value};
 pub use notice::{Noticed, notify};
+use report::Left;
 pub use report::{StepName, TurnEnd, TurnReport};
 pub use seal::{KeyOrigin, ShortSecret, StateKey};
 pub use state::{CallState, Leg, Pairs, ReturnPoint, StateRejected};
@@ -196,6 +197,17 @@ impl Answer<'_> {
             .collect();
         names.join(" ")
     }
+
+    /// The routes this turn's steps left by, form-encoded as
+    /// `flow:step=route` pairs: route names are the flow's own words (a
+    /// branch's condition, a menu's key), which may hold any character.
+    pub fn routes(&self) -> String {
+        let mut encoded = form_urlencoded::Serializer::new(String::new());
+        for (name, route) in self.report.routes() {
+            encoded.append_pair(&format!("{}:{}", name.flow, name.step), &route.label);
+        }
+        encoded.finish()
+    }
 }
 
 /// Answers one webhook. Never fails: problems become an apology.
@@ -242,6 +254,7 @@ pub async fn answer_traced<'f>(
         std::mem::take(&mut turn.visited),
         turn.resumed,
         std::mem::take(&mut turn.outcomes),
+        std::mem::take(&mut turn.left),
     );
     let requests = std::mem::take(&mut turn.requests);
     let texts = std::mem::take(&mut turn.texts);
@@ -354,6 +367,10 @@ struct Turn<'a> {
     /// How the steps run so far left the call.
     end: TurnEnd,
     outcomes: Vec<(FlowId, StepId, Outcome)>,
+    /// The steps the call left, and where to.
+    left: Vec<Left>,
+    /// The route the current step said it leaves by.
+    leaving: Option<usize>,
     /// When the turn's requests must be done by.
     deadline: tokio::time::Instant,
     trace: Option<TraceContext>,
@@ -386,6 +403,8 @@ impl<'a> Turn<'a> {
             resumed: false,
             end: TurnEnd::Completed,
             outcomes: Vec::new(),
+            left: Vec::new(),
+            leaving: None,
             deadline: tokio::time::Instant::now() + settings.turn_budget,
             trace: None,
             requests: Vec::new(),
@@ -468,8 +487,13 @@ impl<'a> Turn<'a> {
             self.visit(id);
             let step = self.current_flow().step(id);
             let next = step.next.unwrap_or(Target::End);
+            let noted = self.outcomes.len();
+            self.leaving = None;
             match step.action.perform(self, next).await {
-                Ok(Then::Go(to)) => target = to,
+                Ok(Then::Go(to)) => {
+                    self.leave(id, to, noted);
+                    target = to;
+                }
                 Ok(Then::Stop) => {
                     // On another leg only a hang-up on hold ends the call:
                     // a callee hung up, or a caller leaving the queue, goes
@@ -514,7 +538,9 @@ impl<'a> Turn<'a> {
                     })?;
             self.enter_flow(flow);
             self.step = Some(step);
-            match self.current_flow().step(step).next {
+            let next = self.current_flow().step(step).next;
+            self.leave(step, next.unwrap_or(Target::End), self.outcomes.len());
+            match next {
                 Some(next) => return Ok(Some(next)),
                 None => continue,
             }
@@ -548,6 +574,25 @@ impl<'a> Turn<'a> {
     fn visit(&mut self, step: StepId) {
         let flow = self.flow.expect("a flow is chosen before steps run");
         self.visited.push((flow, step));
+    }
+
+    /// Notes that the call left `step` of the current flow for `to`, with
+    /// what the step noted since outcome `noted`, so the route it took can
+    /// be named.
+    fn leave(&mut self, step: StepId, to: Target, noted: usize) {
+        let flow = self.flow.expect("a flow is chosen before steps run");
+        let outcome = self.outcomes[noted..]
+            .iter()
+            .rposition(|&(f, s, _)| f == flow && s == step)
+            .map(|i| noted + i);
+        let route = self.leaving.take();
+        self.left.push(Left {
+            flow,
+            step,
+            to,
+            outcome,
+            route,
+        });
     }
 
     fn emit(&mut self, verb: Element) {
@@ -798,6 +843,10 @@ impl<'a> Call<'a> for Turn<'a> {
         if let (Some(flow), Some(step)) = (self.flow, self.step) {
             self.outcomes.push((flow, step, outcome));
         }
+    }
+
+    fn leaves_by(&mut self, route: usize) {
+        self.leaving = Some(route);
     }
 
     fn render_request<'t>(

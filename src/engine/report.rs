@@ -5,8 +5,8 @@
 //! CallSid, a number or what the caller typed, so metrics' label sets stay
 //! bounded and events hold no card numbers.
 
-use crate::flow::steps::Outcome;
-use crate::flow::{FlowId, FlowSet, StepId};
+use crate::flow::steps::{Outcome, Route};
+use crate::flow::{FlowId, FlowSet, StepId, Target};
 
 /// How a turn ended: the call waits for its next webhook, or it is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,21 @@ pub struct TurnReport<'f> {
     visited: Vec<(FlowId, StepId)>,
     resumed: bool,
     outcomes: Vec<(FlowId, StepId, Outcome)>,
+    left: Vec<Left>,
+}
+
+/// A step the call left, where it went, and what the step noted on the
+/// way: enough to name the route it took, which is only worked out when
+/// asked (flow tests' coverage), so a real call pays for no more than this.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Left {
+    pub flow: FlowId,
+    pub step: StepId,
+    pub to: Target,
+    /// Index of the step's outcome in the turn's.
+    pub outcome: Option<usize>,
+    /// The place of the route the step said it left by.
+    pub route: Option<usize>,
 }
 
 impl<'f> TurnReport<'f> {
@@ -80,6 +95,7 @@ impl<'f> TurnReport<'f> {
         visited: Vec<(FlowId, StepId)>,
         resumed: bool,
         outcomes: Vec<(FlowId, StepId, Outcome)>,
+        left: Vec<Left>,
     ) -> Self {
         TurnReport {
             started,
@@ -88,6 +104,7 @@ impl<'f> TurnReport<'f> {
             visited,
             resumed,
             outcomes,
+            left,
         }
     }
 
@@ -121,5 +138,19 @@ impl<'f> TurnReport<'f> {
         self.outcomes
             .iter()
             .map(|(f, s, outcome)| (self.name(*f, *s), outcome))
+    }
+
+    /// The routes the call left steps by, in order, each named as the
+    /// flow names it (`1`, `busy`, `open`, a branch's condition).
+    pub fn routes(&self) -> impl Iterator<Item = (StepName<'f>, Route)> + '_ {
+        self.left.iter().filter_map(|left| {
+            let step = self.flows.get(left.flow).step(left.step);
+            let outcome = left.outcome.map(|i| &self.outcomes[i].2);
+            let next = step.next.unwrap_or(Target::End);
+            let route = step
+                .action
+                .route_taken(next, left.to, outcome, left.route)?;
+            Some((self.name(left.flow, left.step), route))
+        })
     }
 }

@@ -176,8 +176,13 @@ impl<'a> Turn<'a> {
     /// Takes in the result of the step the call was waiting at.
     fn resume(&mut self, step: &'a Step, id: StepId) -> Result<Target, Problem> {
         let next = step.next.unwrap_or(Target::End);
+        let noted = self.outcomes.len();
+        self.leaving = None;
         match step.action.resume(self, id, next) {
-            Ok(Some(target)) => Ok(target),
+            Ok(Some(target)) => {
+                self.leave(id, target, noted);
+                Ok(target)
+            }
             // The flow changed under a call in progress and this step no
             // longer waits: run it afresh.
             Ok(None) => Ok(Target::Step(id)),

@@ -98,6 +98,12 @@ impl PositionIndex {
         self.lookup(path, |(key, _)| key)
     }
 
+    /// The position of a key written at exactly this path, without falling
+    /// back: for callers that try several places a thing may be written.
+    pub fn find_key(&self, path: &str) -> Option<Position> {
+        self.nodes.get(path).map(|&(key, _)| key)
+    }
+
     /// The position of a key's value (`steps.menu.next` → where the step
     /// name after `next:` is written).
     pub fn value(&self, path: &str) -> Position {

@@ -25,22 +25,33 @@ use super::yaml::{OneOrMany, Scalar, Shorthand};
 /// The schema of a flow file, as `callflow schema` prints it and
 /// `schema/flow.schema.json` keeps it: pretty JSON, ending with a newline.
 pub fn flow_schema_json() -> String {
-    let schema = flow_schema();
-    let mut json = serde_json::to_string_pretty(&schema).expect("a schema is JSON");
+    pretty(&flow_schema())
+}
+
+/// A schema as the repository keeps it: pretty JSON, ending with a newline.
+pub fn pretty(schema: &Schema) -> String {
+    let mut json = serde_json::to_string_pretty(schema).expect("a schema is JSON");
     json.push('\n');
     json
 }
 
 /// The schema of a flow file.
 pub fn flow_schema() -> Schema {
-    let generator = SchemaGenerator::new(SchemaSettings::draft2020_12());
-    let mut schema = generator.into_root_schema_for::<FlowSpec>();
-    describe_keys(&mut schema);
-    schema.insert("title".into(), "callflow flow file".into());
-    schema.insert(
-        "description".into(),
-        "A call flow: settings, then `steps`, each with one action (say, menu, dial, ...) and where to go next. See the README's \"The flow language\".".into(),
+    let mut schema = root_schema::<FlowSpec>(
+        "callflow flow file",
+        "A call flow: settings, then `steps`, each with one action (say, menu, dial, ...) and where to go next. See the README's \"The flow language\".",
     );
+    describe_keys(&mut schema);
+    schema
+}
+
+/// The draft 2020-12 schema of a file read as `T`, with its title and
+/// description.
+pub fn root_schema<T: JsonSchema>(title: &str, description: &str) -> Schema {
+    let generator = SchemaGenerator::new(SchemaSettings::draft2020_12());
+    let mut schema = generator.into_root_schema_for::<T>();
+    schema.insert("title".into(), title.into());
+    schema.insert("description".into(), description.into());
     schema
 }
 

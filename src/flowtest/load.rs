@@ -187,7 +187,21 @@ pub enum Ending {
 impl Ending {
     const NAMES: [&str; 3] = ["hangup", "reject", "dial completed"];
 
-    fn parse(text: &str) -> Option<Ending> {
+    /// Every way of writing an ending, in lower case, for editors: the
+    /// names, and the others [`Ending::parse`] takes.
+    pub const SPELLINGS: [&str; 9] = [
+        "hangup",
+        "hang up",
+        "hang-up",
+        "hang_up",
+        "reject",
+        "rejected",
+        "dial completed",
+        "dial-completed",
+        "dial_completed",
+    ];
+
+    pub(crate) fn parse(text: &str) -> Option<Ending> {
         match text.trim().to_lowercase().replace(['-', '_'], " ").as_str() {
             "hangup" | "hang up" => Some(Ending::Hangup),
             "reject" | "rejected" => Some(Ending::Reject),

@@ -14,12 +14,14 @@
 //! - [`load`]: checking test files against the flows into scripts.
 //! - [`play`]: playing one call against its script.
 //! - [`requests`]: the requests a script expects the call to make.
-//! - [`coverage`]: the steps and menu options no test reached.
+//! - [`coverage`]: the steps and routes no test took.
+//! - [`schema`]: the JSON Schema of test files, for editors.
 
 pub mod coverage;
 pub mod load;
 pub mod play;
 pub mod requests;
+pub mod schema;
 pub mod spec;
 
 use std::io::{self, Write};
@@ -38,8 +40,11 @@ use play::Failure;
 pub struct Options {
     /// Play only the calls whose `file: name` contains this text (any case).
     pub filter: Option<String>,
-    /// Print the steps and menu options no call reached.
+    /// Print the steps and routes no call took.
     pub coverage: bool,
+    /// Fail the run when fewer routes than this were taken; prints the
+    /// coverage too.
+    pub fail_under: Option<coverage::Percent>,
     /// The largest flow or test file read (`FLOW_FILE_MAX_BYTES`).
     pub max_file_bytes: crate::flow::MaxFileBytes,
 }
@@ -55,6 +60,22 @@ pub struct Summary {
 impl Summary {
     pub fn all_passed(&self) -> bool {
         self.failed == 0
+    }
+}
+
+/// What a run came to, with its coverage when that was asked for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Run {
+    pub summary: Summary,
+    pub coverage: Option<coverage::Totals>,
+    /// Fewer routes were taken than `--fail-under` asks.
+    pub below_fail_under: bool,
+}
+
+impl Run {
+    /// Every call passed, and coverage held its line.
+    pub fn succeeded(&self) -> bool {
+        self.summary.all_passed() && !self.below_fail_under
     }
 }
 
@@ -77,6 +98,16 @@ pub async fn run(
     options: &Options,
     out: &mut dyn Write,
 ) -> Result<Summary, RunError> {
+    Ok(run_measured(dir, engine, options, out).await?.summary)
+}
+
+/// [`run`], saying also how much of the flows the calls took.
+pub async fn run_measured(
+    dir: &Path,
+    engine: EngineSettings,
+    options: &Options,
+    out: &mut dyn Write,
+) -> Result<Run, RunError> {
     let loaded = crate::flow::load_limited(dir, options.max_file_bytes).map_err(RunError::Flows)?;
     // Requests are stubbed, so a test needs no real secret, and never
     // depends on the machine it runs on.
@@ -148,15 +179,32 @@ pub async fn run(
             out.flush()?;
         }
     }
-    if options.coverage {
+    let mut run = Run {
+        summary,
+        ..Run::default()
+    };
+    if options.coverage || options.fail_under.is_some() {
         write!(out, "{}", coverage.report(&flows, options.max_file_bytes))?;
+        run.coverage = Some(coverage.totals(&flows));
     }
     if summary.filtered_out > 0 {
         writeln!(out, "{} filtered out", summary.filtered_out)?;
     }
     writeln!(out, "{} passed, {} failed", summary.passed, summary.failed)?;
+    if let (Some(line), Some(totals)) = (options.fail_under, run.coverage)
+        && totals.percent() < line.value()
+    {
+        run.below_fail_under = true;
+        writeln!(
+            out,
+            "coverage failed: {} of {} routes taken ({}), below --fail-under {line}",
+            totals.taken,
+            totals.routes,
+            coverage::percent(totals.percent())
+        )?;
+    }
     out.flush()?;
-    Ok(summary)
+    Ok(run)
 }
 
 /// Finds, reads and checks every test file below `dir`, under the same

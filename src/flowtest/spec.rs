@@ -5,6 +5,10 @@
 //! so a typo such as `heard:` is an error with a line number rather than an
 //! expectation silently skipped, which would make a test pass that checks
 //! nothing.
+//!
+//! Each type also derives its JSON Schema (`callflow schema --tests`,
+//! [`super::schema`]), each field's doc comment becoming what an editor
+//! shows for its key: a new key is a field with a doc comment.
 
 use std::fmt;
 
@@ -17,17 +21,23 @@ pub use crate::flow::yaml::{FromShorthand, Shorthand};
 pub use crate::outbound::stub::StubSpec;
 
 /// One `*.test.yaml` file: defaults for its calls, and the calls.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TestFileSpec {
     /// The flow every call starts in, unless a call names its own; left out,
     /// routing picks the flow as it does for a real call.
     pub flow: Option<String>,
+    /// The caller, `"+15551112222"` when left out; `client:alice` is a
+    /// browser call. Quote numbers: YAML drops the `+` of a bare one.
     pub from: Option<Written>,
+    /// The number called (for a browser call, what it dials),
+    /// `"+15553334444"` when left out.
     pub to: Option<Written>,
-    /// The time the flows see, such as `2026-11-24T10:30:00-05:00`.
+    /// The time the flows see, such as `2026-11-24T10:30:00-05:00`; a
+    /// fixed Wednesday noon in New York when left out.
     pub at: Option<Written>,
-    /// More parameters for every call's first webhook.
+    /// More parameters for every call's first webhook, such as
+    /// `CallerName: Ada`.
     #[serde(default)]
     pub params: IndexMap<String, Written>,
     /// The language every call starts in (the call's `language` variable),
@@ -36,18 +46,25 @@ pub struct TestFileSpec {
     /// Stubbed answers for the flows' requests, for every call.
     #[serde(default)]
     pub http: Vec<StubSpec>,
+    /// The calls: each a name and a script.
     pub calls: Vec<CallSpec>,
 }
 
 /// One test call: who calls, when, and the script.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CallSpec {
+    /// What the results call this call.
     pub name: String,
+    /// The flow the call starts in, over the file's `flow`.
     pub flow: Option<String>,
+    /// The caller, over the file's `from`.
     pub from: Option<Written>,
+    /// The number called, over the file's `to`.
     pub to: Option<Written>,
+    /// The time the flows see, over the file's `at`.
     pub at: Option<Written>,
+    /// More parameters for the first webhook, added to the file's.
     #[serde(default)]
     pub params: IndexMap<String, Written>,
     /// The language the call starts in: its `language` variable.
@@ -55,32 +72,63 @@ pub struct CallSpec {
     /// Stubs of this call only, tried before the file's.
     #[serde(default)]
     pub http: Vec<StubSpec>,
+    /// The script: what the caller does and what must happen, in order.
     #[serde(default)]
     pub steps: Vec<ScriptLine>,
 }
 
 /// One line of a call's script: an action, an expectation, or a `dials`
 /// expectation with the dial's `outcome`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemSpec {
+    /// Expects the caller to hear text holding these words (any case), or
+    /// `/a regex/`; also matches the URL of a `play`.
     pub hears: Option<Written>,
+    /// The caller presses keys at a menu or gather: `"1"`, `"1234#"`.
     pub press: Option<Written>,
+    /// The caller says words at a menu or gather that listens to speech.
     pub say: Option<Written>,
+    /// The caller says nothing until the menu or gather times out.
     pub silence: Option<bool>,
+    /// Expects a dial of this target: a number, `client:bob`, a `sip:`
+    /// address, `conference:NAME`, `queue:NAME`, or `/a regex/`.
     pub dials: Option<Written>,
+    /// How the dial the call waits at ends: `completed` (answered, then
+    /// over), `answered`, `busy`, `no-answer`, `failed` or `canceled`;
+    /// usually on the `dials` line.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::dial_outcome")]
     pub outcome: Option<Written>,
+    /// Expects a recording, and leaves a message there.
     pub records: Option<bool>,
+    /// Expects the call to go through this step, of any flow, or
+    /// `flow:step`.
     pub reaches: Option<Written>,
+    /// Expects the call's variables to hold these values (exactly, or
+    /// `/a regex/`); `sets: account` only asks that it has one.
     pub sets: Option<SetsSpec>,
+    /// Plays the rest of the call, then expects it to have ended so:
+    /// `hangup` (the flow hung up, or had nothing more to say), `reject`
+    /// (a `reject` step) or `dial completed` (the last thing was an
+    /// answered dial, then at most a goodbye).
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::ending")]
     pub ends: Option<Written>,
+    /// The caller hangs up, wherever the call is.
     pub hangup: Option<bool>,
+    /// Expects the call to have made this request: `POST https://…`, `*`
+    /// matching anything, or `{ method, url, json | form }`.
     pub requests: Option<RequestsSpec>,
+    /// Expects the call to have sent a text holding these words, or
+    /// `{ to, body }`.
     pub texts: Option<Shorthand<TextSpec>>,
     /// A `connect` to this URL; the session then ends as `handoff` or
     /// `fails` say (completed, handing nothing over, when neither does).
     pub connects: Option<Written>,
+    /// The handoff data the agent sends as the `connects` session ends.
     pub handoff: Option<serde_json::Value>,
+    /// The `connects` session fails.
     pub fails: Option<bool>,
     /// The caller enters this queue; the hold steps then play, unless
     /// `outcome` (bridged, full, hangup, error) ends the wait at once.
@@ -121,7 +169,7 @@ pub const ITEM_KEYS: [&str; 20] = [
 
 /// `texts: "words of the message"`, or `texts: { to: "+1555…", body: … }`:
 /// a text message the call must have sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TextSpec {
     /// The number texted, whole.
@@ -216,12 +264,16 @@ pub enum RequestsSpec {
     Full(RequestSpec),
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSpec {
+    /// `GET` when left out.
     pub method: Option<String>,
+    /// The URL, `*` matching anything and secrets written `***`.
     pub url: String,
+    /// Fields the JSON body holds at least (`5` matches `"5"`).
     pub json: Option<serde_json::Value>,
+    /// Fields of the form body, each exactly or `/a regex/`.
     pub form: Option<IndexMap<String, Written>>,
 }
 

@@ -26,11 +26,13 @@ use crate::messaging::texted;
 use crate::outbound::seen;
 use crate::outbound::trace::TraceContext;
 
+use crate::simulator::ROUTES_HEADER;
 /// The simulator's header asking which steps a webhook ran; declared there,
 /// since the simulator sits below the router it drives.
 pub use crate::simulator::STEPS_HEADER;
 
 const STEPS: HeaderName = HeaderName::from_static(STEPS_HEADER);
+const ROUTES: HeaderName = HeaderName::from_static(ROUTES_HEADER);
 const REQUESTS: HeaderName = HeaderName::from_static(seen::REQUESTS_HEADER);
 const TEXTS: HeaderName = HeaderName::from_static(texted::TEXTS_HEADER);
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
@@ -75,6 +77,7 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
         engine::answer_traced(&flows, &state.engine, &webhook, trace).await
     };
     let mut visited = None;
+    let mut routes = None;
     let mut requests = None;
     let mut texts = None;
     let twiml = match tokio::time::timeout(TURN_DEADLINE, turn).await {
@@ -82,6 +85,9 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
             super::monitor::record_turn(&state, &webhook, &answer);
             if headers.contains_key(&STEPS) {
                 visited = Some(answer.visited());
+            }
+            if headers.contains_key(&ROUTES) {
+                routes = Some(answer.routes());
             }
             if headers.contains_key(&REQUESTS) && !answer.requests.is_empty() {
                 requests = Some(seen::encode(&answer.requests));
@@ -104,6 +110,10 @@ async fn answer(State(state): State<AppState>, headers: HeaderMap, form: Webhook
     // The steps taken, for the simulator, flow tests and the browser page.
     if let Some(value) = visited.and_then(|v| HeaderValue::from_str(&v).ok()) {
         response.headers_mut().insert(STEPS, value);
+    }
+    // The routes they left by, for flow tests' coverage.
+    if let Some(value) = routes.and_then(|v| HeaderValue::from_str(&v).ok()) {
+        response.headers_mut().insert(ROUTES, value);
     }
     // The requests made, secrets masked, for the same transcripts.
     if let Some(value) = requests.and_then(|v| HeaderValue::from_str(&v).ok()) {

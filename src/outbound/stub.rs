@@ -12,20 +12,27 @@ use super::{Failure, Prepared, Reply};
 
 /// One stub as written: `match: GET https://shop.example.com/orders/*`,
 /// then `respond: { status, json | body }` or `timeout: true`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StubSpec {
+    /// A method and a URL, `*` matching anything and secrets written
+    /// `***`: `GET https://shop.example.com/orders/*`.
     #[serde(rename = "match")]
     pub pattern: String,
+    /// The answer: `{ status: 200, json: … }` or `{ status: 500 }`.
     pub respond: Option<RespondSpec>,
+    /// `true`: the request never answers, as if the server were down.
     pub timeout: Option<bool>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RespondSpec {
+    /// The HTTP status; 200 when left out.
     pub status: Option<u16>,
+    /// A JSON body.
     pub json: Option<serde_json::Value>,
+    /// A plain text body.
     pub body: Option<String>,
 }
 

@@ -98,15 +98,17 @@ impl StepKind for Branch {
     }
 
     async fn perform<'w>(&self, call: &mut impl Call<'w>, next: Target) -> Result<Then, StepError> {
-        for arm in &self.arms {
+        for (i, arm) in self.arms.iter().enumerate() {
             let holds = match &arm.condition {
                 None => true,
                 Some(condition) => call.holds(condition)?,
             };
             if holds {
+                call.leaves_by(i);
                 return Ok(Then::Go(arm.target));
             }
         }
+        call.leaves_by(self.arms.len());
         Ok(Then::Go(next))
     }
 }

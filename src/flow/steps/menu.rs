@@ -453,7 +453,7 @@ impl StepKind for Menu {
         if *count > allowed {
             *call.attempt() = 0;
             *call.misses() = 0;
-            call.note(Outcome::Menu(MenuResult::Exhausted));
+            call.note(Outcome::Menu(MenuResult::Exhausted(failure)));
             return Ok(Some(self.route(failure)));
         }
         call.note(Outcome::Menu(match failure {

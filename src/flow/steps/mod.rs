@@ -205,6 +205,10 @@ pub(crate) trait Call<'w> {
     /// Notes what the current step made of the caller's answer, for the
     /// line's metrics and call events.
     fn note(&mut self, outcome: Outcome);
+    /// Names the route the current step leaves by, by its place in the
+    /// step's [`StepKind::routes`], for a step whose outcome does not say
+    /// it and whose routes may lead to the same step (two branch arms).
+    fn leaves_by(&mut self, route: usize);
     /// A request's part rendered for this call: with the secrets' values,
     /// or, `masked`, with `***` for each, which is all anyone may see.
     fn render_request<'t>(
@@ -244,6 +248,72 @@ pub enum Outcome {
     Queue(enqueue::QueueOutcome),
 }
 
+impl Outcome {
+    /// Which way out of its step the outcome says the call took.
+    fn way(&self) -> Way<'_> {
+        match self {
+            Outcome::Menu(MenuResult::Match(key)) => Way::Named(key),
+            Outcome::Menu(MenuResult::NoInput | MenuResult::NoMatch) => Way::Stays,
+            Outcome::Menu(MenuResult::Exhausted(failure)) => Way::Named(failure.as_str()),
+            Outcome::Dial(outcome) => Way::Named(outcome.as_str()),
+            // `ok` names no route: the request went on to `next`.
+            Outcome::Request { outcome, .. } => Way::Named(outcome),
+        }
+    }
+}
+
+/// Which way out of a step an [`Outcome`] names.
+enum Way<'a> {
+    /// The route of this name; when the flow routes no such outcome, the
+    /// step's default way.
+    Named(&'a str),
+    /// The step asks again: the call has not left it.
+    Stays,
+}
+
+/// The routes a step takes when nothing it noted names another: its own
+/// `next`, a menu's `otherwise`, a branch's `else`.
+const DEFAULT_WAYS: [&str; 3] = ["next", "otherwise", "else"];
+
+impl Action {
+    /// The route a step left by when it sent the call to `to`, `outcome`
+    /// being what it noted of the call's answer, and `route` the place of
+    /// the route it said it left by ([`Call::leaves_by`]), if anything. Two
+    /// routes of a step may lead to the same place (`busy` and `no-answer`
+    /// both to `voicemail`): the outcome tells them apart; where it names
+    /// none of them the step went its default way, and where nothing tells
+    /// them apart the first is taken. `None` when no route leads there: a
+    /// menu asking again, a refused dial hanging up.
+    pub fn route_taken(
+        &self,
+        next: Target,
+        to: Target,
+        outcome: Option<&Outcome>,
+        route: Option<usize>,
+    ) -> Option<Route> {
+        let named = match outcome.map(Outcome::way) {
+            Some(Way::Stays) => return None,
+            Some(Way::Named(name)) => Some(name),
+            None => None,
+        };
+        let mut routes = Vec::new();
+        self.routes(next, &mut routes);
+        if let Some(said) = route.filter(|&i| routes.get(i).is_some_and(|r| r.target == to)) {
+            return Some(routes.swap_remove(said));
+        }
+        routes.retain(|route| route.target == to);
+        let position = named
+            .and_then(|name| routes.iter().position(|route| route.label == name))
+            .or_else(|| {
+                routes
+                    .iter()
+                    .position(|route| DEFAULT_WAYS.contains(&route.label.as_ref()))
+            })
+            .unwrap_or(0);
+        (position < routes.len()).then(|| routes.swap_remove(position))
+    }
+}
+
 /// What a menu made of one answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MenuResult {
@@ -253,8 +323,9 @@ pub enum MenuResult {
     NoInput,
     /// A wrong answer, with tries left.
     NoMatch,
-    /// The last try failed: the call goes to `no_input`/`no_match`/`otherwise`.
-    Exhausted,
+    /// The last try failed, by silence or by a wrong answer: the call goes
+    /// to `no_input`/`no_match`/`otherwise`.
+    Exhausted(menu::Failure),
 }
 
 impl MenuResult {
@@ -263,7 +334,7 @@ impl MenuResult {
             MenuResult::Match(_) => "match",
             MenuResult::NoInput => "no_input",
             MenuResult::NoMatch => "no_match",
-            MenuResult::Exhausted => "exhausted",
+            MenuResult::Exhausted(_) => "exhausted",
         }
     }
 }
