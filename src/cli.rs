@@ -119,8 +119,12 @@ fn queue_event(value: &str) -> Result<String, String> {
 /// `--callee`: how a callee answers a whisper.
 fn callee_answer(value: &str) -> Result<String, String> {
     crate::simulator::CalleeAnswer::parse(value)
-        .map(|answer| answer.as_str().to_owned())
-        .ok_or_else(|| format!("`{value}` is not one of accepts, declines, silent"))
+        .map(|answer| answer.to_string())
+        .ok_or_else(|| {
+            format!(
+                "`{value}` is not one of accepts, declines, silent, or a key the callee presses"
+            )
+        })
 }
 
 /// `--since`: an instant, or a date taken as its start in UTC.
@@ -169,7 +173,7 @@ struct CallArgs {
     #[arg(long, value_name = "EVENT", value_parser = queue_event)]
     queue: Vec<String>,
     /// How the next person dialled with a whisper answers it: accepts (presses 1), declines
-    /// (hangs up) or silent (repeatable).
+    /// (hangs up), silent, or a key they press such as 2 (repeatable).
     #[arg(long, value_name = "ANSWER", value_parser = callee_answer)]
     callee: Vec<String>,
     /// Hang up once the inputs above are used, instead of staying silent,

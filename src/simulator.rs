@@ -142,7 +142,7 @@ impl QueueEvent {
 
 /// How a callee answers a dial's whisper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[serde(into = "String", try_from = "String")]
 pub enum CalleeAnswer {
     /// Answers and accepts: presses 1 at the whisper's question, the
     /// usual key for yes.
@@ -151,26 +151,56 @@ pub enum CalleeAnswer {
     Declines,
     /// Answers and presses nothing.
     Silent,
+    /// Answers and presses this key at the whisper's question.
+    Presses(char),
 }
 
 impl CalleeAnswer {
-    pub const ALL: [CalleeAnswer; 3] = [
+    /// The answers with names; a key (`2`) is an answer too.
+    pub const NAMED: [CalleeAnswer; 3] = [
         CalleeAnswer::Accepts,
         CalleeAnswer::Declines,
         CalleeAnswer::Silent,
     ];
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CalleeAnswer::Accepts => "accepts",
-            CalleeAnswer::Declines => "declines",
-            CalleeAnswer::Silent => "silent",
-        }
-    }
-
+    /// `accepts`, `declines`, `silent`, or a key: `0`-`9`, `*`, `#`.
     pub fn parse(text: &str) -> Option<CalleeAnswer> {
         let text = text.trim().to_ascii_lowercase();
-        CalleeAnswer::ALL.into_iter().find(|a| a.as_str() == text)
+        let mut chars = text.chars();
+        if let (Some(key), None) = (chars.next(), chars.next())
+            && (key.is_ascii_digit() || key == '*' || key == '#')
+        {
+            return Some(CalleeAnswer::Presses(key));
+        }
+        CalleeAnswer::NAMED
+            .into_iter()
+            .find(|a| a.to_string() == text)
+    }
+}
+
+impl fmt::Display for CalleeAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CalleeAnswer::Accepts => f.write_str("accepts"),
+            CalleeAnswer::Declines => f.write_str("declines"),
+            CalleeAnswer::Silent => f.write_str("silent"),
+            CalleeAnswer::Presses(key) => write!(f, "{key}"),
+        }
+    }
+}
+
+impl From<CalleeAnswer> for String {
+    fn from(answer: CalleeAnswer) -> String {
+        answer.to_string()
+    }
+}
+
+impl TryFrom<String> for CalleeAnswer {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<CalleeAnswer, String> {
+        CalleeAnswer::parse(&text)
+            .ok_or_else(|| format!("`{text}` is not accepts, declines, silent or a key"))
     }
 }
 
@@ -190,7 +220,8 @@ impl fmt::Display for CallerAction {
             CallerAction::Queue(event) => {
                 write!(f, "the wait in the queue ends: {}", event.as_str())
             }
-            CallerAction::Callee(answer) => write!(f, "callee {}", answer.as_str()),
+            CallerAction::Callee(CalleeAnswer::Presses(key)) => write!(f, "callee presses {key}"),
+            CallerAction::Callee(answer) => write!(f, "callee {answer}"),
             CallerAction::HangUp => f.write_str("caller hangs up"),
         }
     }

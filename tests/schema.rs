@@ -118,7 +118,8 @@ fn the_test_schema_is_draft_2020_12_with_docs() {
         "https://json-schema.org/draft/2020-12/schema"
     );
     every_key_is_described(&schema);
-    // Closed values are enums: the dial outcomes a test can play.
+    // Closed values are enums: the dial outcomes a test can play, and how a
+    // wait in a queue ends at once (`queued` with `outcome`).
     let item = &schema["$defs"]["ItemSpec"]["properties"];
     assert_eq!(
         item["outcome"]["enum"],
@@ -128,8 +129,20 @@ fn the_test_schema_is_draft_2020_12_with_docs() {
             "busy",
             "no-answer",
             "failed",
-            "canceled"
+            "canceled",
+            "bridged",
+            "full",
+            "hangup",
+            "error"
         ])
+    );
+    assert_eq!(
+        item["queue"]["enum"],
+        serde_json::json!(["hold", "bridged", "full", "hangup", "error"])
+    );
+    assert_eq!(
+        item["callee"]["anyOf"][0]["enum"],
+        serde_json::json!(["accepts", "declines", "silent"])
     );
     assert!(
         item["ends"]["enum"]

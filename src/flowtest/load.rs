@@ -156,7 +156,7 @@ impl Item {
                 format!("queued: {queue}, outcome: {}", event.as_str())
             }
             Item::Queue(event) => format!("queue: {}", event.as_str()),
-            Item::Callee(answer) => format!("callee: {}", answer.as_str()),
+            Item::Callee(answer) => format!("callee: {answer}"),
             Item::CalleeHears(pattern) => format!("callee_hears: {pattern}"),
             Item::Texts { to, body } => {
                 let mut line = "texts:".to_owned();
@@ -691,7 +691,7 @@ impl Checker<'_> {
                             format!("a callee cannot answer a whisper `{text}`"),
                         )
                         .help =
-                            Some("write accepts (presses 1), declines (hangs up) or silent".into());
+                            Some("write accepts (presses 1), declines (hangs up), silent, or a key the callee presses (\"2\")".into());
                         return None;
                     }
                 }

@@ -10,6 +10,7 @@
 //! their readers accept. `tests/schema.rs` checks every shipped test file
 //! against it.
 
+use crate::simulator::{CalleeAnswer, QueueEvent};
 use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
@@ -106,14 +107,43 @@ impl JsonSchema for SetsSpec {
 }
 
 /// A dial's outcome as Twilio reports it (`refused` is the engine's own,
-/// which no test can play).
+/// which no test can play), or, beside `queued`, how the wait ends.
 pub(super) fn dial_outcome(_: &mut SchemaGenerator) -> Schema {
-    let outcomes: Vec<&str> = DialOutcome::ALL
+    let mut outcomes: Vec<&str> = DialOutcome::ALL
         .into_iter()
         .filter(|outcome| outcome.reported_by_twilio())
         .map(DialOutcome::as_str)
         .collect();
+    for event in QueueEvent::ALL {
+        if event != QueueEvent::Hold && !outcomes.contains(&event.as_str()) {
+            outcomes.push(event.as_str());
+        }
+    }
     json_schema!({ "enum": outcomes })
+}
+
+/// What happens to a caller in a queue (`queue:`).
+pub(super) fn queue_event(_: &mut SchemaGenerator) -> Schema {
+    let events: Vec<&str> = QueueEvent::ALL
+        .into_iter()
+        .map(QueueEvent::as_str)
+        .collect();
+    json_schema!({ "enum": events })
+}
+
+/// How a callee answers a whisper (`callee:`).
+pub(super) fn callee_answer(_: &mut SchemaGenerator) -> Schema {
+    let answers: Vec<String> = CalleeAnswer::NAMED
+        .into_iter()
+        .map(|answer| answer.to_string())
+        .collect();
+    json_schema!({
+        "anyOf": [
+            { "enum": answers },
+            { "type": "string", "pattern": "^[0-9*#]$" },
+            { "type": "integer", "minimum": 0, "maximum": 9 },
+        ]
+    })
 }
 
 /// How a call may be expected to end (see [`Ending`]).

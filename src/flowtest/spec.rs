@@ -96,7 +96,8 @@ pub struct ItemSpec {
     pub dials: Option<Written>,
     /// How the dial the call waits at ends: `completed` (answered, then
     /// over), `answered`, `busy`, `no-answer`, `failed` or `canceled`;
-    /// usually on the `dials` line.
+    /// usually on the `dials` line. Beside `queued`: how the wait ends at
+    /// once (`bridged`, `full`, `hangup`, `error`).
     #[serde(default)]
     #[schemars(schema_with = "super::schema::dial_outcome")]
     pub outcome: Option<Written>,
@@ -135,9 +136,13 @@ pub struct ItemSpec {
     pub queued: Option<Written>,
     /// What happens next to the caller in a queue: hold (the hold steps
     /// play again), bridged, full, hangup or error.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::queue_event")]
     pub queue: Option<Written>,
     /// How the person dialled answers the dial's whisper: accepts, declines
     /// or silent.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::callee_answer")]
     pub callee: Option<Written>,
     /// Words the person dialled hears in the whisper.
     pub callee_hears: Option<Written>,

@@ -447,7 +447,8 @@ fn caller_action(request: ActionRequest) -> Result<CallerAction, HttpError> {
             let answer = value.ok_or_else(|| needs("the answer"))?;
             CallerAction::Callee(CalleeAnswer::parse(&answer).ok_or_else(|| {
                 HttpError::BadRequest(
-                    "callee: the value is one of accepts, declines, silent".into(),
+                    "callee: the value is one of accepts, declines, silent, or a key (0-9, *, #)"
+                        .into(),
                 )
             })?)
         }

@@ -246,6 +246,7 @@ impl SimulatedCall {
                         // Falls through to what follows the question.
                         CalleeAnswer::Silent => continue,
                         CalleeAnswer::Accepts => form.push(("Digits".into(), ACCEPT_KEY.into())),
+                        CalleeAnswer::Presses(key) => form.push(("Digits".into(), key.to_string())),
                     }
                     let action = verb
                         .get_attr("action")

@@ -258,6 +258,7 @@ impl Outcome {
             Outcome::Dial(outcome) => Way::Named(outcome.as_str()),
             // `ok` names no route: the request went on to `next`.
             Outcome::Request { outcome, .. } => Way::Named(outcome),
+            Outcome::Queue(outcome) => Way::Named(outcome.as_str()),
         }
     }
 }
