@@ -101,7 +101,7 @@ export function createDiagram() {
   let dagre = null; // the layout library, once loaded; false when it is not installed
   let graph = null; // the graph drawn
   let shownFlow = null;
-  let trace = { call: null, path: [], lit: 0, timer: null };
+  let trace = { call: null, path: [], lit: 0, timer: null, ended: false };
   let loading = null;
 
   async function library() {
@@ -249,8 +249,9 @@ export function createDiagram() {
     const fresh = trace.call !== call.id;
     if (fresh) {
       clearTimeout(trace.timer);
-      trace = { call: call.id, path: [], lit: 0, timer: null };
+      trace = { call: call.id, path: [], lit: 0, timer: null, ended: false };
     }
+    trace.ended = Boolean(call.waiting && call.waiting.for === 'ended' && !call.failure);
     // A step resumed by its own webhook is listed twice in a row: it is one visit.
     trace.path = call.steps.filter((step, i) => i === 0 || call.steps[i - 1] !== step);
     const last = trace.path[trace.path.length - 1];
@@ -309,7 +310,7 @@ export function createDiagram() {
   function light(index) {
     const node = stepNode(trace.path[index]);
     if (!node) return;
-    const order = box.querySelectorAll('.node.visited').length + 1;
+    const order = box.querySelectorAll('.node[data-order]').length + 1;
     if (!node.classList.contains('visited')) {
       node.classList.add('visited');
       node.dataset.order = String(order);
@@ -324,6 +325,16 @@ export function createDiagram() {
     if (edge) edge.querySelector('path').setAttribute('marker-end', 'url(#arrow-visited)');
   }
 
+  /** A call that ended after `node` went on to the end its arrows lead to, when there is one. */
+  function lightTheEnd(node) {
+    const ends = [...box.querySelectorAll(`.edge[data-from="${CSS.escape(node.dataset.node)}"]`)]
+      .filter((edge) => box.querySelector(`.node[data-shape="ends"][data-node="${CSS.escape(edge.dataset.to)}"]`));
+    if (ends.length !== 1) return;
+    ends[0].classList.add('visited');
+    ends[0].querySelector('path').setAttribute('marker-end', 'url(#arrow-visited)');
+    box.querySelector(`.node[data-node="${CSS.escape(ends[0].dataset.to)}"]`).classList.add('visited');
+  }
+
   function markCurrent() {
     for (const node of box.querySelectorAll('.node.current')) {
       node.classList.remove('current');
@@ -336,6 +347,7 @@ export function createDiagram() {
     node.setAttribute('aria-current', 'step');
     const width = Number(node.dataset.width);
     node.append(svg('text', { class: 'now-tag', x: width / 2 + 6, y: 8, 'text-anchor': 'start' }, '◀ now'));
+    if (trace.ended) lightTheEnd(node);
     const top = node.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
     if (top < box.scrollTop || top > box.scrollTop + box.clientHeight - 60) box.scrollTop = Math.max(0, top - box.clientHeight / 3);
   }

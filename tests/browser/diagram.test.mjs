@@ -46,7 +46,7 @@ const attribute = (page, selector, name) => page.$eval(selector, (node, n) => no
 
 /** The steps lit, in the order the page numbered them. */
 const litInOrder = (page) =>
-  page.$$eval('#diagram .node.visited', (nodes) =>
+  page.$$eval('#diagram .node.visited[data-step]', (nodes) =>
     nodes.sort((a, b) => Number(a.dataset.order) - Number(b.dataset.order)).map((node) => node.dataset.step));
 
 // ---- Twilio's side of a real call, signed as Twilio signs ---------------------
@@ -132,6 +132,7 @@ test('a simulated call lights its path up in order and marks the step it is at',
   await page.waitForSelector('#diagram .node.current[data-step="goodbye"]');
 
   assert.deepEqual(await litInOrder(page), ['welcome', 'office_hours', 'menu', 'account', 'check_account', 'support', 'voicemail', 'thanks', 'goodbye']);
+  assert.ok(await page.$('#diagram .node.visited[data-node="n_hangup"]'), 'the call went on to hang up');
   const badge = await page.textContent('#diagram .node[data-step="account"] .badge text');
   assert.equal(badge, '4', 'each step shows its place on the path');
   for (const [from, to] of [['welcome', 'office_hours'], ['menu', 'account'], ['support', 'voicemail'], ['thanks', 'goodbye']]) {
