@@ -27,10 +27,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/root/.npm \
     --mount=type=cache,target=/src/target \
     bash deploy/build.sh \
-    && mkdir -p /out/app/node_modules/@twilio \
+    && mkdir -p /out/app/node_modules/@twilio /out/app/node_modules/@dagrejs \
     && cp target/release/callflow /out/callflow \
     && cp -r public /out/app/public \
     && cp -r node_modules/@twilio/voice-sdk /out/app/node_modules/@twilio/voice-sdk \
+    && cp -r node_modules/@dagrejs/dagre /out/app/node_modules/@dagrejs/dagre \
     && cp -r flows /out/flows
 
 FROM gcr.io/distroless/cc-debian12:nonroot

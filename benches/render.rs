@@ -76,7 +76,8 @@ fn bench(c: &mut Criterion) {
         })
     });
     // What the metrics add to a webhook: counting the turn (a call
-    // started, three steps entered) and timing the request.
+    // started, three steps entered, two moves between them) and timing
+    // the request.
     let metrics = callflow::metrics::Metrics::default();
     let webhook = Webhook {
         query: &[],

@@ -25,7 +25,7 @@ use prometheus_client::registry::Registry;
 
 use clap::{ArgAction, Args};
 
-use crate::engine::{TurnEnd, TurnReport};
+use crate::engine::{StepName, TurnEnd, TurnReport};
 use crate::flow::steps::Outcome;
 use crate::logging::LogFormat;
 use crate::reload::{FlowStore, ReloadResult};
@@ -84,6 +84,15 @@ struct StepLabels {
     step: String,
 }
 
+/// A move from `step` to `to`: a step of the same flow, or `flow:step`
+/// when the move left the flow (`goto`, `call`, or back from a called one).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MoveLabels {
+    flow: String,
+    step: String,
+    to: String,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabels {
     flow: String,
@@ -117,6 +126,7 @@ struct Inner {
     calls_started: Family<FlowLabels, Counter>,
     calls_ended: Family<EndLabels, Counter>,
     step_entries: Family<StepLabels, Counter>,
+    routes_taken: Family<MoveLabels, Counter>,
     menu_results: Family<ResultLabels, Counter>,
     dial_outcomes: Family<OutcomeLabels, Counter>,
     queue_results: Family<OutcomeLabels, Counter>,
@@ -149,6 +159,7 @@ pub const ROUTES: &[&str] = &[
     "/voice/recording",
     "/voice/token",
     "/flows",
+    "/flows/graph",
     "/metrics",
     "/healthz",
     "/readyz",
@@ -180,6 +191,12 @@ impl Metrics {
             "step_entries",
             "Times calls entered each step; a menu asked again counts again",
             step_entries.clone(),
+        );
+        let routes_taken = Family::<MoveLabels, Counter>::default();
+        registry.register(
+            "routes_taken",
+            "Moves of calls from a step to the next (to: a step, or flow:step in another flow); a menu asked again moves to itself",
+            routes_taken.clone(),
         );
         let menu_results = Family::<ResultLabels, Counter>::default();
         registry.register(
@@ -250,6 +267,7 @@ impl Metrics {
             calls_started,
             calls_ended,
             step_entries,
+            routes_taken,
             menu_results,
             dial_outcomes,
             queue_results,
@@ -279,6 +297,15 @@ impl Metrics {
                 .get_or_create(&StepLabels {
                     flow: name.flow.into(),
                     step: name.step.into(),
+                })
+                .inc();
+        }
+        for (from, to) in report.moves() {
+            m.routes_taken
+                .get_or_create(&MoveLabels {
+                    flow: from.flow.into(),
+                    step: from.step.into(),
+                    to: move_target(from.flow, to),
                 })
                 .inc();
         }
@@ -329,6 +356,32 @@ impl Metrics {
         }
     }
 
+    /// Calls whose first webhook `flow` answered, since start-up.
+    pub fn calls_started(&self, flow: &str) -> u64 {
+        let labels = FlowLabels { flow: flow.into() };
+        self.0.calls_started.get(&labels).map_or(0, |c| c.get())
+    }
+
+    /// Times calls entered `step` of `flow`, since start-up.
+    pub fn step_entries(&self, flow: &str, step: &str) -> u64 {
+        let labels = StepLabels {
+            flow: flow.into(),
+            step: step.into(),
+        };
+        self.0.step_entries.get(&labels).map_or(0, |c| c.get())
+    }
+
+    /// Times calls moved from `step` of `flow` to `to` (a step of the same
+    /// flow, or `flow:step`), since start-up.
+    pub fn routes_taken(&self, flow: &str, step: &str, to: &str) -> u64 {
+        let labels = MoveLabels {
+            flow: flow.into(),
+            step: step.into(),
+            to: to.into(),
+        };
+        self.0.routes_taken.get(&labels).map_or(0, |c| c.get())
+    }
+
     /// Times one request; `route` is its matched route (`None` for a path
     /// no route matched).
     pub fn observe_webhook(&self, route: Option<&str>, seconds: f64) {
@@ -370,6 +423,16 @@ impl Metrics {
             let _ = writeln!(out, "# metrics could not be written");
         }
         out
+    }
+}
+
+/// The `to` label of a move out of `flow`: the step's name within the
+/// flow, `flow:step` out of it (flow names hold no `:`).
+pub fn move_target(flow: &str, to: StepName<'_>) -> String {
+    if to.flow == flow {
+        to.step.to_owned()
+    } else {
+        format!("{}:{}", to.flow, to.step)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The browser test page, tested in a real browser: headless Chromium driven
-//! by `playwright-core` (tests/browser/page.test.mjs) against callflow servers
-//! started here on loopback ports.
+//! by `playwright-core` (tests/browser/page.test.mjs, and the flow diagram in
+//! tests/browser/diagram.test.mjs) against callflow servers started here on
+//! loopback ports.
 //!
 //! Needs Node, Chromium (Debian's `chromium`, or the path in `CHROMIUM`) and
 //! `npm ci` (for `playwright-core` and the Twilio SDK). Where one is missing
@@ -17,7 +18,7 @@ use callflow::engine::EngineSettings;
 use callflow::http::admin::{AdminGate, AdminKey};
 use callflow::http::page::PageSettings;
 use callflow::http::simulate::SimulatorMode;
-use callflow::http::{self, AppState};
+use callflow::http::{self, AppState, Clock};
 use callflow::token::{TokenService, vars};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -75,6 +76,10 @@ fn find_tools(node_only: bool) -> Result<Tools, String> {
             "node_modules/@twilio/voice-sdk/dist/twilio.min.js",
             "@twilio/voice-sdk",
         ),
+        (
+            "node_modules/@dagrejs/dagre/dist/dagre.esm.js",
+            "@dagrejs/dagre",
+        ),
     ] {
         if !repo_path(file).is_file() {
             return Err(format!("{package} is not installed (run `npm ci`)"));
@@ -115,6 +120,9 @@ async fn serve(state: AppState) -> Server {
 /// The admin key the servers here hold; the page is opened with it, as a
 /// newcomer opens the link the log prints.
 const ADMIN_KEY: &str = "browser-test-admin-key-7788";
+/// The auth token the diagram's server checks webhook signatures with, as
+/// Twilio's real calls are signed.
+const AUTH_TOKEN: &str = "0123456789abcdef0123456789abcdef";
 
 /// The repository's flows, with credentials shaped like Twilio's so a token
 /// is issued, though no Twilio account has them.
@@ -147,6 +155,20 @@ fn run_node(tools: &Tools, args: &[&str], env: &[(&str, String)]) -> Output {
         command.env(name, value);
     }
     command.output().expect("node runs")
+}
+
+/// Runs one file of browser tests with Node's test runner, off the
+/// servers' threads.
+async fn run_test_file(
+    tools: Tools,
+    file: &'static str,
+    env: Vec<(&'static str, String)>,
+) -> Output {
+    tokio::task::spawn_blocking(move || {
+        run_node(&tools, &["--test", "--test-reporter=spec", file], &env)
+    })
+    .await
+    .unwrap()
 }
 
 fn assert_passed(what: &str, output: &Output) {
@@ -193,21 +215,60 @@ async fn the_page_works_in_headless_chromium() {
         ("CHROMIUM", tools.chromium.display().to_string()),
         ("ARTIFACTS_DIR", artifacts.display().to_string()),
     ];
-    let output = tokio::task::spawn_blocking(move || {
-        run_node(
-            &tools,
-            &[
-                "--test",
-                "--test-reporter=spec",
-                "tests/browser/page.test.mjs",
-            ],
-            &env,
-        )
-    })
-    .await
-    .unwrap();
+    let output = run_test_file(tools, "tests/browser/page.test.mjs", env).await;
     assert_passed("the browser tests", &output);
     for screenshot in ["real-call.png", "simulated-call.png"] {
+        assert!(
+            artifacts.join(screenshot).is_file(),
+            "{screenshot} was saved"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_diagram_works_in_headless_chromium() {
+    let Some(tools) = tools(false) else {
+        return;
+    };
+    let public = repo_path("public");
+    let signed = Settings::from_vars(&[("TWILIO_AUTH_TOKEN", AUTH_TOKEN)])
+        .expect("valid")
+        .webhook_auth();
+    // A Tuesday morning in New York, when flows/main.yaml's office is open.
+    let open = Clock::Fixed("2026-11-24T10:30:00-05:00".parse().unwrap());
+    let main = serve(
+        app(PageSettings::new(&public))
+            .with_webhook_auth(signed)
+            .with_clock(open),
+    )
+    .await;
+    let no_diagram = {
+        let mut page = PageSettings::new(&public);
+        page.diagram_file = repo_path("tests/fixtures/no-such-diagram-library.js");
+        serve(app(page)).await
+    };
+
+    let artifacts = repo_path("tests/artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshots = [
+        "diagram-before.png",
+        "diagram-after.png",
+        "diagram-heat.png",
+    ];
+    for screenshot in screenshots {
+        let _ = std::fs::remove_file(artifacts.join(screenshot));
+    }
+    let env = vec![
+        ("CALLFLOW_URL", main.url.clone()),
+        ("CALLFLOW_NO_DIAGRAM_URL", no_diagram.url.clone()),
+        ("CALLFLOW_AUTH_TOKEN", AUTH_TOKEN.to_owned()),
+        ("CALLFLOW_ADMIN_KEY", ADMIN_KEY.to_owned()),
+        ("CHROMIUM", tools.chromium.display().to_string()),
+        ("ARTIFACTS_DIR", artifacts.display().to_string()),
+    ];
+    let output = run_test_file(tools, "tests/browser/diagram.test.mjs", env).await;
+    assert_passed("the diagram's browser tests", &output);
+    for screenshot in screenshots {
         assert!(
             artifacts.join(screenshot).is_file(),
             "{screenshot} was saved"

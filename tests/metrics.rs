@@ -14,7 +14,6 @@ use callflow::http::admin::{AdminGate, AdminKey};
 use callflow::http::{self, AppState};
 use callflow::simulator::{CallSetup, SimulatedCall};
 use common::*;
-use http_body_util::BodyExt;
 use prometheus_parse::{Sample, Scrape, Value};
 use tower::ServiceExt;
 
@@ -23,22 +22,11 @@ const ADMIN_KEY: &str = "metrics-test-admin-key-01";
 const CARD: &str = "4111111111111111";
 
 fn state() -> AppState {
-    state_at("flows", OPEN).with_admin(AdminGate::with_key(AdminKey::parse(ADMIN_KEY).unwrap()))
+    state_with_key(ADMIN_KEY)
 }
 
 async fn get(router: &Router, path: &str, key: Option<&str>) -> (StatusCode, String) {
-    let mut request = Request::get(path);
-    if let Some(key) = key {
-        request = request.header("authorization", format!("Bearer {key}"));
-    }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    get_with_key(router, path, key).await
 }
 
 async fn scrape(router: &Router) -> (String, Vec<Sample>) {
@@ -68,16 +56,8 @@ async fn calls_steps_menu_answers_dials_and_endings_are_counted() {
     let router = http::router(state());
     // A caller who picks sales, whose dial is answered, and who hears
     // goodbye; and one who types a card number, then hangs up.
-    SimulatedCall::play_script(
-        router.clone(),
-        CallSetup::default(),
-        vec![press("1"), outcome("completed")],
-    )
-    .await
-    .unwrap();
-    SimulatedCall::play_script(router.clone(), CallSetup::default(), vec![press(CARD)])
-        .await
-        .unwrap();
+    play(&router, vec![press("1"), outcome("completed")]).await;
+    play(&router, vec![press(CARD)]).await;
 
     let (text, samples) = scrape(&router).await;
     let main = [("flow", "main")];
@@ -157,7 +137,7 @@ async fn calls_steps_menu_answers_dials_and_endings_are_counted() {
         .flat_map(|s| s.labels.keys().map(String::as_str))
         .collect();
     let allowed = [
-        "flow", "step", "result", "outcome", "reason", "route", "status", "version", "le",
+        "flow", "step", "to", "result", "outcome", "reason", "route", "status", "version", "le",
     ];
     assert!(keys.iter().all(|k| allowed.contains(k)), "{keys:?}");
     let flows = flow_names(&repo_path("flows"));
@@ -273,4 +253,48 @@ async fn reloads_are_counted_by_result() {
     };
     assert_eq!(reloads("swapped"), 1.0, "{text}");
     assert_eq!(reloads("refused"), 1.0, "{text}");
+}
+
+#[tokio::test]
+async fn the_routes_calls_take_are_counted_and_the_page_s_simulations_are_not() {
+    let router = http::router(state());
+    // A caller who presses a key the menu does not know, then sales, whose
+    // line is busy: the call moves on to voicemail.
+    play(&router, vec![press("9"), press("1"), outcome("busy")]).await;
+    // The same flow tried on the browser page is an author's test, not a call.
+    let simulated = Request::post("/simulate/calls")
+        .header("authorization", format!("Bearer {ADMIN_KEY}"))
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"flow": "main"}"#))
+        .unwrap();
+    let response = router.clone().oneshot(simulated).await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+
+    let (text, samples) = scrape(&router).await;
+    let moved = |step, to| {
+        value(
+            &samples,
+            "callflow_routes_taken_total",
+            &[("flow", "main"), ("step", step), ("to", to)],
+        )
+    };
+    assert_eq!(moved("welcome", "office_hours"), 1.0, "{text}");
+    assert_eq!(moved("office_hours", "menu"), 1.0, "{text}");
+    assert_eq!(moved("menu", "menu"), 1.0, "the menu asked again: {text}");
+    assert_eq!(moved("menu", "sales"), 1.0, "{text}");
+    assert_eq!(moved("sales", "voicemail"), 1.0, "{text}");
+    assert_eq!(moved("sales", "goodbye"), 0.0, "{text}");
+    assert_eq!(
+        value(
+            &samples,
+            "callflow_calls_started_total",
+            &[("flow", "main")]
+        ),
+        1.0,
+        "the simulated call is not counted: {text}"
+    );
+    assert!(
+        text.contains("# HELP callflow_routes_taken Moves of calls"),
+        "{text}"
+    );
 }

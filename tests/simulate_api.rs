@@ -527,6 +527,60 @@ async fn the_page_and_the_sdk_are_served() {
     assert!(sdk.text.contains("npm ci"));
 }
 
+#[tokio::test]
+async fn the_diagram_s_layout_library_is_served_like_the_sdk() {
+    let app = app_from(state(SimulatorMode::default()), LOCAL);
+    // The page's files hold no secret: no key is needed, as for the SDK.
+    let without_key = || {
+        Request::get("/vendor/dagre.js")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let library = send(&app, without_key()).await;
+    assert_eq!(library.status, StatusCode::OK);
+    assert!(
+        library.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("javascript")
+    );
+    assert!(library.text.contains("layout"), "dagre's ES module");
+    let sdk = send(
+        &app,
+        Request::get("/vendor/twilio.min.js")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(library.headers.contains_key(header::LAST_MODIFIED));
+    for cached in [header::LAST_MODIFIED, header::ETAG, header::CACHE_CONTROL] {
+        assert_eq!(
+            library.headers.get(&cached).is_some(),
+            sdk.headers.get(&cached).is_some(),
+            "{cached} as for the SDK"
+        );
+    }
+    let status = send(&app, get("/vendor/status")).await.json();
+    assert_eq!(status["diagram"]["installed"], true);
+    assert_eq!(status["diagram"]["url"], "/vendor/dagre.js");
+
+    let mut page = PageSettings::new(repo_path("public"));
+    page.diagram_file = repo_path("tests/fixtures/no-such-diagram-library.js");
+    let bare = app_from(state(SimulatorMode::default()).with_page(page), LOCAL);
+    let status = send(&bare, get("/vendor/status")).await.json();
+    assert_eq!(status["diagram"]["installed"], false);
+    assert!(
+        status["diagram"]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("npm ci")
+    );
+    assert_eq!(status["twilio_sdk"]["installed"], true);
+    let missing = send(&bare, without_key()).await;
+    assert_eq!(missing.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(missing.text.contains("@dagrejs/dagre"), "{}", missing.text);
+}
+
 #[test]
 fn page_settings_read_the_environment_names_in_the_readme() {
     let settings =

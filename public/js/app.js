@@ -6,6 +6,7 @@ import { $, api, keyProblem, setPill, showLocked, showProblem, typingInField } f
 import { createFlowPicker } from './flows.js';
 import { createSimulation } from './simulate.js';
 import { createRealPhone } from './real-call.js';
+import { createDiagram } from './diagram.js';
 
 const flows = createFlowPicker();
 const flash = (k) => {
@@ -14,7 +15,8 @@ const flash = (k) => {
   button.classList.add('flash');
   setTimeout(() => button.classList.remove('flash'), 150);
 };
-const simulation = createSimulation({ flows, flash });
+const diagram = createDiagram();
+const simulation = createSimulation({ flows, flash, onState: (view) => diagram.follow(view) });
 const phone = createRealPhone({ flows, flash });
 
 // ---- modes -------------------------------------------------------------------
@@ -150,8 +152,12 @@ try {
 selectMode(new URLSearchParams(window.location.search).get('mode') || saved || 'sim');
 document.body.dataset.ready = 'loading';
 // /flows needs the admin key, as the simulator does: without it, ask for a name instead.
-const flowList = checkSimulator().then((state) => (state === 'locked' ? flows.withhold() : flows.refresh()));
+const flowList = checkSimulator()
+  .then((state) => (state === 'locked' ? flows.withhold() : flows.refresh()))
+  .then(() => flows.isListed() && diagram.show(flows.value()));
+// The diagram follows the flow picked (the picker is replaced when the list is read again).
+$('#flow-slot').addEventListener('change', () => flows.isListed() && diagram.show(flows.value()));
 Promise.all([flowList, checkSdk()]).finally(() => {
   document.body.dataset.ready = 'true';
 });
-window.addEventListener('focus', () => flows.isListed() && flows.refresh());
+window.addEventListener('focus', () => flows.isListed() && flows.refresh().then(() => diagram.show(diagram.shownFlow() || flows.value())));

@@ -15,7 +15,7 @@ const DIAL_CHOICES = [
   ['failed', 'Failed'],
 ];
 
-export function createSimulation({ flows, flash }) {
+export function createSimulation({ flows, flash, onState = () => {} }) {
   let call = null; // the last state from the server
   let seenEvents = 0;
   let seenExchanges = 0;
@@ -150,6 +150,7 @@ export function createSimulation({ flows, flash }) {
       // Once the user opens or closes it, it is theirs to keep.
       newest.querySelector('summary').addEventListener('click', () => delete newest.dataset.auto, { once: true });
     }
+    onState(view);
     gather = view.waiting.for === 'input' && !view.failure ? newGather(view) : null;
     hangupButton.disabled = !active();
     renderNow();

@@ -128,6 +128,18 @@ impl<'f> TurnReport<'f> {
         self.visited().skip(usize::from(self.resumed))
     }
 
+    /// Each move from one step to the next, in order: a route the call
+    /// took (`menu` to `sales`), a menu asked again, a jump into another
+    /// flow or back from a called one.
+    pub fn moves(&self) -> impl Iterator<Item = (StepName<'f>, StepName<'f>)> + '_ {
+        self.visited.windows(2).map(|pair| {
+            (
+                self.name(pair[0].0, pair[0].1),
+                self.name(pair[1].0, pair[1].1),
+            )
+        })
+    }
+
     /// The step the turn came back to, where the call waited.
     pub fn resumed(&self) -> Option<StepName<'f>> {
         self.resumed.then(|| self.visited().next()).flatten()

@@ -56,6 +56,7 @@ pub(crate) mod schema;
 pub mod secrets;
 pub(crate) mod shape;
 pub(crate) mod simple;
+pub mod source;
 pub(crate) mod spec;
 pub mod steps;
 mod target;

@@ -110,6 +110,12 @@ impl PositionIndex {
         self.lookup(path, |(_, value)| value)
     }
 
+    /// Where the key at `path` is written, only when that very key is in
+    /// the file (no fallback to an enclosing one).
+    pub fn exact_key(&self, path: &str) -> Option<Position> {
+        self.nodes.get(path).map(|(key, _)| *key)
+    }
+
     fn lookup(&self, path: &str, pick: fn((Position, Position)) -> Position) -> Position {
         let mut path = path;
         loop {

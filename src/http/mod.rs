@@ -24,6 +24,7 @@ pub mod admin;
 pub mod callbacks;
 pub mod error;
 pub mod flows;
+pub mod graph;
 pub mod health;
 pub mod monitor;
 pub mod page;
@@ -211,6 +212,7 @@ pub fn router(state: AppState) -> Router {
     let timing = from_fn_with_state(state.metrics.clone(), monitor::time_requests);
     Router::new()
         .merge(flows::router(state.admin.clone()))
+        .merge(graph::router(state.admin.clone()))
         .merge(health::router())
         .with_state(state.clone())
         .merge(voice::router(state.clone()))

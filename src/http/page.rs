@@ -1,5 +1,5 @@
 //! The browser test page: `public/` as static files, and the Twilio Voice
-//! SDK from `node_modules/`.
+//! SDK and the diagram's layout library from `node_modules/`.
 //!
 //! - `GET /` redirects to `/voice-client.html`.
 //! - `GET /?key=…` (or `/voice-client.html?key=…`) signs the browser in with the admin key
@@ -10,9 +10,13 @@
 //!   The project commits no third-party code, so the bundle comes from
 //!   `node_modules/` at run time; when it is missing the answer is a 503 that
 //!   says what to run.
-//! - `GET /vendor/status`: whether the SDK is installed, so the page can say
-//!   so (and keep simulation working) without a failed script load in the
-//!   console.
+//! - `GET /vendor/dagre.js`: the layout library the page draws flow
+//!   diagrams with (`@dagrejs/dagre`, its self-contained ES module), served
+//!   the same way: pinned in `package.json`, from `node_modules/`, a 503
+//!   that says what to run when missing.
+//! - `GET /vendor/status`: whether the SDK and the layout library are
+//!   installed, so the page can say so (and keep simulation working)
+//!   without a failed script load in the console.
 //! - Anything else is looked up in the public folder.
 //!
 //! Both folders are found relative to the working directory by default.
@@ -78,6 +82,13 @@ pub const PAGE_PATH: &str = "/voice-client.html";
 pub const SDK_PATH: &str = "/vendor/twilio.min.js";
 /// The SDK bundle inside `node_modules/`.
 const SDK_IN_NODE_MODULES: &str = "node_modules/@twilio/voice-sdk/dist/twilio.min.js";
+/// Where the page loads the diagram's layout library from.
+pub const DIAGRAM_PATH: &str = "/vendor/dagre.js";
+/// The layout library inside `node_modules/`: its ES module, which holds
+/// the graph library it needs, so the browser loads one file.
+const DIAGRAM_IN_NODE_MODULES: &str = "node_modules/@dagrejs/dagre/dist/dagre.esm.js";
+/// What to do when it is missing.
+const DIAGRAM_MISSING: &str = "The diagram library is not installed. Run `npm ci` in the callflow folder (it installs @dagrejs/dagre from package.json), then reload the page. Simulated calls work without it.";
 /// What to do when the bundle is missing.
 const SDK_MISSING: &str = "The Twilio Voice SDK is not installed. Run `npm ci` in the callflow folder (it installs @twilio/voice-sdk from package.json), then reload the page. Simulated calls work without it.";
 
@@ -88,6 +99,8 @@ pub struct PageSettings {
     pub public_dir: PathBuf,
     /// The SDK bundle served at [`SDK_PATH`].
     pub sdk_file: PathBuf,
+    /// The layout library served at [`DIAGRAM_PATH`].
+    pub diagram_file: PathBuf,
     /// Who may use the simulation API (`SIMULATOR`).
     pub simulator: SimulatorMode,
 }
@@ -103,10 +116,12 @@ impl PageSettings {
     /// and the simulator at its default.
     pub fn new(public_dir: impl Into<PathBuf>) -> Self {
         let public_dir = public_dir.into();
-        let sdk_file = sdk_beside(&public_dir);
+        let sdk_file = beside(&public_dir, SDK_IN_NODE_MODULES);
+        let diagram_file = beside(&public_dir, DIAGRAM_IN_NODE_MODULES);
         PageSettings {
             public_dir,
             sdk_file,
+            diagram_file,
             simulator: SimulatorMode::default(),
         }
     }
@@ -132,12 +147,19 @@ impl PageSettings {
 }
 
 /// `node_modules/` lives in the public folder's parent.
-fn sdk_beside(public_dir: &Path) -> PathBuf {
+fn beside(public_dir: &Path, in_node_modules: &str) -> PathBuf {
     let base = match public_dir.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    base.join(SDK_IN_NODE_MODULES)
+    base.join(in_node_modules)
+}
+
+/// The files the page loads from `node_modules/`.
+#[derive(Clone)]
+struct Vendored {
+    sdk: PathBuf,
+    diagram: PathBuf,
 }
 
 /// The page's routes, with their own state, ready to `.merge()`. Carries a
@@ -148,21 +170,34 @@ pub fn router(settings: &PageSettings, admin: Arc<AdminGate>) -> Router {
     Router::new()
         .route("/", get(|| async { Redirect::to(PAGE_PATH) }))
         .route(SDK_PATH, get(serve_sdk))
+        .route(DIAGRAM_PATH, get(serve_diagram))
         .route("/vendor/status", get(sdk_status))
-        .with_state(settings.sdk_file.clone())
+        .with_state(Vendored {
+            sdk: settings.sdk_file.clone(),
+            diagram: settings.diagram_file.clone(),
+        })
         .fallback_service(files)
         .layer(from_fn_with_state(admin, sign_in))
 }
 
-async fn serve_sdk(State(sdk_file): State<PathBuf>, request: Request) -> Response {
-    if !sdk_file.is_file() {
+async fn serve_sdk(State(vendored): State<Vendored>, request: Request) -> Response {
+    serve_vendored(&vendored.sdk, SDK_MISSING, request).await
+}
+
+async fn serve_diagram(State(vendored): State<Vendored>, request: Request) -> Response {
+    serve_vendored(&vendored.diagram, DIAGRAM_MISSING, request).await
+}
+
+/// A file from `node_modules/`, or a 503 that says what to run.
+async fn serve_vendored(file: &Path, missing: &'static str, request: Request) -> Response {
+    if !file.is_file() {
         return HttpError::NotConfigured {
-            message: SDK_MISSING.to_owned(),
+            message: missing.to_owned(),
             missing: Vec::new(),
         }
         .into_response();
     }
-    let result: Result<_, Infallible> = ServeFile::new(&sdk_file).oneshot(request).await;
+    let result: Result<_, Infallible> = ServeFile::new(file).oneshot(request).await;
     match result {
         Ok(response) => response.into_response(),
         Err(never) => match never {},
@@ -177,19 +212,27 @@ struct SdkStatus {
     fix: Option<&'static str>,
 }
 
+impl SdkStatus {
+    fn of(file: &Path, url: &'static str, missing: &'static str) -> SdkStatus {
+        let installed = file.is_file();
+        SdkStatus {
+            installed,
+            url,
+            fix: (!installed).then_some(missing),
+        }
+    }
+}
+
 #[derive(Serialize)]
 struct VendorStatus {
     twilio_sdk: SdkStatus,
+    diagram: SdkStatus,
 }
 
-async fn sdk_status(State(sdk_file): State<PathBuf>) -> Response {
-    let installed = sdk_file.is_file();
+async fn sdk_status(State(vendored): State<Vendored>) -> Response {
     let body = VendorStatus {
-        twilio_sdk: SdkStatus {
-            installed,
-            url: SDK_PATH,
-            fix: (!installed).then_some(SDK_MISSING),
-        },
+        twilio_sdk: SdkStatus::of(&vendored.sdk, SDK_PATH, SDK_MISSING),
+        diagram: SdkStatus::of(&vendored.diagram, DIAGRAM_PATH, DIAGRAM_MISSING),
     };
     (
         [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
@@ -215,6 +258,10 @@ mod tests {
         assert_eq!(
             PageSettings::new("/srv/callflow/public").sdk_file,
             Path::new("/srv/callflow").join(SDK_IN_NODE_MODULES)
+        );
+        assert_eq!(
+            PageSettings::new("/srv/callflow/public").diagram_file,
+            Path::new("/srv/callflow").join(DIAGRAM_IN_NODE_MODULES)
         );
     }
 

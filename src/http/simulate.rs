@@ -20,7 +20,8 @@
 //! next webhook uses the new flows, as Twilio's would. Signature checks are
 //! left out of that inner router (nothing leaves the process, and the
 //! simulator cannot sign as Twilio), and `at` can fix the clock the flows
-//! see (opening hours).
+//! see (opening hours). Its turns are counted in no metrics: `/metrics` and
+//! the page's heat map count real calls, not an author trying an edit.
 //!
 //! Calls are held in memory, at most [`MAX_CALLS`]; one unused for
 //! [`IDLE_EXPIRY`] is dropped, and when the store is full the least
@@ -54,6 +55,7 @@ use serde::{Deserialize, Serialize};
 use super::signature::WebhookAuth;
 use super::{AppState, Clock, HttpError, admin, callbacks, voice};
 use crate::flow::spec::DialOutcome;
+use crate::metrics::Metrics;
 use crate::setting::{SettingProblem, yes_no};
 use crate::simulator::{
     CallSetup, CalleeAnswer, CallerAction, Event, Exchange, QueueEvent, SimulatedCall,
@@ -150,6 +152,7 @@ pub fn router(app: AppState) -> Router {
         mode,
         // The inner router's webhooks come from this process, not Twilio.
         unsigned: Arc::new(WebhookAuth::unchecked()),
+        uncounted: Metrics::default(),
         app,
         calls: Calls::new(MAX_CALLS, IDLE_EXPIRY),
     });
@@ -169,6 +172,9 @@ pub fn router(app: AppState) -> Router {
 struct Simulator {
     mode: SimulatorMode,
     unsigned: Arc<WebhookAuth>,
+    /// Where simulated turns are counted instead of the line's metrics,
+    /// which count real calls only (the page's heat map among them).
+    uncounted: Metrics,
     app: AppState,
     calls: Calls,
 }
@@ -183,10 +189,11 @@ impl Simulator {
     }
 
     /// `/voice` on the live flows, unsigned, at the call's clock, sending
-    /// no texts.
+    /// no texts, counted in no metrics.
     fn voice_router(&self, at: Option<Timestamp>) -> Router {
         let mut state = self.app.clone();
         state.parts_mut().webhook_auth = self.unsigned.clone();
+        state.parts_mut().metrics = self.uncounted.clone();
         state.parts_mut().engine = Arc::new(self.app.engine.simulated());
         if let Some(at) = at {
             state.parts_mut().clock = Clock::Fixed(at);

@@ -7,10 +7,11 @@
 //   CALLFLOW_ADMIN_KEY   the admin key all three hold
 //   CHROMIUM             the browser to drive
 //   ARTIFACTS_DIR        where the screenshots go
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { chromiumForTests } from './chromium.mjs';
 
 const env = process.env;
 const ready = env.CALLFLOW_URL && env.CHROMIUM;
@@ -21,37 +22,11 @@ const TEST_TIMEOUT = 90_000;
 // A Tuesday morning in New York, when flows/main.yaml's office is open.
 const OPEN_TUESDAY = '2026-11-24T10:30';
 
-let browser;
-
-before(async () => {
-  if (!ready) return;
-  const { chromium } = await import('playwright-core');
-  browser = await chromium.launch({
-    executablePath: env.CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-      // A name for this machine that is not localhost, to see the page as a
-      // browser elsewhere would (the traffic still goes to loopback only).
-      '--host-resolver-rules=MAP callflow.test 127.0.0.1',
-    ],
-  });
-  mkdirSync(artifacts, { recursive: true });
-});
-
-after(async () => {
-  if (browser) await browser.close();
-});
+const browser = chromiumForTests({ ready, executablePath: env.CHROMIUM, artifacts });
 
 /** A fresh page that records console errors and uncaught exceptions. */
 async function openPage({ width = 1280, height = 900 } = {}) {
-  const context = await browser.newContext({
+  const context = await browser().newContext({
     viewport: { width, height },
     timezoneId: 'America/New_York',
     locale: 'en-US',

@@ -111,6 +111,36 @@ pub fn state_at(dir: &str, at: &str) -> AppState {
     AppState::new(flows, settings).with_clock(Clock::Fixed(at.parse().unwrap()))
 }
 
+/// The flows folder at the Tuesday morning [`OPEN`], behind `key` as the
+/// admin key: what the operator's own tools read.
+pub fn state_with_key(key: &str) -> AppState {
+    let admin = http::admin::AdminGate::with_key(http::admin::AdminKey::parse(key).unwrap());
+    state_at("flows", OPEN).with_admin(admin)
+}
+
+/// `GET path`, with `key` as the bearer token when given: the status and
+/// the body's text.
+pub async fn get_with_key(
+    router: &axum::Router,
+    path: &str,
+    key: Option<&str>,
+) -> (axum::http::StatusCode, String) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut request = axum::http::Request::get(path);
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
 /// The router, as the simulator and flow tests use it.
 pub fn router_at(dir: &str, at: &str) -> axum::Router {
     http::router(state_at(dir, at))
@@ -149,6 +179,13 @@ pub async fn call(
     script: Vec<CallerAction>,
 ) -> SimulatedCall {
     SimulatedCall::play_script(router_at(dir, at), setup, script)
+        .await
+        .expect("the simulated call runs")
+}
+
+/// A call to the default flow through `router`, played with `script`.
+pub async fn play(router: &axum::Router, script: Vec<CallerAction>) -> SimulatedCall {
+    SimulatedCall::play_script(router.clone(), CallSetup::default(), script)
         .await
         .expect("the simulated call runs")
 }

@@ -18,15 +18,16 @@ pub fn write(graph: &Graph) -> String {
         if let Some(kind) = node.kind {
             let _ = write!(label, "<br/>({kind})");
         }
-        let (open, close, class) = match node.shape {
-            Shape::Entry => ("((", "))", "entry"),
-            Shape::Step => ("[", "]", "step"),
-            Shape::Choice => ("{", "}", "choice"),
-            Shape::Waits => ("([", "])", "waits"),
-            Shape::Dial => ("[[", "]]", "dial"),
-            Shape::Ends => ("(((", ")))", "ends"),
-            Shape::OtherFlow => ("[/", "/]", "flow"),
+        let (open, close) = match node.shape {
+            Shape::Entry => ("((", "))"),
+            Shape::Step => ("[", "]"),
+            Shape::Choice => ("{", "}"),
+            Shape::Waits => ("([", "])"),
+            Shape::Dial => ("[[", "]]"),
+            Shape::Ends => ("(((", ")))"),
+            Shape::OtherFlow => ("[/", "/]"),
         };
+        let class = node.shape.name();
         let _ = writeln!(out, "    {}{open}\"{label}\"{close}:::{class}", node.id);
     }
     for edge in &graph.edges {

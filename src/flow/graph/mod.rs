@@ -44,6 +44,10 @@ pub struct Node {
     /// The step's kind (`menu`), under the name.
     pub kind: Option<&'static str>,
     pub shape: Shape,
+    /// The step it stands for: its name in this flow, `flow:step` in
+    /// another, as the metrics name where a call moved; `None` for the
+    /// nodes that stand for no step (start, ends).
+    pub step: Option<String>,
 }
 
 /// What a node is, which each format draws in its own way.
@@ -63,6 +67,21 @@ pub enum Shape {
     Ends,
     /// A step of another flow, which `goto` or `call` leads to.
     OtherFlow,
+}
+
+impl Shape {
+    /// The shape's name, as Mermaid's classes and the page's JSON call it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::Entry => "entry",
+            Shape::Step => "step",
+            Shape::Choice => "choice",
+            Shape::Waits => "waits",
+            Shape::Dial => "dial",
+            Shape::Ends => "ends",
+            Shape::OtherFlow => "flow",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -94,14 +113,21 @@ pub fn build(flows: &FlowSet, name: &str) -> Option<Graph> {
         nodes: Vec::new(),
         edges: Vec::new(),
     };
-    graph.node(ENTRY, "start", None, Shape::Entry);
+    graph.node(ENTRY, "start", None, Shape::Entry, None);
     for (id, step) in flow.steps.iter().enumerate() {
         let shape = shape_of(&step.action);
-        graph.node(&step_id(id), &step.name, Some(step.action.kind()), shape);
+        let kind = Some(step.action.kind());
+        graph.node(
+            &step_id(id),
+            &step.name,
+            kind,
+            shape,
+            Some(step.name.clone()),
+        );
     }
     graph.edge(ENTRY, step_id(flow.start), "", false);
     if let Some(fallback) = flow.fallback {
-        graph.node(FALLBACK, "on error", None, Shape::Entry);
+        graph.node(FALLBACK, "on error", None, Shape::Entry, None);
         graph.edge(FALLBACK, step_id(fallback), "fallback", false);
     }
     for (id, step) in flow.steps.iter().enumerate() {
@@ -141,13 +167,21 @@ fn shorten(label: &str) -> String {
 }
 
 impl Graph {
-    fn node(&mut self, id: &str, label: &str, kind: Option<&'static str>, shape: Shape) {
+    fn node(
+        &mut self,
+        id: &str,
+        label: &str,
+        kind: Option<&'static str>,
+        shape: Shape,
+        step: Option<String>,
+    ) {
         if self.nodes.iter().all(|node| node.id != id) {
             self.nodes.push(Node {
                 id: id.to_owned(),
                 label: label.to_owned(),
                 kind,
                 shape,
+                step,
             });
         }
     }
@@ -179,11 +213,11 @@ impl Graph {
         match target {
             Target::Step(step) => (step_id(step), false),
             Target::End => {
-                self.node(END, "end", None, Shape::Ends);
+                self.node(END, "end", None, Shape::Ends, None);
                 (END.to_owned(), false)
             }
             Target::Hangup => {
-                self.node(HANGUP, "hang up", None, Shape::Ends);
+                self.node(HANGUP, "hang up", None, Shape::Ends, None);
                 (HANGUP.to_owned(), false)
             }
             Target::Flow(other, step) => {
@@ -198,7 +232,8 @@ impl Graph {
                 } else {
                     format!("flow {}: {}", other_flow.name, other_flow.steps[step].name)
                 };
-                self.node(&id, &label, None, Shape::OtherFlow);
+                let to = format!("{}:{}", other_flow.name, other_flow.steps[step].name);
+                self.node(&id, &label, None, Shape::OtherFlow, Some(to));
                 (id, true)
             }
         }
