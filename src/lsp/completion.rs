@@ -6,6 +6,7 @@
 use lsp_types::{CompletionItem, CompletionItemKind, Documentation, MarkupContent, MarkupKind};
 
 use super::keys::Keys;
+use super::outline::Named;
 use super::place::{Place, Slot, place_at};
 use super::workspace::Workspace;
 
@@ -51,13 +52,13 @@ pub(crate) fn complete(
                 let steps = outline.steps.iter().map(|step| &step.named);
                 let mut items: Vec<CompletionItem> = steps
                     .filter_map(|named| match named {
-                        super::outline::Named::Step { step, .. } => Some(CompletionItem {
+                        Named::Step { step, .. } => Some(CompletionItem {
                             label: step.clone(),
                             kind: Some(CompletionItemKind::REFERENCE),
                             detail: Some(format!("step of {flow}")),
                             ..CompletionItem::default()
                         }),
-                        super::outline::Named::Flow(_) => None,
+                        Named::Flow(_) => None,
                     })
                     .collect();
                 if or_hangup {

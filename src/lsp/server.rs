@@ -29,7 +29,8 @@ use super::LspError;
 use super::diagnostics::Published;
 use super::documents::{Documents, from_lsp, path_of};
 use super::keys::Keys;
-use super::navigation::{definition, named_at, references, rename};
+use super::navigation::{RenameRefused, definition, named_at, references, rename};
+use super::outline::Named;
 use super::workspace::Workspace;
 use crate::flow::MaxFileBytes;
 
@@ -227,7 +228,7 @@ impl Server<'_> {
                 let params: RenameParams = params(request.params)?;
                 let named = self.named(&params.text_document_position);
                 let edit = named
-                    .ok_or(super::navigation::RenameRefused::NotAStep)
+                    .ok_or(RenameRefused::NotAStep)
                     .and_then(|named| rename(&self.workspace, &named, &params.new_name))
                     .map_err(|refused| Refusal(ErrorCode::InvalidParams, refused.to_string()))?;
                 to_json(edit)
@@ -282,7 +283,7 @@ impl Server<'_> {
             .or_else(|| self.workspace.outline_of(path).map(|o| o.text.clone()))
     }
 
-    fn named(&self, at: &TextDocumentPositionParams) -> Option<super::outline::Named> {
+    fn named(&self, at: &TextDocumentPositionParams) -> Option<Named> {
         let (path, _, line, column) = self.at(at)?;
         named_at(&self.workspace, &path, line, column)
     }
