@@ -188,6 +188,14 @@ fn an_editor_session_checks_unsaved_text_navigates_completes_and_renames_steps()
     assert_eq!(mistake["severity"], 1);
     assert_eq!(mistake["code"], "unknown-step");
 
+    // Names lead to their steps while the folder has an error, too: a
+    // `goto` into billing, to billing's step.
+    let definition = session.request("textDocument/definition", at(&main, 14, 34));
+    assert_eq!(
+        definition,
+        json!({ "uri": billing, "range": range(5, 2, 6) })
+    );
+
     // Fixed in the editor, not saved: the unsaved text is what counts.
     let fixed = written.replace("next: menuu", "next: menu");
     session.notify(
@@ -200,14 +208,9 @@ fn an_editor_session_checks_unsaved_text_navigates_completes_and_renames_steps()
         written
     );
 
-    // `next: menu` leads to the step `menu`; a `goto` into billing to its step.
+    // `next: menu` leads to the step `menu`.
     let definition = session.request("textDocument/definition", at(&main, 5, 12));
     assert_eq!(definition, json!({ "uri": main, "range": range(6, 2, 6) }));
-    let definition = session.request("textDocument/definition", at(&main, 14, 34));
-    assert_eq!(
-        definition,
-        json!({ "uri": billing, "range": range(5, 2, 6) })
-    );
 
     // Every place `menu` is named: its definition, `next`, and option 2.
     let mut params = at(&main, 6, 3);
@@ -254,12 +257,19 @@ fn an_editor_session_checks_unsaved_text_navigates_completes_and_renames_steps()
             main.clone(): [change(14, 33, 37)],
         } })
     );
-    let mut params = at(&main, 5, 10);
-    params["newName"] = json!("main menu");
-    let refused = session.ask("textDocument/rename", params);
+    // Names that would break the flow are refused, saying why.
+    let mut refused = |name: &str| {
+        let mut params = at(&main, 5, 10);
+        params["newName"] = json!(name);
+        session.ask("textDocument/rename", params)["error"]["message"].clone()
+    };
     assert_eq!(
-        refused["error"]["message"],
+        refused("main menu"),
         "`main menu` cannot be a step name: use letters, digits, `_` and `-`"
+    );
+    assert_eq!(
+        refused("goodbye"),
+        "flow `main` already has a step named `goodbye`"
     );
 
     session.request("shutdown", Value::Null);
