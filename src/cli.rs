@@ -1,5 +1,5 @@
 //! The `callflow` command line: `serve` (the default), `call`, `render`,
-//! `check`, `graph`, `schema`, `test`, `report`, `config` and `probe`.
+//! `check`, `graph`, `schema`, `lsp`, `test`, `report`, `config` and `probe`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -81,6 +81,13 @@ enum Command {
         /// The schema of flow test files (*.test.yaml) instead.
         #[arg(long)]
         tests: bool,
+    },
+    /// Serve an editor as a language server over stdin and stdout: the checker's diagnostics as
+    /// you type, go to definition, references and rename of steps, completion and hover (see the
+    /// README's "Editor setup").
+    Lsp {
+        /// The flows folder; the editor's root folder when left out.
+        dir: Option<PathBuf>,
     },
     /// Print the settings in effect (secrets hidden) and where each came from.
     Config,
@@ -261,6 +268,13 @@ pub fn main() -> ExitCode {
             runtime.block_on(test(&dir, flows.engine(), &options))
         }
         Some(Command::Graph { flow, format }) => graph(flows, &flow, format),
+        Some(Command::Lsp { dir }) => match crate::lsp::run(dir, flows.flow_file_max_bytes) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => {
+                eprintln!("callflow lsp: {error}");
+                ExitCode::FAILURE
+            }
+        },
         Some(Command::Schema { tests }) => {
             if tests {
                 print!("{}", crate::flowtest::schema::test_schema_json());

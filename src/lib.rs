@@ -43,6 +43,7 @@
 //!   background queue with its retries, and stubs for tests.
 //! - [`logging`]: the log, one line per event, with every value escaped so
 //!   that nothing a caller sends can forge a line.
+//! - [`lsp`]: `callflow lsp`, a language server for flow files.
 //! - [`cli`]: the `callflow` command line.
 
 pub mod cli;
@@ -54,6 +55,7 @@ pub mod flow;
 pub mod flowtest;
 pub mod http;
 pub mod logging;
+pub mod lsp;
 pub mod messaging;
 pub mod metrics;
 pub mod outbound;

@@ -70,7 +70,7 @@ pub(crate) fn near_or_list(wrong: &str, known: &[String], listed: &str, none: &s
 }
 
 /// Whether `name` may name a flow (with `/` for subfolders) or a step.
-pub(super) fn valid_name(name: &str, allow_slash: bool) -> bool {
+pub(crate) fn valid_name(name: &str, allow_slash: bool) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| {

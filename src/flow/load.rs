@@ -36,7 +36,7 @@ use super::position::LazyIndex;
 use super::positions::Positions;
 use super::prompt_files::{self, PromptFiles};
 pub use super::read::Source;
-pub(crate) use super::read::{Digest, Input, read_inputs};
+pub(crate) use super::read::{Digest, Input, read_inputs, read_overlaid};
 use super::secrets::{SecretSource, SecretValues};
 use super::shape::checked_shape;
 use super::spec::FlowSpec;

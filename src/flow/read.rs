@@ -1,9 +1,11 @@
-//! Reading a folder of flow files from disk.
+//! Reading a folder of flow files from disk (or, for the files an editor
+//! has open, from the editor's unsaved text).
 //!
 //! Only the files are read here; nothing is parsed or checked, so hot reload
 //! can read the folder, see which files changed, and parse only those.
 //! Which files are read, and how, is `files`' concern.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -125,6 +127,30 @@ pub(crate) fn read_inputs(
         })
     });
     Ok(inputs.collect())
+}
+
+/// Reads the flow files of `dir` as [`read_inputs`] does, but takes the
+/// text of any file `overlay` holds (by the path diagnostics name it with)
+/// from there rather than from disk: an editor's unsaved buffers are what
+/// its author wants checked.
+pub(crate) fn read_overlaid(
+    dir: &Path,
+    max: MaxFileBytes,
+    overlay: &HashMap<PathBuf, String>,
+) -> Result<Vec<Source>, Report> {
+    let inputs = read_inputs(dir, max, &|_, _| None)?;
+    Ok(inputs
+        .into_iter()
+        .map(|input| Source {
+            text: overlay
+                .get(&input.file)
+                .cloned()
+                .or(input.text)
+                .unwrap_or_default(),
+            name: input.name,
+            file: input.file,
+        })
+        .collect())
 }
 
 fn report_only(diagnostic: Diagnostic) -> (Vec<Listed>, Report) {
