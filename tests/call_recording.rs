@@ -54,21 +54,15 @@ async fn the_consent_line_then_the_recording_then_the_menu() {
         first[before_redirect.len()..].starts_with("<Gather"),
         "{first}"
     );
-    let transcript = call.transcript();
-    let order: Vec<usize> = [
-        "hears: This call may be recorded for quality.",
-        "starts Recording",
-        "hears: For sales press 1.",
-        "hears: Connecting you to sales.",
-    ]
-    .iter()
-    .map(|line| {
-        transcript
-            .find(line)
-            .unwrap_or_else(|| panic!("{line}\n{transcript}"))
-    })
-    .collect();
-    assert!(order.is_sorted(), "{transcript}");
+    common::assert_in_order(
+        &call.transcript(),
+        &[
+            "hears: This call may be recorded for quality.",
+            "starts Recording",
+            "hears: For sales press 1.",
+            "hears: Connecting you to sales.",
+        ],
+    );
     // Only the call's first answer starts the recording.
     let starts = call
         .exchanges

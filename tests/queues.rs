@@ -6,7 +6,7 @@ mod common;
 
 use callflow::http::{self, AppState};
 use callflow::simulator::{CallerAction, QueueEvent, SimulatedCall};
-use common::{heard, press, setup};
+use common::{attribute, heard, press, setup};
 
 const HELP_DESK: &str = r#"
 steps:
@@ -66,13 +66,6 @@ fn queue(event: QueueEvent) -> CallerAction {
     CallerAction::Queue(event)
 }
 
-/// The value of `attribute` in the first element that has it.
-fn attribute<'x>(xml: &'x str, attribute: &str) -> &'x str {
-    let marker = format!(" {attribute}=\"");
-    let start = xml.find(&marker).expect("the attribute") + marker.len();
-    &xml[start..start + xml[start..].find('"').unwrap()]
-}
-
 #[tokio::test]
 async fn the_enqueue_is_written_as_twilios_library_writes_it() {
     let call = call(vec![CallerAction::HangUp]).await;
@@ -109,26 +102,20 @@ async fn a_caller_hears_their_position_twice_presses_1_and_leaves_a_message() {
         CallerAction::Record,
     ])
     .await;
-    let transcript = call.transcript();
-    let order: Vec<usize> = [
-        "waits in queue support",
-        "hears: You are number 2 in line.",
-        "hears audio: https://example.com/hold.mp3",
-        "hears: You are number 1 in line.",
-        "caller presses 1",
-        "leaves the queue: leave",
-        "hears: Please leave a message.",
-        "caller leaves a message",
-        "hears: Goodbye.",
-    ]
-    .iter()
-    .map(|line| {
-        transcript
-            .find(line)
-            .unwrap_or_else(|| panic!("{line}\n{transcript}"))
-    })
-    .collect();
-    assert!(order.is_sorted(), "{transcript}");
+    common::assert_in_order(
+        &call.transcript(),
+        &[
+            "waits in queue support",
+            "hears: You are number 2 in line.",
+            "hears audio: https://example.com/hold.mp3",
+            "hears: You are number 1 in line.",
+            "caller presses 1",
+            "leaves the queue: leave",
+            "hears: Please leave a message.",
+            "caller leaves a message",
+            "hears: Goodbye.",
+        ],
+    );
     // The hold steps' webhooks carried Twilio's wait parameters, and the
     // enqueue's action its QueueResult.
     let hold = call

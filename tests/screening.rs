@@ -6,7 +6,7 @@ mod common;
 
 use callflow::http::{self, AppState};
 use callflow::simulator::{CalleeAnswer, CallerAction, SimulatedCall};
-use common::{heard, setup};
+use common::{attribute, heard, setup};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -54,12 +54,6 @@ async fn call(script: Vec<CallerAction>) -> SimulatedCall {
     SimulatedCall::play_script(router(), setup("+15551112222", "+15553334444"), script)
         .await
         .expect("the simulated call runs")
-}
-
-fn attribute<'x>(xml: &'x str, attribute: &str) -> &'x str {
-    let marker = format!(" {attribute}=\"");
-    let start = xml.find(&marker).expect("the attribute") + marker.len();
-    &xml[start..start + xml[start..].find('"').unwrap()]
 }
 
 fn vector(name: &str) -> String {

@@ -337,14 +337,14 @@ fn wrong_leg(
                 "step `{}` runs while a caller holds in the queue of `{opener}`, where Twilio cannot `{kind}`",
                 step.name
             ),
-            "hold steps may say, play, pause, gather, branch, set, request, sms, leave and hang up; end them to play them again",
+            "hold steps may say, play, pause, gather, branch, check hours, set, goto, request, sms, leave and hang up; end them to play them again",
         ),
         Leg::Callee => (
             format!(
                 "step `{}` runs on the phone of the person `{opener}` dials, before the call is joined, where Twilio cannot `{kind}`",
                 step.name
             ),
-            "whisper steps may say, play, pause, gather, branch, set, request, sms and hang up (to decline); end them to join the call",
+            "whisper steps may say, play, pause, gather, branch, check hours, set, goto, request, sms and hang up (to decline); end them to join the call",
         ),
         Leg::Caller => (
             format!(

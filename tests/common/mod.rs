@@ -172,6 +172,33 @@ pub const OPEN: &str = "2026-11-24T10:30:00-05:00";
 /// The same Tuesday at night.
 pub const CLOSED: &str = "2026-11-24T22:00:00-05:00";
 
+/// Asserts that each of `lines` is in `transcript`, and that they first
+/// appear in the order given.
+#[track_caller]
+pub fn assert_in_order(transcript: &str, lines: &[&str]) {
+    let order: Vec<usize> = lines
+        .iter()
+        .map(|line| {
+            transcript
+                .find(line)
+                .unwrap_or_else(|| panic!("{line}\n{transcript}"))
+        })
+        .collect();
+    assert!(order.is_sorted(), "{transcript}");
+}
+
+/// The value of `name` in the first element of `xml` that has it, as
+/// written (entities not decoded).
+#[track_caller]
+pub fn attribute<'x>(xml: &'x str, name: &str) -> &'x str {
+    let marker = format!(" {name}=\"");
+    let start = xml
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no {name} in {xml}"))
+        + marker.len();
+    &xml[start..start + xml[start..].find('"').unwrap()]
+}
+
 pub async fn call(
     dir: &str,
     at: &str,
